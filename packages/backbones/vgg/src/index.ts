@@ -1,0 +1,1 @@
+export { vggBackbones, VGG_IDS } from './vgg';

@@ -1,0 +1,34 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { ExtractOptions, FeatureExtractor, WeightsProvenance } from '../contracts/backbone';
+import { runGraph } from '../graph/executor';
+import { buildLayers, disposeLayers, type Layer } from '../graph/layers';
+import type { StateDict } from '../weights/state-dict';
+import type { GraphBackbone } from './define';
+import { inputError } from '../errors';
+
+/** A graph backbone bound to frozen weights. */
+export class GraphFeatureExtractor implements FeatureExtractor {
+  private layers: Map<number, Layer> | null;
+
+  constructor(readonly backbone: GraphBackbone, sd: StateDict, readonly provenance: WeightsProvenance) {
+    this.layers = buildLayers(backbone.graph(), sd);
+  }
+
+  extract(images: tf.Tensor4D, points: string[], opts: ExtractOptions = {}): Map<string, tf.Tensor4D> {
+    if (!this.layers) throw new Error(`${this.backbone.id} feature extractor was disposed`);
+    if (images.rank !== 4 || images.shape[3] !== 3) {
+      throw inputError(`images of shape [${images.shape.join(', ')}]`, `${this.backbone.id} needs NHWC input with 3 channels`);
+    }
+    const pts = this.backbone.resolvePoints(points);
+    this.backbone.checkInputSize(images.shape[1], images.shape[2], pts);
+    const outs = runGraph(this.backbone.graph(), this.layers, images, pts.map((p) => p.node), opts.batchNorm ?? 'eval');
+    const result = new Map<string, tf.Tensor4D>();
+    pts.forEach((p, i) => result.set(p.name, outs[i] as tf.Tensor4D));
+    return result;
+  }
+
+  dispose(): void {
+    if (this.layers) disposeLayers(this.layers);
+    this.layers = null;
+  }
+}

@@ -1,0 +1,103 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Graph } from '../graph/ir';
+import type { ParamSpec } from '../graph/params';
+import type { BatchNormMode } from '../graph/executor';
+import type { StateDict } from '../weights/state-dict';
+
+/** Where a backbone's weights came from; every output that used them records this. */
+export type WeightsProvenance =
+  | { kind: 'pretrained'; file: string; sha256?: string }
+  | { kind: 'random'; seed: number };
+
+export type InputNormalization = 'imagenet' | 'none';
+
+export interface WeightFileInfo {
+  /** torchvision file name, e.g. vgg16-397923af.pth */
+  file: string;
+  url: string;
+  /** The hex digits the file name ends with: a prefix of the file's SHA-256. */
+  sha256Prefix: string;
+}
+
+export interface BackboneMetadata {
+  /** ImageNet top-1 accuracy (%) of the torchvision V1 weights. */
+  imagenetTop1?: number;
+  /** Parameters of the whole torchvision model (classifier included), in millions. */
+  paramsMillions?: number;
+  batchNorm: boolean;
+  weights?: WeightFileInfo;
+  /** The normalisation the pretrained network expects. */
+  normalization: InputNormalization;
+  /** One of the 14 networks of the study. */
+  inStudy: boolean;
+  description?: string;
+}
+
+/** A named place to take features, with attributes computed from the architecture. */
+export interface ExtractionPoint {
+  name: string;
+  aliases: string[];
+  /** One of the study's four points. */
+  paper: boolean;
+  /** 1..4 for E1..E4. */
+  paperIndex?: number;
+  /** The study's 0-based module index. */
+  studyIndex?: number;
+  description?: string;
+  channels: number;
+  stride: number;
+  receptiveField: number;
+  convsBefore: number;
+  /** convsBefore / convolutions in the whole network. */
+  relativeDepth: number;
+  paramsUpTo: number;
+  /** Smallest square input for which this point has a non-empty output. */
+  minInputSize: number;
+  /** The graph node this point reads. */
+  node: number;
+}
+
+export interface ExtractOptions {
+  /** BatchNorm statistics: 'eval' (running, the default) or 'train' (batch, the reference code's behaviour). */
+  batchNorm?: BatchNormMode;
+}
+
+/** A built loss network with frozen weights. */
+export interface FeatureExtractor {
+  readonly backbone: Backbone;
+  readonly provenance: WeightsProvenance;
+  /**
+   * ONE forward pass, as deep as the deepest requested point, returning every requested point
+   * (NHWC). `images` is the network input (already normalised), NHWC. Differentiable w.r.t.
+   * `images`; the weights never train.
+   */
+  extract(images: tf.Tensor4D, points: string[], opts?: ExtractOptions): Map<string, tf.Tensor4D>;
+  dispose(): void;
+}
+
+export interface BuildOptions {
+  /** A torchvision state_dict; omit for seeded random weights. */
+  weights?: StateDict;
+  /** Describes `weights` for provenance (file path and hash). */
+  weightsSource?: { file: string; sha256?: string };
+  /** Seed for random weights (default 0). */
+  seed?: number;
+}
+
+export interface Backbone {
+  readonly id: string;
+  readonly family: string;
+  readonly metadata: BackboneMetadata;
+  graph(): Graph;
+  /** Every addressable point, paper points flagged, in graph order. */
+  points(): ExtractionPoint[];
+  /** Resolves a name, alias, study index (`15`, `vgg16:15`), and throws listing the valid names. */
+  point(name: string): ExtractionPoint;
+  /** Expands `paper`, `all`, comma lists and aliases into points. */
+  resolvePoints(spec: string | string[]): ExtractionPoint[];
+  /** The state_dict keys and shapes a checkpoint must provide. */
+  expectedParams(): ParamSpec[];
+  /** Validates a checkpoint (throws naming every bad key) after applying legacy key renames. */
+  prepareWeights(sd: StateDict, source: string): StateDict;
+  build(opts?: BuildOptions): FeatureExtractor;
+}

@@ -1,0 +1,43 @@
+/**
+ * Errors a user can cause. Each names the offending input and says how to fix it; the CLI
+ * prints `message` (and `hint`) without a stack trace and exits non-zero.
+ */
+export class DplError extends Error {
+  /** Stable machine-readable code, e.g. `E_UNKNOWN_BACKBONE`. */
+  readonly code: string;
+  /** How to fix it, one sentence. */
+  readonly hint?: string;
+  constructor(code: string, message: string, hint?: string) {
+    super(hint ? `${message}\n  fix: ${hint}` : message);
+    this.name = 'DplError';
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+/** Duck-typed check: works across duplicate copies of @dpl/core (third-party plugins). */
+export function isDplError(e: unknown): e is DplError {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && e.name === 'DplError';
+}
+
+export const unknownBackbone = (id: string, valid: string[]) =>
+  new DplError('E_UNKNOWN_BACKBONE', `unknown backbone '${id}'`, `use one of: ${valid.join(', ') || '(none installed)'}`);
+
+export const unknownPoint = (backbone: string, point: string, valid: string[]) =>
+  new DplError(
+    'E_UNKNOWN_POINT',
+    `backbone '${backbone}' has no extraction point '${point}'`,
+    `use one of: ${valid.join(', ')} (or 'paper' / 'all'); 'dpl describe ${backbone}' lists them`,
+  );
+
+export const inputError = (input: string, problem: string, hint?: string) =>
+  new DplError('E_INPUT', `${input}: ${problem}`, hint);
+
+export const weightsError = (input: string, problem: string, hint?: string) =>
+  new DplError('E_WEIGHTS', `${input}: ${problem}`, hint);
+
+export const configError = (input: string, problem: string, hint?: string) =>
+  new DplError('E_CONFIG', `${input}: ${problem}`, hint);
+
+export const pluginError = (pkg: string, problem: string, hint?: string) =>
+  new DplError('E_PLUGIN', `plugin '${pkg}': ${problem}`, hint);

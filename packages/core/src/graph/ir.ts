@@ -1,0 +1,119 @@
+/**
+ * The backbone graph IR: a small DAG with PyTorch semantics whose parameters are named by
+ * torchvision state_dict keys. Several interpreters read it: the tfjs executor, the analyser,
+ * the weight binder and (later) exporters. Nodes are stored in topological order.
+ */
+export type Pair = [number, number];
+
+export interface ConvOp {
+  kind: 'conv';
+  /** state_dict prefix: reads `<key>.weight` [out, in/groups, kh, kw] and `<key>.bias` [out]. */
+  key: string;
+  inChannels: number;
+  outChannels: number;
+  kernel: Pair;
+  stride: Pair;
+  pad: Pair;
+  dilation: Pair;
+  groups: number;
+  bias: boolean;
+}
+
+export interface BatchNormOp {
+  kind: 'batchNorm';
+  /** reads `<key>.weight|bias|running_mean|running_var` [C] (num_batches_tracked is ignored). */
+  key: string;
+  channels: number;
+  eps: number;
+}
+
+export interface LinearOp {
+  kind: 'linear';
+  key: string;
+  inFeatures: number;
+  outFeatures: number;
+  bias: boolean;
+}
+
+export interface PoolOp {
+  kind: 'maxPool' | 'avgPool';
+  kernel: Pair;
+  stride: Pair;
+  pad: Pair;
+  ceil: boolean;
+  /** avgPool only: PyTorch's count_include_pad (default true). */
+  countIncludePad: boolean;
+}
+
+export interface AdaptiveAvgPoolOp {
+  kind: 'adaptiveAvgPool';
+  /** Output size; [1, 1] is a global average pool. */
+  out: Pair;
+}
+
+export type ActivationKind = 'relu' | 'relu6' | 'silu' | 'sigmoid' | 'hardswish' | 'tanh';
+
+export interface ActivationOp {
+  kind: ActivationKind;
+}
+
+export interface PadOp {
+  kind: 'pad';
+  /** top, bottom, left, right */
+  pads: [number, number, number, number];
+  mode: 'constant' | 'reflect';
+  value: number;
+}
+
+/** Per-channel x * scale + shift with constant vectors (input normalisation, transform_input). */
+export interface AffineOp {
+  kind: 'affine';
+  scale: number[];
+  shift: number[];
+}
+
+export type Op =
+  | { kind: 'input'; channels: number }
+  | ConvOp
+  | BatchNormOp
+  | LinearOp
+  | PoolOp
+  | AdaptiveAvgPoolOp
+  | ActivationOp
+  | PadOp
+  | AffineOp
+  | { kind: 'concat' }
+  | { kind: 'add' }
+  | { kind: 'mul' }
+  | { kind: 'flatten' };
+
+export interface GraphNode {
+  id: number;
+  op: Op;
+  inputs: number[];
+  /** Output channels (features for linear/flatten). */
+  channels: number;
+}
+
+/** A named extraction point on a node. */
+export interface TapSpec {
+  name: string;
+  node: number;
+  /** 1..4 when this is one of the study's four points (E1..E4). */
+  paperIndex?: number;
+  /** The study's 0-based module index (children of model.features, or top-level children). */
+  studyIndex?: number;
+  /** Other names that resolve to this tap. */
+  aliases?: string[];
+  /** A one-line description (e.g. 'ReLU after conv3_3'). */
+  description?: string;
+}
+
+export interface Graph {
+  nodes: GraphNode[];
+  taps: TapSpec[];
+  /** The node whose output ends the graph (the last node unless set). */
+  output: number;
+}
+
+export const PARAM_OPS = new Set(['conv', 'batchNorm', 'linear']);

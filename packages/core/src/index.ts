@@ -1,0 +1,36 @@
+import 'reflect-metadata';
+
+export * from './errors';
+export * from './tokens';
+export * from './contracts/backbone';
+export * from './contracts/task';
+export * from './contracts/plugin';
+export * from './backend';
+export * from './preprocess';
+
+export * from './graph/ir';
+export { GraphBuilder, type Ref, type ConvOptions, type PoolOptions } from './graph/builder';
+export { analyse, paramCount, totalConvs, totalParams, type NodeAttributes } from './graph/analyse';
+export { spatialShapes, minInputSize, ancestors, poolOut } from './graph/shapes';
+export { expectedParams, checkStateDict, assertBindable, type ParamSpec, type BindingReport } from './graph/params';
+export { runGraph, type BatchNormMode } from './graph/executor';
+export { buildLayers, disposeLayers, registerGroupedConv, type Layer, type ConvLayer } from './graph/layers';
+export { randomStateDict } from './graph/random-init';
+
+export { defineBackbone, GraphBackbone, type BackboneSpec } from './backbone/define';
+export { GraphFeatureExtractor } from './backbone/extractor';
+
+export { FrozenConv2d, type ConvSpec } from './ops/conv-frozen';
+export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type PoolSpec } from './ops/pool';
+export { zeroInsert, padOrCrop } from './ops/zero-insert';
+
+export * from './weights/state-dict';
+export { readNpy, writeNpy } from './weights/npy';
+export { readWeights } from './weights/read-weights';
+
+export { readImage, writePng, readInputTensor, type RgbFloatImage } from './image/io';
+
+export { Registry, createRegistry, backbonePlugin, taskPlugin, type RegistryOptions } from './plugins/registry';
+export { discoverPlugins, type FoundPlugin } from './plugins/discover';
+
+export * from './util/random';

@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '../gradients';
+import { padOrCrop, zeroInsert } from './zero-insert';
+
+export interface ConvSpec {
+  stride: [number, number];
+  /** PyTorch explicit symmetric padding. */
+  pad: [number, number];
+  dilation: [number, number];
+}
+
+/**
+ * A convolution with frozen weights (a loss network layer), differentiable w.r.t. its input on
+ * every backend. The input gradient is itself a forward convolution of dy with the 180-degree
+ * rotated, in/out-swapped kernel, precomputed once here: wasm's Conv2DBackpropInput is a slow
+ * plain loop, XNNPACK's forward conv is fast.
+ */
+export class FrozenConv2d {
+  private readonly w: tf.Tensor4D;
+  private readonly wRot: tf.Tensor4D;
+  private readonly b: tf.Tensor1D | null;
+  readonly forward: (x: tf.Tensor4D) => tf.Tensor4D;
+
+  /** `w` in tfjs HWIO layout [kh, kw, in, out]; the layer takes ownership of `w` and `b`. */
+  constructor(w: tf.Tensor4D, b: tf.Tensor1D | null, readonly spec: ConvSpec) {
+    this.w = w;
+    this.b = b;
+    this.wRot = tf.tidy(() => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D);
+    const pads = (): [[number, number], [number, number], [number, number], [number, number]] => [
+      [0, 0],
+      [spec.pad[0], spec.pad[0]],
+      [spec.pad[1], spec.pad[1]],
+      [0, 0],
+    ];
+    this.forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const x4 = args[0] as tf.Tensor4D;
+      const save = args[1] as tf.GradSaveFunc;
+      const conv = tf.conv2d(x4, this.w, spec.stride, pads(), 'NHWC', spec.dilation);
+      const value = this.b ? tf.tidy(() => tf.add(conv, this.b as tf.Tensor1D)) : conv;
+      if (this.b) conv.dispose();
+      save([]);
+      const inShape = x4.shape;
+      return { value, gradFunc: (dy: tf.Tensor) => this.inputGrad(dy as tf.Tensor4D, inShape) };
+    }) as (x: tf.Tensor4D) => tf.Tensor4D;
+  }
+
+  /** dx = stride-1 conv of the zero-inserted dy with the rotated kernel, padded to the input size. */
+  private inputGrad(dy: tf.Tensor4D, inShape: number[]): tf.Tensor4D {
+    return tf.tidy(() => {
+      const { stride, pad, dilation } = this.spec;
+      const [kh, kw] = this.w.shape;
+      const up = zeroInsert(dy, stride[0], stride[1]);
+      const effH = dilation[0] * (kh - 1), effW = dilation[1] * (kw - 1);
+      const top = effH - pad[0], left = effW - pad[1];
+      const bottom = inShape[1] - up.shape[1] + pad[0];
+      const right = inShape[2] - up.shape[2] + pad[1];
+      const padded = padOrCrop(up, top, bottom, left, right);
+      return tf.conv2d(padded, this.wRot, 1, 'valid', 'NHWC', dilation);
+    });
+  }
+
+  dispose(): void {
+    this.w.dispose();
+    this.wRot.dispose();
+    this.b?.dispose();
+  }
+}

@@ -1,0 +1,9 @@
+import type { Backbone } from './contracts/backbone';
+import type { Task } from './contracts/task';
+
+/**
+ * DI tokens. Symbol.for keeps them identical across duplicate copies of @dpl/core, so a
+ * third-party plugin that bundles its own copy still binds to the same multi-binding.
+ */
+export const BackboneToken: symbol & { __type?: Backbone } = Symbol.for('dpl.Backbone');
+export const TaskToken: symbol & { __type?: Task } = Symbol.for('dpl.Task');

@@ -1,0 +1,157 @@
+/**
+ * NumPy .npy arrays (format versions 1.0 - 3.0): read any plain numeric dtype as float32, write
+ * float32 byte-identical to `numpy.save`.
+ */
+import { inputError } from '../errors';
+import { ELEMENT_SIZE, decodeElements, gatherStrided, type ElementKind } from './elements';
+import { numel } from './state-dict';
+
+export interface NpyArray {
+  /** The header's descr, e.g. '<f4', '<f8', '<i8', '|u1', '|b1'. */
+  dtype: string;
+  shape: number[];
+  /** Whether the file stored the data in Fortran order; `data` is always C order. */
+  fortranOrder: boolean;
+  data: Float32Array;
+}
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+type Literal = string | number | boolean | null | Literal[] | { [key: string]: Literal };
+
+/** Parses the Python dict literal of an npy header; never evaluates anything. */
+function parseHeader(text: string, fail: (p: string) => Error): Literal {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && /\s/.test(text[i])) i++;
+  };
+  const value = (): Literal => {
+    ws();
+    const c = text[i];
+    if (c === "'" || c === '"') {
+      const end = text.indexOf(c, i + 1);
+      if (end < 0) throw fail('has a malformed header (unterminated string)');
+      const s = text.slice(i + 1, end);
+      i = end + 1;
+      return s;
+    }
+    if (c === '(' || c === '[' || c === '{') {
+      const close = c === '(' ? ')' : c === '[' ? ']' : '}';
+      i++;
+      const items: Literal[] = [];
+      const dict: { [key: string]: Literal } = {};
+      for (;;) {
+        ws();
+        if (text[i] === close) {
+          i++;
+          return c === '{' ? dict : items;
+        }
+        const v = value();
+        if (c === '{') {
+          ws();
+          if (typeof v !== 'string' || text[i] !== ':') throw fail('has a malformed header (bad dict entry)');
+          i++;
+          dict[v] = value();
+        } else items.push(v);
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] !== close) throw fail(`has a malformed header (unexpected '${text[i] ?? 'end'}')`);
+      }
+    }
+    const m = /^(True|False|None|-?\d+)L?/.exec(text.slice(i));
+    if (!m) throw fail(`has a malformed header (unexpected '${c ?? 'end'}')`);
+    i += m[0].length;
+    return m[1] === 'True' ? true : m[1] === 'False' ? false : m[1] === 'None' ? null : Number(m[1]);
+  };
+  const v = value();
+  ws();
+  if (i !== text.length) throw fail('has a malformed header (trailing characters)');
+  return v;
+}
+
+/** Reads an .npy file's bytes; `name` (the file) appears in every error. */
+export function readNpy(buf: Uint8Array, name: string): NpyArray {
+  const fail = (problem: string, hint?: string) => inputError(name, problem, hint);
+  if (buf.length < 10 || MAGIC.some((b, k) => buf[k] !== b)) {
+    throw fail('is not an .npy file (missing the \\x93NUMPY magic)', 'save it with numpy.save');
+  }
+  const major = buf[6];
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let headerLen: number;
+  let headerStart: number;
+  if (major === 1) [headerLen, headerStart] = [dv.getUint16(8, true), 10];
+  else if (major === 2 || major === 3) {
+    if (buf.length < 12) throw fail('is truncated (incomplete header)');
+    [headerLen, headerStart] = [dv.getUint32(8, true), 12];
+  } else throw fail(`has unsupported .npy format version ${major}.${buf[7]}`);
+  const dataStart = headerStart + headerLen;
+  if (dataStart > buf.length) throw fail('is truncated (incomplete header)');
+  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(buf.subarray(headerStart, dataStart));
+  const header = parseHeader(text, fail);
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw fail('has a malformed header (not a dict)');
+  const { descr, fortran_order: fortran, shape } = header;
+  if (typeof descr !== 'string') {
+    throw fail('has a structured dtype, which is not supported', 'save a plain numeric array');
+  }
+  const m = /^([<>|=])([fiub])(\d+)$/.exec(descr);
+  const kind = (m ? m[2] + m[3] : '') as ElementKind; // 'f4', 'i8', 'u1', 'b1', ...
+  if (!m || !(kind in ELEMENT_SIZE)) {
+    throw fail(`has unsupported dtype '${descr}'`, 'save it as float32, float64, float16 or an integer/bool type');
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
+    throw fail('has a malformed header (bad shape)');
+  }
+  if (typeof fortran !== 'boolean') throw fail('has a malformed header (bad fortran_order)');
+  const dims = shape as number[];
+  const n = numel(dims);
+  const expected = n * ELEMENT_SIZE[kind];
+  const got = buf.length - dataStart;
+  if (got !== expected) {
+    throw fail(
+      got < expected
+        ? `is truncated: shape [${dims.join(', ')}] of ${descr} needs ${expected} data bytes, file has ${got}`
+        : `has ${got - expected} bytes after the data of shape [${dims.join(', ')}] (${descr}); wrong length`,
+    );
+  }
+  let data = decodeElements(buf.subarray(dataStart), kind, m[1] !== '>');
+  if (fortran && dims.length > 1) {
+    // Fortran order: first index fastest, i.e. C order of the reversed shape.
+    const strides: number[] = [];
+    let s = 1;
+    for (const d of dims) {
+      strides.push(s);
+      s *= d;
+    }
+    data = gatherStrided(data, 0, dims, strides);
+  }
+  return { dtype: descr, shape: [...dims], fortranOrder: fortran, data };
+}
+
+const pyTuple = (shape: readonly number[]) =>
+  shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+
+/** float32, C order, header laid out exactly as numpy.save writes it (aligned to 64 bytes). */
+export function writeNpy(shape: readonly number[], data: Float32Array): Buffer {
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw inputError('writeNpy', `bad shape [${shape.join(', ')}]`);
+  }
+  if (numel(shape) !== data.length) {
+    throw inputError('writeNpy', `shape [${shape.join(', ')}] has ${numel(shape)} elements but data has ${data.length}`);
+  }
+  let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${pyTuple(shape)}, }`;
+  // numpy leaves room to grow the first axis in place (21 digits).
+  if (shape.length > 0) dict += ' '.repeat(Math.max(0, 21 - String(shape[0]).length));
+  const hlen = dict.length + 1; // + '\n'
+  let version = 1;
+  let prefix = 10;
+  if (hlen + 64 > 0xffff) [version, prefix] = [2, 12];
+  const pad = 64 - ((prefix + hlen) % 64);
+  const header = Buffer.alloc(prefix + hlen + pad);
+  Buffer.from(MAGIC).copy(header, 0);
+  header[6] = version;
+  header[7] = 0;
+  if (version === 1) header.writeUInt16LE(hlen + pad, 8);
+  else header.writeUInt32LE(hlen + pad, 8);
+  header.write(dict + ' '.repeat(pad) + '\n', prefix, 'latin1');
+  return Buffer.concat([header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}

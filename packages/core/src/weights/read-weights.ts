@@ -1,0 +1,36 @@
+/** One entry point for weight files: the format is chosen by content, not by extension. */
+import * as nodePath from 'path';
+import { weightsError } from '../errors';
+import type { StateDict } from './state-dict';
+import { readPth } from './pth';
+import { looksLikeSafetensors, readSafetensors } from './safetensors';
+import { openWeightsFile, readRange } from './weights-file';
+
+export type WeightsFormat = 'pth-zip' | 'pth-legacy' | 'safetensors';
+
+/** Identifies a weights file by its first bytes (extension only breaks a safetensors tie). */
+export async function detectWeightsFormat(path: string): Promise<WeightsFormat> {
+  const file = await openWeightsFile(path);
+  try {
+    if (file.size === 0) throw weightsError(path, 'is empty (0 bytes)', 're-download it');
+    const head = await readRange(file, 0, Math.min(16, file.size), 'header');
+    if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'pth-zip';
+    if (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) return 'pth-legacy';
+    if (looksLikeSafetensors(head, file.size)) return 'safetensors';
+    // A damaged safetensors file still deserves the safetensors reader's precise error.
+    if (nodePath.extname(path).toLowerCase() === '.safetensors') return 'safetensors';
+    throw weightsError(
+      path,
+      'is not a weights file this reader knows (expected a PyTorch .pth/.pt checkpoint or .safetensors)',
+      'pass a file written by torch.save or safetensors; if it was downloaded, re-download it',
+    );
+  } finally {
+    await file.handle.close();
+  }
+}
+
+/** Reads a state_dict from a .pth/.pt (zip or legacy) or .safetensors file. */
+export async function readWeights(path: string): Promise<StateDict> {
+  const format = await detectWeightsFormat(path);
+  return format === 'safetensors' ? readSafetensors(path) : readPth(path);
+}

@@ -1,0 +1,17 @@
+/** A checkpoint's tensors, as read from disk, before any tfjs tensor is made. */
+export type TorchDType =
+  | 'float64' | 'float32' | 'float16' | 'bfloat16'
+  | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+
+export interface TensorRecord {
+  dtype: TorchDType;
+  /** PyTorch shape (e.g. OIHW for a conv weight). */
+  shape: number[];
+  /** Values in row-major (C) order, converted to float32 (int64 counters included). */
+  data: Float32Array;
+}
+
+/** state_dict key -> tensor, in the file's order. */
+export type StateDict = Map<string, TensorRecord>;
+
+export const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
