@@ -34,3 +34,5 @@ export { Registry, createRegistry, backbonePlugin, taskPlugin, type RegistryOpti
 export { discoverPlugins, type FoundPlugin } from './plugins/discover';
 
 export * from './util/random';
+
+export { backboneContract, type ContractCheck, type ContractOptions } from './testkit/backbone-contract';

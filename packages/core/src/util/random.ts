@@ -1,13 +1,15 @@
 /** Deterministic, backend-independent randomness (the same seed gives the same numbers everywhere). */
 
+const imul = Math.imul;
+
 /** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
@@ -22,14 +24,18 @@ export function hashSeed(seed: number, name: string): number {
   return h;
 }
 
+// module-level aliases: global lookups in hot loops are very slow inside jest's sandbox
+const { sqrt, log, cos, sin, PI } = Math;
+
 /** Fills `out` with N(0, std^2) samples (Box-Muller). */
 export function fillNormal(out: Float32Array, rand: () => number, std = 1, mean = 0): Float32Array {
-  for (let i = 0; i < out.length; i += 2) {
+  const n = out.length;
+  for (let i = 0; i < n; i += 2) {
     const u = 1 - rand();
-    const v = rand();
-    const r = Math.sqrt(-2 * Math.log(u)) * std;
-    out[i] = mean + r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < out.length) out[i + 1] = mean + r * Math.sin(2 * Math.PI * v);
+    const v = 2 * PI * rand();
+    const r = sqrt(-2 * log(u)) * std;
+    out[i] = mean + r * cos(v);
+    if (i + 1 < n) out[i + 1] = mean + r * sin(v);
   }
   return out;
 }

@@ -169,8 +169,11 @@ const CALLABLES = new Map<string, Callable>([
   ['torch._utils\n_rebuild_parameter', unwrapParameter], // (data, requires_grad, hooks)
   ['torch._utils\n_rebuild_parameter_with_state', unwrapParameter], // torch 2.x: (data, requires_grad, hooks, state)
 ]);
-/** Globals that are only ever referenced, never called (storage classes in persistent ids). */
-const MARKERS = new Set(Object.keys(STORAGE_DTYPES).map((n) => `torch\n${n}`));
+/**
+ * Globals that are only ever referenced, never called: storage classes in persistent ids.
+ * torch < 1.0 named CUDA storages `torch.cuda.<X>Storage`; the bytes on disk are the same.
+ */
+const MARKERS = new Set(Object.keys(STORAGE_DTYPES).flatMap((n) => [`torch\n${n}`, `torch.cuda\n${n}`]));
 
 export function isAllowedGlobal(module: string, name: string): boolean {
   const key = `${module}\n${name}`;

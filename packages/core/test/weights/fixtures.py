@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Writes the weight-reader test fixtures with the reference torch/numpy into a directory.
 
-usage: fixtures.py <pth|security|safetensors|npy> <out_dir>
+usage: fixtures.py <pth|security|formats|npy> <out_dir>
+       fixtures.py check_safetensors <file> <ref_prefix>
+       fixtures.py check_npy <jobs.json>
 
 Reference values are dumped as `<name>.ref.json` (name, dtype, shape, offset, count per tensor)
 plus `<name>.ref.bin` (every tensor as float32, C order, concatenated), so the TypeScript tests
@@ -100,8 +102,45 @@ def gen_pth(out):
     with zipfile.ZipFile(p("small_zip.pth")) as src, zipfile.ZipFile(p("deflated_zip.pth"), "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             dst.writestr(info.filename, src.read(info.filename))
+    write_big_endian_copy(p("small_zip.pth"), p("big_endian_zip.pth"))
+    # torch < 1.0 pickled storages saved from a GPU as torch.cuda.<X>Storage.
+    legacy = open(p("small_legacy.pth"), "rb").read()
+    open(p("cuda_storage_legacy.pth"), "wb").write(legacy.replace(b"ctorch\nFloatStorage\n", b"ctorch.cuda\nFloatStorage\n"))
     torch.save([torch.zeros(2)], p("list_zip.pth"))
     torch.save({"w": torch.zeros(2), "epoch": 3}, p("mixed_zip.pth"))
+
+
+def write_big_endian_copy(src_path, dst_path):
+    """What torch.save writes on a big-endian machine: byteorder 'big' and byte-swapped storages."""
+    import numpy as np
+    import torch
+    sizes = {}
+
+    class Storages(pickle.Unpickler):  # only collects storage keys; never used on untrusted data
+        def persistent_load(self, pid):
+            sizes[pid[2]] = pid[1].__name__
+            return None
+
+        def find_class(self, module, name):
+            if module == "torch" and name.endswith("Storage"):
+                return type(name, (), {"__name__": name})
+            if (module, name) == ("collections", "OrderedDict"):
+                return type("D", (dict,), {})  # accepts BUILD's _metadata attribute
+            return lambda *a, **k: None
+
+    with zipfile.ZipFile(src_path) as src:
+        prefix = src.namelist()[0].split("/")[0]
+        Storages(src.open(prefix + "/data.pkl")).load()
+        with zipfile.ZipFile(dst_path, "w") as dst:
+            for info in src.infolist():
+                data = src.read(info.filename)
+                key = info.filename.split("/data/")[-1] if "/data/" in info.filename else None
+                if key is not None:
+                    size = getattr(torch, sizes[key])().element_size()
+                    data = np.frombuffer(data, np.uint8).reshape(-1, size)[:, ::-1].tobytes()
+                if not info.filename.endswith("/byteorder"):
+                    dst.writestr(info, data)
+            dst.writestr(prefix + "/byteorder", "big")  # torch 1.13 writes none (= native)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,7 +162,8 @@ def payloads(target):
         def __reduce__(self):
             return (subprocess.Popen, (["touch", target],))
 
-    return {"system": (System(), 2), "eval": (Eval(), 4), "popen": (Popen(), 2)}
+    # Protocols 2, 4 and 3: GLOBAL, STACK_GLOBAL, and GLOBAL without the Python 2 name mapping.
+    return {"system": (System(), 2), "eval": (Eval(), 4), "popen": (Popen(), 3)}
 
 
 def legacy_wrap(obj_pickle):
@@ -198,7 +238,8 @@ def gen_security(out):
 
 # ---------------------------------------------------------------------------------------------
 
-def gen_safetensors(out):
+def gen_formats(out):
+    """One state_dict as .safetensors, zip .pth and legacy .pth, plus its reference values."""
     import torch
     from write_safetensors import write_safetensors
     sd = small_state_dict()
@@ -206,6 +247,7 @@ def gen_safetensors(out):
     write_safetensors(os.path.join(out, "small.safetensors"), sd)
     dump_ref(sd, os.path.join(out, "small"))
     torch.save(sd, os.path.join(out, "small.pth"))
+    torch.save(sd, os.path.join(out, "small_legacy.pth"), _use_new_zipfile_serialization=False)
 
 
 def check_safetensors(path, ref_prefix):
@@ -289,4 +331,4 @@ if __name__ == "__main__":
     elif cmd == "check_npy":
         check_npy(sys.argv[2])
     else:
-        {"pth": gen_pth, "security": gen_security, "safetensors": gen_safetensors, "npy": gen_npy}[cmd](sys.argv[2])
+        {"pth": gen_pth, "security": gen_security, "formats": gen_formats, "npy": gen_npy}[cmd](sys.argv[2])

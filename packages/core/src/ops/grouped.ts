@@ -1,0 +1,196 @@
+/**
+ * Grouped convolution (torch Conv2d with groups G), NHWC, kernel HWIO [kh, kw, C_in/G, C_out]
+ * (torch OIHW permuted (2, 3, 1, 0)); output channel o belongs to group floor(o / (C_out/G)).
+ * Two implementations, both built from forward convs only:
+ *  - 'depthwise': one depthwise conv with multiplier og = C_out/G (input channel c = (g, ci)
+ *    gets og filters, the (g, ci, q) results are summed over ci), one call whatever G;
+ *  - 'split': G dense convs on channel slices, concatenated.
+ * 'auto' picks per layer (see `chooseGroupedStrategy`, from timings on wasm).
+ * groups = 1 is a dense conv; groups = C_in is a depthwise conv (the kernel is reshaped).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { inputError } from '../errors';
+import {
+  type Conv2DSpec, type GroupedConv2DSpec, type Pads4,
+  checkBias, checkConvFits, checkConvSpec, checkRank4,
+} from './conv-spec';
+import { convFilterGrad, convInputGrad, convRaw, denseConvImpl, inputGradPads } from './conv-train';
+import { type ConvImpl, type Shape4, frozenConv, trainableConv } from './custom-conv';
+import { depthwiseFilterGrad, depthwiseRaw } from './depthwise';
+import { zeroInsertFull } from './zero-insert';
+
+export type GroupedStrategy = 'auto' | 'depthwise' | 'split';
+
+/**
+ * The faster form on wasm (XNNPACK, SIMD, 1 thread), by measurement on ResNeXt50-32x4d layer
+ * shapes (batch 8): 'split' only wins when each group is wide (>= 16 channels in and out) and
+ * the image small (<= 14x14 output); there many small dense GEMMs beat one depthwise conv whose
+ * output is C_in/G times larger than the result.
+ */
+export function chooseGroupedStrategy(cinPerGroup: number, coutPerGroup: number, outH: number, outW: number): 'depthwise' | 'split' {
+  return cinPerGroup >= 16 && coutPerGroup >= 16 && outH * outW <= 196 ? 'split' : 'depthwise';
+}
+
+/** HWIO [kh, kw, cg, G*og] -> depthwise [kh, kw, G*cg, og] (input channel (g, ci) gets og filters). */
+export function groupedToDepthwiseFilter(w: tf.Tensor4D, groups: number): tf.Tensor4D {
+  const [kh, kw, cg, cout] = w.shape;
+  const og = cout / groups;
+  if (cg === 1) return tf.reshape(w, [kh, kw, groups, og]);
+  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(w, [kh, kw, cg, groups, og]), [0, 1, 3, 2, 4]), [kh, kw, groups * cg, og]));
+}
+
+/** Inverse of groupedToDepthwiseFilter. */
+export function depthwiseToGroupedFilter(wd: tf.Tensor4D, groups: number): tf.Tensor4D {
+  const [kh, kw, cin, og] = wd.shape;
+  const cg = cin / groups;
+  if (cg === 1) return tf.reshape(wd, [kh, kw, 1, groups * og]);
+  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(wd, [kh, kw, groups, cg, og]), [0, 1, 3, 2, 4]), [kh, kw, cg, groups * og]));
+}
+
+/** [N, H, W, G*cg*og] with channel (g, ci, q) -> [N, H, W, G*og] summed over ci. */
+function sumOverGroupInputs(z: tf.Tensor4D, groups: number, cg: number, og: number): tf.Tensor4D {
+  if (cg === 1) return z;
+  return tf.tidy(() => {
+    const [n, h, w] = z.shape;
+    return tf.reshape(tf.sum(tf.reshape(z, [n, h, w, groups, cg, og]), 4), [n, h, w, groups * og]);
+  });
+}
+
+/** Grouped forward conv through one depthwise conv (see the file header). */
+export function groupedRawDepthwise(x: tf.Tensor4D, w: tf.Tensor4D, groups: number, stride: [number, number], pads: Pads4, dilation: [number, number]): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, , cg, cout] = w.shape;
+    const z = depthwiseRaw(x, groupedToDepthwiseFilter(w, groups), stride, pads, dilation);
+    return sumOverGroupInputs(z, groups, cg, cout / groups);
+  });
+}
+
+/** Grouped forward conv as G dense convs. */
+export function groupedRawSplit(x: tf.Tensor4D, w: tf.Tensor4D, groups: number, stride: [number, number], pads: Pads4, dilation: [number, number]): tf.Tensor4D {
+  return tf.tidy(() => {
+    const xs = tf.split(x, groups, 3);
+    const ws = tf.split(w, groups, 3);
+    return tf.concat(xs.map((xi, g) => convRaw(xi, ws[g], stride, pads, dilation)), 3);
+  });
+}
+
+const pads4 = (spec: Conv2DSpec): Pads4 => [spec.pad[0], spec.pad[0], spec.pad[1], spec.pad[1]];
+
+/** ConvImpl of the 'depthwise' form (also used for groups = C_in, where it is a plain reshape). */
+function depthwiseFormImpl(spec: Conv2DSpec, groups: number): ConvImpl {
+  return {
+    forward: (x, w) => groupedRawDepthwise(x, w, groups, spec.stride, pads4(spec), spec.dilation),
+    // dx is itself a grouped conv (G groups, og -> cg channels) of the zero-inserted dy with the
+    // rotated kernel, run in the depthwise form: kernel [kh, kw, G*og, cg], summed over og
+    inputGrad: (dy, w, xShape: Shape4) => tf.tidy(() => {
+      const [kh, kw, cg, cout] = w.shape;
+      const og = cout / groups;
+      const rot = tf.reverse(w, [0, 1]);
+      const wt = cg === 1 ? tf.reshape(rot, [kh, kw, cout, 1])
+        : tf.reshape(tf.transpose(tf.reshape(rot, [kh, kw, cg, groups, og]), [0, 1, 3, 4, 2]), [kh, kw, cout, cg]);
+      const up = zeroInsertFull(dy, spec.stride[0], spec.stride[1]);
+      const z = depthwiseRaw(up, wt, [1, 1], inputGradPads(xShape, dy.shape, [kh, kw], spec), spec.dilation);
+      return sumOverGroupInputs(z, groups, og, cg);
+    }),
+    // dw: the depthwise filter gradient with dy repeated for every input channel of its group
+    filterGrad: (x, dy, wShape: Shape4) => tf.tidy(() => {
+      const [kh, kw, cg, cout] = wShape;
+      const og = cout / groups;
+      const [n, oh, ow] = dy.shape;
+      const dz = cg === 1 ? dy
+        : tf.reshape(tf.tile(tf.reshape(dy, [n, oh, ow, groups, 1, og]), [1, 1, 1, 1, cg, 1]), [n, oh, ow, groups * cg * og]);
+      const dwd = depthwiseFilterGrad(x, dz as tf.Tensor4D, [kh, kw, groups * cg, og], spec);
+      return depthwiseToGroupedFilter(dwd, groups);
+    }),
+  };
+}
+
+/** ConvImpl of the 'split' form. */
+function splitFormImpl(spec: Conv2DSpec, groups: number): ConvImpl {
+  return {
+    forward: (x, w) => groupedRawSplit(x, w, groups, spec.stride, pads4(spec), spec.dilation),
+    inputGrad: (dy, w, xShape: Shape4) => tf.tidy(() => {
+      const dys = tf.split(dy, groups, 3);
+      const ws = tf.split(w, groups, 3);
+      const xs: Shape4 = [xShape[0], xShape[1], xShape[2], xShape[3] / groups];
+      return tf.concat(dys.map((d, g) => convInputGrad(d, ws[g], xs, spec)), 3);
+    }),
+    filterGrad: (x, dy, wShape: Shape4) => tf.tidy(() => {
+      const xs = tf.split(x, groups, 3);
+      const dys = tf.split(dy, groups, 3);
+      return tf.concat(xs.map((xi, g) => convFilterGrad(xi, dys[g], [wShape[0], wShape[1]], spec)), 3);
+    }),
+  };
+}
+
+function checkGrouped(op: string, x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, spec: GroupedConv2DSpec): GroupedConv2DSpec {
+  const s = checkConvSpec(op, spec);
+  checkRank4(op, 'x', x.shape, 'NHWC');
+  checkRank4(op, 'w', w.shape, 'HWIO [kh, kw, in/groups, out]');
+  const g = spec.groups;
+  const cin = x.shape[3], cout = w.shape[3];
+  if (!Number.isInteger(g) || g < 1 || cin % g !== 0 || cout % g !== 0) {
+    throw inputError(`${op} groups`, `must be a positive integer dividing both C_in (${cin}) and C_out (${cout}), got ${g}`);
+  }
+  if (w.shape[2] * g !== cin) {
+    throw inputError(`${op} w`, `has ${w.shape[2]} input channels per group (w.shape[2]) but x has ${cin} channels in ${g} groups`,
+      'w must be HWIO [kh, kw, C_in/groups, C_out] (torch OIHW permuted (2, 3, 1, 0))');
+  }
+  checkConvFits(op, x.shape, w.shape[0], w.shape[1], s);
+  checkBias(op, b ? b.shape : null, cout);
+  return { ...s, groups: g };
+}
+
+function implFor(x: tf.Tensor4D, w: tf.Tensor4D, spec: GroupedConv2DSpec, strategy: GroupedStrategy): ConvImpl {
+  const g = spec.groups;
+  if (g === 1) return denseConvImpl(spec);
+  const cg = w.shape[2], og = w.shape[3] / g;
+  if (cg === 1 || strategy === 'depthwise') return depthwiseFormImpl(spec, g);
+  if (strategy === 'split') return splitFormImpl(spec, g);
+  const [oh, ow] = checkConvFits('groupedConv2d', x.shape, w.shape[0], w.shape[1], spec);
+  return chooseGroupedStrategy(cg, og, oh, ow) === 'split' ? splitFormImpl(spec, g) : depthwiseFormImpl(spec, g);
+}
+
+/**
+ * torch.nn.functional.conv2d(x, w, b, stride, padding, dilation, groups) in NHWC, differentiable
+ * w.r.t. x, w and b on every backend. x: [N, H, W, C_in]; w: HWIO [kh, kw, C_in/groups, C_out];
+ * b: [C_out] or null. Any groups (1 = dense, C_in = depthwise).
+ */
+export function groupedConv2d(
+  x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, spec: GroupedConv2DSpec, strategy: GroupedStrategy = 'auto',
+): tf.Tensor4D {
+  const s = checkGrouped('groupedConv2d', x, w, b, spec);
+  return trainableConv(implFor(x, w, s, strategy), x, w, b);
+}
+
+/**
+ * groupedConv2d with frozen weights: differentiable w.r.t. x only (w and b are closed over and
+ * must stay alive until the backward pass has run).
+ */
+export function groupedConv2dFrozen(
+  x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, spec: GroupedConv2DSpec, strategy: GroupedStrategy = 'auto',
+): tf.Tensor4D {
+  const s = checkGrouped('groupedConv2dFrozen', x, w, b, spec);
+  return frozenConv(implFor(x, w, s, strategy), x, w, b);
+}
+
+/**
+ * A frozen grouped / depthwise conv layer (same shape as FrozenConv2d): owns w (HWIO
+ * [kh, kw, C_in/groups, C_out]) and b, differentiable w.r.t. its input only.
+ */
+export class FrozenGroupedConv2d {
+  constructor(
+    private readonly w: tf.Tensor4D,
+    private readonly b: tf.Tensor1D | null,
+    readonly spec: GroupedConv2DSpec,
+  ) {}
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return groupedConv2dFrozen(x, this.w, this.b, this.spec);
+  }
+
+  dispose(): void {
+    this.w.dispose();
+    this.b?.dispose();
+  }
+}
