@@ -14,7 +14,7 @@ export { analyse, paramCount, totalConvs, totalParams, type NodeAttributes } fro
 export { spatialShapes, minInputSize, ancestors, poolOut } from './graph/shapes';
 export { expectedParams, checkStateDict, assertBindable, type ParamSpec, type BindingReport } from './graph/params';
 export { runGraph, type BatchNormMode } from './graph/executor';
-export { buildLayers, disposeLayers, registerGroupedConv, type Layer, type ConvLayer } from './graph/layers';
+export { buildLayers, disposeLayers, type Layer, type ConvLayer } from './graph/layers';
 export { randomStateDict } from './graph/random-init';
 
 export { defineBackbone, GraphBackbone, type BackboneSpec } from './backbone/define';
@@ -25,10 +25,16 @@ export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type PoolSpec } from './ops/po
 export { zeroInsert, padOrCrop } from './ops/zero-insert';
 
 export * from './weights/state-dict';
-export { readNpy, writeNpy } from './weights/npy';
-export { readWeights } from './weights/read-weights';
+export { readNpy, writeNpy, type NpyArray } from './weights/npy';
+export { readWeights, detectWeightsFormat, type WeightsFormat } from './weights/read-weights';
+export { readPth } from './weights/pth';
+export { readSafetensors, writeSafetensors, looksLikeSafetensors } from './weights/safetensors';
 
 export { readImage, writePng, readInputTensor, type RgbFloatImage } from './image/io';
+export * from './image/image';
+export { resize, resizeShorterSide, shorterSideSize, RESAMPLE_FILTERS, type ResampleFilter } from './image/resample';
+export { gaussianBlur, boxBlur, gaussianBoxRadius } from './image/blur';
+export { centerCrop, centerCropOffset, crop } from './image/crop';
 
 export { Registry, createRegistry, backbonePlugin, taskPlugin, type RegistryOptions } from './plugins/registry';
 export { discoverPlugins, type FoundPlugin } from './plugins/discover';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FrozenConv2d } from '../ops/conv-frozen';
+import { FrozenGroupedConv2d } from '../ops/grouped';
 import type { StateDict, TensorRecord } from '../weights/state-dict';
 import type { BatchNormOp, ConvOp, Graph, LinearOp } from './ir';
 
@@ -38,18 +39,8 @@ function convLayer(op: ConvOp, sd: StateDict): ConvLayer {
   const w = tf.tidy(() => tf.transpose(tf.tensor4d(wr.data, wr.shape as [number, number, number, number]), [2, 3, 1, 0]) as tf.Tensor4D);
   const b = op.bias ? tf.tensor1d(rec(sd, `${op.key}.bias`).data) : null;
   const spec = { stride: op.stride, pad: op.pad, dilation: op.dilation };
-  if (op.groups === 1) return new FrozenConv2d(w, b, spec);
-  return groupedConvLayer(op, w, b);
-}
-
-/** Grouped and depthwise frozen convolutions (registered by ops/conv-groups). */
-let groupedFactory: ((op: ConvOp, w: tf.Tensor4D, b: tf.Tensor1D | null) => ConvLayer) | null = null;
-export function registerGroupedConv(f: (op: ConvOp, w: tf.Tensor4D, b: tf.Tensor1D | null) => ConvLayer): void {
-  groupedFactory = f;
-}
-function groupedConvLayer(op: ConvOp, w: tf.Tensor4D, b: tf.Tensor1D | null): ConvLayer {
-  if (!groupedFactory) throw new Error(`grouped convolution (${op.key}, groups=${op.groups}) is not available`);
-  return groupedFactory(op, w, b);
+  // grouped (ResNeXt) and depthwise (EfficientNet) convs have their own forward-op gradients
+  return op.groups === 1 ? new FrozenConv2d(w, b, spec) : new FrozenGroupedConv2d(w, b, { ...spec, groups: op.groups });
 }
 
 function bnLayer(op: BatchNormOp, sd: StateDict): BatchNormLayer {

@@ -7,7 +7,8 @@
  * output length OH, dilated kernel extent K = d*(k-1).
  *   y[i]  = sum_a xpad[i*s + a*d] * w[a]                (xpad = x padded by p)
  *   dx    = stride-1, dilation-d conv of dy zero-inserted by s, padded by K-p on top, with the
- *           kernel rotated 180 degrees and its in/out channels swapped;
+ *           kernel rotated 180 degrees and its in/out channels swapped (for d = 1 computed
+ *           phase by phase without the inserted zeros, see input-grad.ts);
  *   dw[a] = sum_i xpad[a*d + i*s] * dy[i]: a conv of x (channels moved to the batch axis) with
  *           dy as the filter (batch moved to the in-channel axis), stride d and dilation s;
  *   db    = sum of dy over N, H, W.
@@ -19,7 +20,8 @@ import {
   checkBias, checkConvFits, checkConvSpec, checkRank4,
 } from './conv-spec';
 import { type ConvImpl, type Shape4, frozenConv, trainableConv } from './custom-conv';
-import { padOrCrop, subsample, zeroInsertFull } from './zero-insert';
+import { transposedConv } from './input-grad';
+import { padOrCrop, subsample } from './zero-insert';
 
 type Explicit = [[number, number], [number, number], [number, number], [number, number]];
 
@@ -63,15 +65,6 @@ export function convRaw(x: tf.Tensor4D, w: tf.Tensor4D, stride: Pair, pads: Pads
   return withPadsAndStride(x, stride, pads, dilation, (xc, s, p, d) => tf.conv2d(xc, w, s, p, 'NHWC', d));
 }
 
-/** The [top, bottom, left, right] padding of the zero-inserted (full, H*s long) dy in dx. */
-export function inputGradPads(xShape: readonly number[], dyShape: readonly number[], k: Pair, spec: Conv2DSpec): Pads4 {
-  const { stride: [sh, sw], pad: [ph, pw], dilation: [dh, dw] } = spec;
-  return [
-    dh * (k[0] - 1) - ph, xShape[1] + ph - dyShape[1] * sh,
-    dw * (k[1] - 1) - pw, xShape[2] + pw - dyShape[2] * sw,
-  ];
-}
-
 /** The padding of x in the dw conv that makes its output exactly k long. */
 export function filterGradPads(xShape: readonly number[], dyShape: readonly number[], k: Pair, spec: Conv2DSpec): Pads4 {
   const { stride: [sh, sw], pad: [ph, pw], dilation: [dh, dw] } = spec;
@@ -84,13 +77,10 @@ export function filterGradPads(xShape: readonly number[], dyShape: readonly numb
 /** 180-degree rotation with in/out channels swapped: HWIO [kh,kw,in,out] -> [kh,kw,out,in]. */
 export const rotateSwap = (w: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]));
 
-/** dL/dx of a conv: a stride-1 forward conv of dy. */
-export function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], spec: Conv2DSpec, wRot?: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const k: Pair = [w.shape[0], w.shape[1]];
-    const up = zeroInsertFull(dy, spec.stride[0], spec.stride[1]);
-    return convRaw(up, wRot ?? rotateSwap(w), [1, 1], inputGradPads(xShape, dy.shape, k, spec), spec.dilation);
-  });
+/** dL/dx of a conv: forward convs of dy (see input-grad.ts). */
+export function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], spec: Conv2DSpec): tf.Tensor4D {
+  return transposedConv(dy, w, xShape[1], xShape[2], w.shape[2], spec,
+    (inp, wf, pads) => convRaw(inp, rotateSwap(wf), [1, 1], pads, spec.dilation));
 }
 
 /**

@@ -6,19 +6,20 @@
  *   (H - 1)*s - 2p + d*(k - 1) + output_padding + 1.
  *
  * tf.conv2dTranspose is the Conv2DBackpropInput kernel, a slow plain loop on wasm, so the
- * forward pass is a forward conv: x zero-inserted by s, padded by d*(k-1) - p (plus
+ * forward pass is made of forward convs: x zero-inserted by s, padded by d*(k-1) - p (plus
  * output_padding at the bottom/right), convolved at stride 1 / dilation d with the kernel rotated
- * 180 degrees (as HWIO [kh, kw, C_in, C_out]). A transposed conv is the input-gradient of the
- * conv2d(stride s, pad p, dilation d) whose HWIO kernel is w, so
+ * 180 degrees (as HWIO [kh, kw, C_in, C_out]); for dilation 1 the same sum is computed phase by
+ * phase without the inserted zeros (input-grad.ts). A transposed conv is the input-gradient of
+ * the conv2d(stride s, pad p, dilation d) whose HWIO kernel is w, so
  *   dx = conv2d(dy, w, s, p, d) (cropped to H x W), dw = that conv's filter gradient with
  *   dy as its input and x as its output gradient, db = sum of dy over N, H, W.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { inputError } from '../errors';
-import { type Conv2DSpec, type ConvTranspose2DSpec, type Pads4, type Pair, checkBias, checkRank4, convTransposeOutLength } from './conv-spec';
+import { type Conv2DSpec, type ConvTranspose2DSpec, type Pair, checkBias, checkRank4, convTransposeOutLength } from './conv-spec';
 import { convFilterGrad, convRaw, rotateSwap } from './conv-train';
 import { type ConvImpl, type Shape4, frozenConv, trainableConv } from './custom-conv';
-import { zeroInsertFull } from './zero-insert';
+import { transposedConv } from './input-grad';
 
 interface Resolved {
   stride: Pair;
@@ -64,13 +65,12 @@ export function convTransposeOutShape(xShape: readonly number[], k: Pair, spec: 
 function transposeImpl(r: Resolved): ConvImpl {
   const [sh, sw] = r.stride, [ph, pw] = r.pad, [dh, dw] = r.dilation, [oph, opw] = r.outputPadding;
   return {
-    forward: (x, w) => tf.tidy(() => {
-      const [kh, kw] = w.shape;
-      const eh = dh * (kh - 1), ew = dw * (kw - 1);
-      // zeroInsertFull leaves s-1 zero rows after the last input row: fold them into the padding
-      const pads: Pads4 = [eh - ph, eh - ph + oph - (sh - 1), ew - pw, ew - pw + opw - (sw - 1)];
-      return convRaw(zeroInsertFull(x, sh, sw), rotateSwap(w), [1, 1], pads, r.dilation);
-    }),
+    // the input gradient of the adjoint conv, evaluated at the output size
+    forward: (x, w) => {
+      const [oh, ow] = convTransposeOutShape(x.shape, [w.shape[0], w.shape[1]], r);
+      return transposedConv(x, w, oh, ow, w.shape[2], adjointSpec(r),
+        (inp, wf, pads) => convRaw(inp, rotateSwap(wf), [1, 1], pads, r.dilation));
+    },
     // bottom/right padding p - output_padding keeps dx exactly H x W (negative crops rows of dy
     // that no input pixel reached)
     inputGrad: (dy, w) => convRaw(dy, w, r.stride, [ph, ph - oph, pw, pw - opw], r.dilation),

@@ -2,8 +2,9 @@
  * Depthwise convolution (torch Conv2d with groups = C_in, out = C_in * m), NHWC, kernel in tfjs
  * layout [kh, kw, C, m]; output channel c*m + q comes from input channel c. wasm has no
  * DepthwiseConv2dNativeBackprop* kernels, so both gradients are forward depthwise convs:
- *   dx = depthwise conv (stride 1, dilation d) of dy zero-inserted by s, with the kernel rotated
- *        180 degrees and seen as [kh, kw, C*m, 1]; the m results per input channel are summed;
+ *   dx = depthwise conv (stride 1, dilation d) of dy zero-inserted by s (phase by phase without
+ *        the zeros when d = 1, see input-grad.ts), with the kernel rotated 180 degrees and seen as
+ *        [kh, kw, C*m, 1]; the m results per input channel are summed;
  *   dw = depthwise conv of x seen as one image with N*C channels ([1, H, W, N*C]) with dy as the
  *        filter [OH, OW, N*C, m], stride d and dilation s; summed over N.
  */
@@ -13,9 +14,9 @@ import {
   type Conv2DSpec, type Pads4, type Pair,
   checkBias, checkConvFits, checkConvSpec, checkRank4,
 } from './conv-spec';
-import { filterGradPads, inputGradPads, withPadsAndStride } from './conv-train';
+import { filterGradPads, withPadsAndStride } from './conv-train';
 import { type ConvImpl, type Shape4, frozenConv, trainableConv } from './custom-conv';
-import { zeroInsertFull } from './zero-insert';
+import { transposedConv } from './input-grad';
 
 /** tf.depthwiseConv2d with per-side padding (negative = crop) and any stride/dilation mix. */
 export function depthwiseRaw(x: tf.Tensor4D, w: tf.Tensor4D, stride: Pair, pads: Pads4, dilation: Pair): tf.Tensor4D {
@@ -24,15 +25,15 @@ export function depthwiseRaw(x: tf.Tensor4D, w: tf.Tensor4D, stride: Pair, pads:
 
 /** dL/dx of a depthwise conv with kernel w [kh, kw, C, m]. */
 export function depthwiseInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], spec: Conv2DSpec): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [kh, kw, c, m] = w.shape;
-    const wRot = tf.reshape(tf.reverse(w, [0, 1]), [kh, kw, c * m, 1]);
-    const up = zeroInsertFull(dy, spec.stride[0], spec.stride[1]);
-    const z = depthwiseRaw(up, wRot, [1, 1], inputGradPads(xShape, dy.shape, [kh, kw], spec), spec.dilation);
+  const [, , c, m] = w.shape;
+  return transposedConv(dy, w, xShape[1], xShape[2], c, spec, (inp, wf, pads) => tf.tidy(() => {
+    const [th, tw] = wf.shape;
+    const wRot = tf.reshape(tf.reverse(wf, [0, 1]), [th, tw, c * m, 1]) as tf.Tensor4D;
+    const z = depthwiseRaw(inp, wRot, [1, 1], pads, spec.dilation);
     if (m === 1) return z;
     const [n, h, wd] = z.shape;
-    return tf.sum(tf.reshape(z, [n, h, wd, c, m]), 4);
-  });
+    return tf.sum(tf.reshape(z, [n, h, wd, c, m]), 4) as tf.Tensor4D;
+  }));
 }
 
 /** dL/dw of a depthwise conv, [kh, kw, C, m]. */
@@ -42,8 +43,8 @@ export function depthwiseFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, wShape: rea
     const [n, h, w] = x.shape;
     const [, oh, ow] = dy.shape;
     // x: one image whose channels are (n, c); dy: one filter per (n, c) with m outputs each
-    const xt = n === 1 ? x : tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, h, w, n * c]);
-    const f = tf.reshape(n === 1 ? dy : tf.transpose(dy, [1, 2, 0, 3]), [oh, ow, n * c, m]);
+    const xt = n === 1 ? x : tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, h, w, n * c]) as tf.Tensor4D;
+    const f = tf.reshape(n === 1 ? dy : tf.transpose(dy, [1, 2, 0, 3]), [oh, ow, n * c, m]) as tf.Tensor4D;
     const out = depthwiseRaw(xt, f, spec.dilation, filterGradPads(x.shape, dy.shape, [kh, kw], spec), spec.stride);
     const r = tf.reshape(out, [kh, kw, n, c, m]);
     return n === 1 ? tf.reshape(r, [kh, kw, c, m]) : tf.sum(r, 2);

@@ -14,10 +14,10 @@ import {
   type Conv2DSpec, type GroupedConv2DSpec, type Pads4,
   checkBias, checkConvFits, checkConvSpec, checkRank4,
 } from './conv-spec';
-import { convFilterGrad, convInputGrad, convRaw, denseConvImpl, inputGradPads } from './conv-train';
+import { convFilterGrad, convInputGrad, convRaw, denseConvImpl } from './conv-train';
 import { type ConvImpl, type Shape4, frozenConv, trainableConv } from './custom-conv';
 import { depthwiseFilterGrad, depthwiseRaw } from './depthwise';
-import { zeroInsertFull } from './zero-insert';
+import { transposedConv } from './input-grad';
 
 export type GroupedStrategy = 'auto' | 'depthwise' | 'split';
 
@@ -36,7 +36,7 @@ export function groupedToDepthwiseFilter(w: tf.Tensor4D, groups: number): tf.Ten
   const [kh, kw, cg, cout] = w.shape;
   const og = cout / groups;
   if (cg === 1) return tf.reshape(w, [kh, kw, groups, og]);
-  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(w, [kh, kw, cg, groups, og]), [0, 1, 3, 2, 4]), [kh, kw, groups * cg, og]));
+  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(w, [kh, kw, cg, groups, og]), [0, 1, 3, 2, 4]), [kh, kw, groups * cg, og]) as tf.Tensor4D);
 }
 
 /** Inverse of groupedToDepthwiseFilter. */
@@ -44,7 +44,7 @@ export function depthwiseToGroupedFilter(wd: tf.Tensor4D, groups: number): tf.Te
   const [kh, kw, cin, og] = wd.shape;
   const cg = cin / groups;
   if (cg === 1) return tf.reshape(wd, [kh, kw, 1, groups * og]);
-  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(wd, [kh, kw, groups, cg, og]), [0, 1, 3, 2, 4]), [kh, kw, cg, groups * og]));
+  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(wd, [kh, kw, groups, cg, og]), [0, 1, 3, 2, 4]), [kh, kw, cg, groups * og]) as tf.Tensor4D);
 }
 
 /** [N, H, W, G*cg*og] with channel (g, ci, q) -> [N, H, W, G*og] summed over ci. */
@@ -52,7 +52,7 @@ function sumOverGroupInputs(z: tf.Tensor4D, groups: number, cg: number, og: numb
   if (cg === 1) return z;
   return tf.tidy(() => {
     const [n, h, w] = z.shape;
-    return tf.reshape(tf.sum(tf.reshape(z, [n, h, w, groups, cg, og]), 4), [n, h, w, groups * og]);
+    return tf.reshape(tf.sum(tf.reshape(z, [n, h, w, groups, cg, og]), 4), [n, h, w, groups * og]) as tf.Tensor4D;
   });
 }
 
@@ -68,8 +68,8 @@ export function groupedRawDepthwise(x: tf.Tensor4D, w: tf.Tensor4D, groups: numb
 /** Grouped forward conv as G dense convs. */
 export function groupedRawSplit(x: tf.Tensor4D, w: tf.Tensor4D, groups: number, stride: [number, number], pads: Pads4, dilation: [number, number]): tf.Tensor4D {
   return tf.tidy(() => {
-    const xs = tf.split(x, groups, 3);
-    const ws = tf.split(w, groups, 3);
+    const xs = tf.split<tf.Tensor4D>(x, groups, 3);
+    const ws = tf.split<tf.Tensor4D>(w, groups, 3);
     return tf.concat(xs.map((xi, g) => convRaw(xi, ws[g], stride, pads, dilation)), 3);
   });
 }
@@ -82,24 +82,25 @@ function depthwiseFormImpl(spec: Conv2DSpec, groups: number): ConvImpl {
     forward: (x, w) => groupedRawDepthwise(x, w, groups, spec.stride, pads4(spec), spec.dilation),
     // dx is itself a grouped conv (G groups, og -> cg channels) of the zero-inserted dy with the
     // rotated kernel, run in the depthwise form: kernel [kh, kw, G*og, cg], summed over og
-    inputGrad: (dy, w, xShape: Shape4) => tf.tidy(() => {
-      const [kh, kw, cg, cout] = w.shape;
+    inputGrad: (dy, w, xShape: Shape4) => {
+      const [, , cg, cout] = w.shape;
       const og = cout / groups;
-      const rot = tf.reverse(w, [0, 1]);
-      const wt = cg === 1 ? tf.reshape(rot, [kh, kw, cout, 1])
-        : tf.reshape(tf.transpose(tf.reshape(rot, [kh, kw, cg, groups, og]), [0, 1, 3, 4, 2]), [kh, kw, cout, cg]);
-      const up = zeroInsertFull(dy, spec.stride[0], spec.stride[1]);
-      const z = depthwiseRaw(up, wt, [1, 1], inputGradPads(xShape, dy.shape, [kh, kw], spec), spec.dilation);
-      return sumOverGroupInputs(z, groups, og, cg);
-    }),
+      return transposedConv(dy, w, xShape[1], xShape[2], xShape[3], spec, (inp, wf, pads) => tf.tidy(() => {
+        const [th, tw] = wf.shape;
+        const rot = tf.reverse(wf, [0, 1]);
+        const wt = (cg === 1 ? tf.reshape(rot, [th, tw, cout, 1])
+          : tf.reshape(tf.transpose(tf.reshape(rot, [th, tw, cg, groups, og]), [0, 1, 3, 4, 2]), [th, tw, cout, cg])) as tf.Tensor4D;
+        return sumOverGroupInputs(depthwiseRaw(inp, wt, [1, 1], pads, spec.dilation), groups, og, cg);
+      }));
+    },
     // dw: the depthwise filter gradient with dy repeated for every input channel of its group
     filterGrad: (x, dy, wShape: Shape4) => tf.tidy(() => {
       const [kh, kw, cg, cout] = wShape;
       const og = cout / groups;
       const [n, oh, ow] = dy.shape;
       const dz = cg === 1 ? dy
-        : tf.reshape(tf.tile(tf.reshape(dy, [n, oh, ow, groups, 1, og]), [1, 1, 1, 1, cg, 1]), [n, oh, ow, groups * cg * og]);
-      const dwd = depthwiseFilterGrad(x, dz as tf.Tensor4D, [kh, kw, groups * cg, og], spec);
+        : tf.reshape(tf.tile(tf.reshape(dy, [n, oh, ow, groups, 1, og]), [1, 1, 1, 1, cg, 1]), [n, oh, ow, groups * cg * og]) as tf.Tensor4D;
+      const dwd = depthwiseFilterGrad(x, dz, [kh, kw, groups * cg, og], spec);
       return depthwiseToGroupedFilter(dwd, groups);
     }),
   };
@@ -110,14 +111,14 @@ function splitFormImpl(spec: Conv2DSpec, groups: number): ConvImpl {
   return {
     forward: (x, w) => groupedRawSplit(x, w, groups, spec.stride, pads4(spec), spec.dilation),
     inputGrad: (dy, w, xShape: Shape4) => tf.tidy(() => {
-      const dys = tf.split(dy, groups, 3);
-      const ws = tf.split(w, groups, 3);
+      const dys = tf.split<tf.Tensor4D>(dy, groups, 3);
+      const ws = tf.split<tf.Tensor4D>(w, groups, 3);
       const xs: Shape4 = [xShape[0], xShape[1], xShape[2], xShape[3] / groups];
       return tf.concat(dys.map((d, g) => convInputGrad(d, ws[g], xs, spec)), 3);
     }),
     filterGrad: (x, dy, wShape: Shape4) => tf.tidy(() => {
-      const xs = tf.split(x, groups, 3);
-      const dys = tf.split(dy, groups, 3);
+      const xs = tf.split<tf.Tensor4D>(x, groups, 3);
+      const dys = tf.split<tf.Tensor4D>(dy, groups, 3);
       return tf.concat(xs.map((xi, g) => convFilterGrad(xi, dys[g], [wShape[0], wShape[1]], spec)), 3);
     }),
   };

@@ -107,8 +107,8 @@ export function backboneContract(b: Backbone, opts: ContractOptions = {}): Contr
         const feats = extractor().extract(x, names);
         for (const [k, v] of feats) if (!(await tf.all(tf.isFinite(v)).data())[0]) fail(`${k}: non-finite features`);
         release(feats);
-        const g = tf.grad((xi: tf.Tensor4D) => {
-          const m = extractor().extract(xi, names);
+        const g = tf.grad((xi: tf.Tensor) => {
+          const m = extractor().extract(xi as tf.Tensor4D, names);
           return tf.addN([...m.values()].map((t) => tf.mean(tf.square(t))));
         })(x);
         const v = await g.data();

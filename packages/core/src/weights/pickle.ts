@@ -188,7 +188,8 @@ function describe(v: PyValue): string {
   if (v instanceof PyGlobal) return v.qualifiedName;
   if (v instanceof TorchStorageRef) return 'storage';
   if (v instanceof TorchTensorRef) return 'tensor';
-  return typeof v === 'string' ? 'str' : typeof v === 'number' || typeof v === 'bigint' ? 'int' : typeof v;
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  return typeof v === 'string' ? 'str' : typeof v === 'bigint' ? 'int' : 'bool';
 }
 
 /** Python-style name for error messages. */

@@ -13,6 +13,8 @@ import { TORCH_KIND, decodeElements, gatherStrided, isContiguous, torchElementSi
 import { openWeightsFile, readRange, readWhole, type WeightsFile } from './weights-file';
 
 const REDOWNLOAD = 're-download it';
+/** Float32Array length limit we allow (also bounds stride-0 views of a tiny storage). */
+const MAX_ELEMENTS = 2 ** 31 - 1;
 const notACheckpoint = (path: string, detail: string) =>
   weightsError(path, `is truncated or not a valid PyTorch checkpoint; ${REDOWNLOAD} (${detail})`);
 
@@ -216,6 +218,9 @@ function materialize(
     const base = ref.view?.offset ?? 0;
     const limit = ref.view ? ref.view.size : all.length;
     const n = numel(t.shape);
+    if (n > MAX_ELEMENTS) {
+      throw weightsError(source, `tensor '${name}' has ${n} elements (shape ${JSON.stringify(t.shape)}), more than one array can hold`);
+    }
     const extent = viewExtent(t.offset, t.shape, t.stride);
     if (extent >= limit || base + limit > all.length) {
       throw notACheckpoint(

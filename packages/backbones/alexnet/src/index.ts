@@ -1,0 +1,1 @@
+export { alexnet, alexnetBackbones, ALEXNET_IDS } from './alexnet';

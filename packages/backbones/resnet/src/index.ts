@@ -1,0 +1,1 @@
+export { resnetBackbones, RESNET_IDS } from './resnet';

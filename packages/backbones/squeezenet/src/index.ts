@@ -1,0 +1,1 @@
+export { squeezenetBackbones, SQUEEZENET_IDS } from './squeezenet';
