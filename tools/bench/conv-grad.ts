@@ -4,11 +4,13 @@
  *   npx tsc --outDir /tmp/dpl-bench --module commonjs --target es2022 --esModuleInterop \
  *     --skipLibCheck --types node tools/bench/conv-grad.ts
  *   node /tmp/dpl-bench/tools/bench/conv-grad.js [vgg|grouped|depthwise|transpose|all]
- * Prints the best of a few runs in ms per call (after one warm-up call).
+ * Prints the best of BENCH_REPS (default 5) runs in ms per call, after one warm-up call; the best
+ * (not the mean) because other processes share the cores.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { conv2d, convFilterGrad, convInputGrad } from '../../packages/core/src/ops/conv-train';
+import { conv2d, convFilterGrad, convInputGrad, convRaw, rotateSwap } from '../../packages/core/src/ops/conv-train';
+import { zeroInsertFull } from '../../packages/core/src/ops/zero-insert';
 import { convTranspose2d, convTranspose2dFrozen } from '../../packages/core/src/ops/conv-transpose';
 import { depthwiseConv2d, depthwiseConv2dFrozen } from '../../packages/core/src/ops/depthwise';
 import { type GroupedStrategy, groupedConv2d, groupedConv2dFrozen } from '../../packages/core/src/ops/grouped';
@@ -16,7 +18,9 @@ import type { Conv2DSpec } from '../../packages/core/src/ops/conv-spec';
 
 type T4 = tf.Tensor4D;
 
-async function time(name: string, f: () => tf.Tensor | tf.Tensor[], reps = 3): Promise<number> {
+const REPS = Number(process.env.BENCH_REPS ?? 5);
+
+async function time(name: string, f: () => tf.Tensor | tf.Tensor[], reps = REPS): Promise<number> {
   const run = async () => {
     const out = f();
     const list = Array.isArray(out) ? out : [out];
@@ -52,8 +56,10 @@ async function vgg(): Promise<void> {
     const dy = rand(y.shape) as T4;
     y.dispose();
     await time('forward tf.conv2d', () => tf.conv2d(x, w, s, explicit(1)));
-    await time('ours dx (forward conv of zero-inserted dy)', () => convInputGrad(dy, w, x.shape, sp));
-    await time('stock dx tf.conv2dTranspose (Conv2DBackpropInput)', () => tf.conv2dTranspose(dy, w, x.shape, s, explicit(1)), 1);
+    await time('ours dx (forward convs of dy, by phases)', () => convInputGrad(dy, w, x.shape, sp));
+    await time('  same by one conv of the zero-inserted dy', () => tf.tidy(() =>
+      convRaw(zeroInsertFull(dy, s, s), rotateSwap(w), [1, 1], [1, 1, 1, 1], [1, 1])));
+    await time('stock dx tf.conv2dTranspose (Conv2DBackpropInput)', () => tf.conv2dTranspose(dy, w, x.shape, s, explicit(1)), 2);
     await time('ours dw (forward conv, dy as filter)', () => convFilterGrad(x, dy, [3, 3], sp));
     await time('stock dw (Conv2DBackpropFilter kernel)', () =>
       tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [s, s], pad: explicit(1), dataFormat: 'NHWC', filterShape: [3, 3, 64, 64] }) as tf.Tensor, 1);
@@ -111,8 +117,11 @@ async function transpose(): Promise<void> {
     const sp = { stride: [s, s] as [number, number], pad: [p, p] as [number, number] };
     const y = convTranspose2d(x, w, null, sp);
     const dy = rand(y.shape) as T4;
-    await time('ours forward (zero insertion + forward conv)', () => convTranspose2d(x, w, null, sp));
-    await time('stock forward tf.conv2dTranspose', () => tf.conv2dTranspose(x, w, y.shape, s, explicit(p)), 1);
+    await time('ours forward (forward convs by phases)', () => convTranspose2d(x, w, null, sp));
+    const e = k - 1 - p;
+    await time('  same by one conv of the zero-inserted x', () => tf.tidy(() =>
+      convRaw(zeroInsertFull(x, s, s), rotateSwap(w), [1, 1], [e, e - (s - 1), e, e - (s - 1)], [1, 1])));
+    await time('stock forward tf.conv2dTranspose', () => tf.conv2dTranspose(x, w, y.shape, s, explicit(p)), 2);
     await time('ours forward + dx (frozen)', () => tf.grads((a: tf.Tensor) => convTranspose2dFrozen(a as T4, w, null, sp))([x], dy));
     await time('ours forward + dx + dw (trainable)', () => tf.grads((a: tf.Tensor, c2: tf.Tensor) => convTranspose2d(a as T4, c2 as T4, null, sp))([x, w], dy));
     tf.dispose([x, w, y, dy]);

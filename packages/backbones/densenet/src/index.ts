@@ -1,0 +1,1 @@
+export { densenetBackbones, densenetLegacyKey, DENSENET_IDS } from './densenet';

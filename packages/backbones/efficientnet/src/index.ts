@@ -1,0 +1,1 @@
+export { efficientnetBackbones, efficientnetShape, makeDivisible, EFFICIENTNET_IDS, type EfficientNetShape } from './efficientnet';

@@ -1,0 +1,5 @@
+import { backbonePlugin } from '@dpl/core';
+import { efficientnetBackbones } from './efficientnet';
+
+/** The dpl plugin entry: binds every EfficientNet variant (B0..B7) as a Backbone. */
+export default backbonePlugin(efficientnetBackbones());

@@ -1,0 +1,3 @@
+export { inceptionBackbones, INCEPTION_IDS, transformInput } from './inception';
+export { googlenet } from './googlenet';
+export { inceptionV3 } from './inception-v3';

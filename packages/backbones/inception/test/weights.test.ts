@@ -1,0 +1,79 @@
+/**
+ * The graphs read exactly torchvision's state_dict keys and shapes: the full models as shipped
+ * (aux heads and fc included, aux_logits=True) bind with nothing missing, mis-shaped or
+ * unexpected, and the module list the study indexes is the graph's tap order.
+ */
+import { spawnSync } from 'node:child_process';
+import { isDplError, type StateDict } from '@dpl/core';
+import { PYTHON, torchAvailable } from '../../../../tools/parity/fixture';
+import { inceptionBackbones } from '../src/inception';
+
+const torch = torchAvailable();
+if (!torch.ok) console.warn(`SKIPPED Inception state_dict key tests: ${torch.reason}`);
+const maybe = torch.ok ? describe : describe.skip;
+
+interface TorchModel {
+  shapes: Record<string, number[]>;
+  children: string[];
+}
+
+/** state_dict shapes and the study's module list of torchvision's model (no weights computed). */
+function torchModel(id: string): TorchModel {
+  const code = `
+import json, torchvision
+m = getattr(torchvision.models, '${id}')(weights=None, aux_logits=True, init_weights=False)
+print(json.dumps({
+  'shapes': {k: list(v.shape) for k, v in m.state_dict().items()},
+  'children': [n for n, c in m.named_children() if n not in ('AuxLogits', 'aux1', 'aux2')],
+}))`;
+  const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as TorchModel;
+}
+
+/** A shapes-only state_dict: binding checks read shapes, never values. */
+const shapesOnly = (shapes: Record<string, number[]>): StateDict =>
+  new Map(Object.entries(shapes).map(([k, shape]) => [k, { dtype: 'float32', shape, data: new Float32Array(0) }]));
+
+maybe('Inception graphs bind torchvision checkpoints', () => {
+  for (const b of inceptionBackbones()) {
+    describe(b.id, () => {
+      let tv: TorchModel;
+      beforeAll(() => {
+        tv = torchModel(b.id);
+      });
+
+      it('the full torchvision state_dict (aux heads and fc included) binds', () => {
+        const sd = shapesOnly(tv.shapes);
+        expect([...sd.keys()].some((k) => /^(aux1|AuxLogits)\./.test(k))).toBe(true);
+        expect(() => b.prepareWeights(sd, 'full.pth')).not.toThrow();
+        // every feature key torchvision has is one the graph reads
+        const read = new Set(b.expectedParams().map((p) => p.key));
+        const featureKeys = Object.keys(tv.shapes).filter((k) => !/^(fc|aux1|aux2|AuxLogits)\./.test(k) && !k.endsWith('num_batches_tracked'));
+        expect([...read].sort()).toEqual(featureKeys.sort());
+      });
+
+      it('a missing or foreign key is reported by name', () => {
+        const sd = shapesOnly(tv.shapes);
+        const victim = b.expectedParams()[10].key;
+        sd.delete(victim);
+        sd.set('bogus.weight', { dtype: 'float32', shape: [1], data: new Float32Array(0) });
+        let err: unknown;
+        try {
+          b.prepareWeights(sd, 'broken.pth');
+        } catch (e) {
+          err = e;
+        }
+        expect(isDplError(err)).toBe(true);
+        expect((err as Error).message).toContain(victim);
+        expect((err as Error).message).toContain('bogus.weight');
+      });
+
+      it("taps follow torchvision's top-level children (aux heads skipped) by study index", () => {
+        const pts = b.points();
+        expect(pts.map((p) => p.name)).toEqual(tv.children.slice(0, pts.length));
+        expect(tv.children.slice(pts.length)).toEqual(['avgpool', 'dropout', 'fc']);
+      });
+    });
+  }
+});
