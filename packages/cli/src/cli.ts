@@ -5,6 +5,7 @@ import { describeCommand } from './commands/describe';
 import { featuresCommand } from './commands/features';
 import { infoCommand } from './commands/info';
 import { listCommand } from './commands/list';
+import { weightsCommand } from './commands/weights';
 import { type CliIO, processIO } from './io';
 
 /**
@@ -33,6 +34,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     .command(listCommand(ctx))
     .command(describeCommand(ctx))
     .command(featuresCommand(ctx))
+    .command(weightsCommand(ctx))
     .demandCommand(1, 'name a command; dpl --help lists them')
     .strict()
     .exitProcess(false)

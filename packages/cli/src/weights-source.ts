@@ -2,18 +2,13 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DplError, readWeights, type Backbone, type BuildOptions } from '@dpl/core';
-import { dplHome } from './context';
+import { cachedFile, recordedHash, weightsDir } from './weights/cache';
 
 /** SHA-256 of a file, streamed (checkpoints are hundreds of MB). */
 export async function sha256File(file: string): Promise<string> {
   const h = crypto.createHash('sha256');
   for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
   return h.digest('hex');
-}
-
-/** Where the weight cache keeps a backbone's torchvision file. */
-export function cachedWeightsPath(b: Backbone): string | null {
-  return b.metadata.weights ? path.join(dplHome(), 'weights', b.metadata.weights.file) : null;
 }
 
 /**
@@ -26,13 +21,13 @@ export async function resolveWeights(b: Backbone, weights?: string, seed?: numbe
     return { weights: sd, weightsSource: { file: path.resolve(weights), sha256: await sha256File(weights) } };
   }
   if (seed !== undefined) return { seed };
-  const cached = cachedWeightsPath(b);
-  if (cached && fs.existsSync(cached)) {
-    return { weights: await readWeights(cached), weightsSource: { file: cached, sha256: await sha256File(cached) } };
+  const cached = cachedFile(b);
+  if (cached) {
+    return { weights: await readWeights(cached), weightsSource: { file: cached, sha256: recordedHash(cached) ?? (await sha256File(cached)) } };
   }
   throw new DplError(
     'E_NO_WEIGHTS',
-    `no weights for ${b.id}: none given and none in the cache (${cached ?? 'no download known'})`,
+    `no weights for ${b.id}: none given and none in the cache (${weightsDir()})`,
     `pass --weights FILE, run 'dpl weights pull ${b.id}', or pass --seed N for seeded random weights`,
   );
 }

@@ -17,18 +17,24 @@ interface TorchModel {
   children: string[];
 }
 
-/** state_dict shapes and the study's module list of torchvision's model (no weights computed). */
-function torchModel(id: string): TorchModel {
+/**
+ * state_dict shapes and the study's module list of torchvision's models (no weights computed);
+ * one python process for all ids, as importing torch dominates the cost.
+ */
+function torchModels(ids: string[]): Record<string, TorchModel> {
   const code = `
-import json, torchvision
-m = getattr(torchvision.models, '${id}')(weights=None, aux_logits=True, init_weights=False)
-print(json.dumps({
-  'shapes': {k: list(v.shape) for k, v in m.state_dict().items()},
-  'children': [n for n, c in m.named_children() if n not in ('AuxLogits', 'aux1', 'aux2')],
-}))`;
-  const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8' });
+import json, sys, torchvision
+out = {}
+for id in sys.argv[1:]:
+    m = getattr(torchvision.models, id)(weights=None, aux_logits=True, init_weights=False)
+    out[id] = {
+        'shapes': {k: list(v.shape) for k, v in m.state_dict().items()},
+        'children': [n for n, c in m.named_children() if n not in ('AuxLogits', 'aux1', 'aux2')],
+    }
+print(json.dumps(out))`;
+  const r = spawnSync(PYTHON, ['-c', code, ...ids], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as TorchModel;
+  return JSON.parse(r.stdout) as Record<string, TorchModel>;
 }
 
 /** A shapes-only state_dict: binding checks read shapes, never values. */
@@ -36,11 +42,16 @@ const shapesOnly = (shapes: Record<string, number[]>): StateDict =>
   new Map(Object.entries(shapes).map(([k, shape]) => [k, { dtype: 'float32', shape, data: new Float32Array(0) }]));
 
 maybe('Inception graphs bind torchvision checkpoints', () => {
-  for (const b of inceptionBackbones()) {
+  const backbones = inceptionBackbones();
+  let models: Record<string, TorchModel>;
+  beforeAll(() => {
+    models = torchModels(backbones.map((b) => b.id));
+  });
+  for (const b of backbones) {
     describe(b.id, () => {
       let tv: TorchModel;
       beforeAll(() => {
-        tv = torchModel(b.id);
+        tv = models[b.id];
       });
 
       it('the full torchvision state_dict (aux heads and fc included) binds', () => {

@@ -1,4 +1,4 @@
-import { poolOut, totalConvs, totalParams, type StateDict } from '@dpl/core';
+import { poolOut, spatialShapes, totalConvs, totalParams, type StateDict } from '@dpl/core';
 import { squeezenetBackbones } from '../src/squeezenet';
 
 const byId = new Map(squeezenetBackbones().map((b) => [b.id, b]));
@@ -87,8 +87,10 @@ describe('SqueezeNet graphs', () => {
   it('pools use ceil mode (PyTorch sizes at odd inputs)', () => {
     const b = get('squeezenet1_1');
     // 67x75: conv1 -> 33x37, pool1 -> 16x18, pool3 -> 8x9 (ceil), pool5 -> 4x4 (ceil); torchvision gives the same
-    const shapes = b.graph().taps.filter((t) => t.name.startsWith('pool'));
-    expect(shapes.map((t) => t.name)).toEqual(['pool1', 'pool3', 'pool5']);
+    const pools = b.graph().taps.filter((t) => t.name.startsWith('pool'));
+    expect(pools.map((t) => t.name)).toEqual(['pool1', 'pool3', 'pool5']);
+    const shapes = spatialShapes(b.graph(), 67, 75);
+    expect(pools.map((t) => shapes[t.node])).toEqual([[16, 18], [8, 9], [4, 4]]); // floor mode: [16, 18], [7, 8], [3, 3]
     for (const n of b.graph().nodes) if (n.op.kind === 'maxPool') expect(n.op.ceil).toBe(true);
   });
 

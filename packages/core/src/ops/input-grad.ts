@@ -23,14 +23,18 @@ export type RotatedConv = (inp: tf.Tensor4D, w: tf.Tensor4D, pads: Pads4) => tf.
 /** Taps of sub-kernel r along an axis of k taps at stride s: ceil((k - r) / s) (0 when r >= k). */
 const subTaps = (k: number, s: number, r: number) => (r >= k ? 0 : Math.ceil((k - r) / s));
 
-/** w[rh::sh, rw::sw] over the two spatial axes, built with pad / reshape / slice. */
+/**
+ * w[rh::sh, rw::sw] over the two spatial axes, built with pad / reshape / slice (slices of rank
+ * <= 4: wasm copies those row by row, higher ranks go through a slow generic loop).
+ */
 function subKernel(w: tf.Tensor4D, sh: number, sw: number, rh: number, rw: number): tf.Tensor4D {
   const [kh, kw, a, b] = w.shape;
   const mh = Math.ceil(kh / sh), mw = Math.ceil(kw / sw);
   const th = subTaps(kh, sh, rh), tw = subTaps(kw, sw, rw);
   const wp = tf.pad(w, [[0, mh * sh - kh], [0, mw * sw - kw], [0, 0], [0, 0]]);
-  const w6 = tf.reshape(wp, [mh, sh, mw, sw, a, b]);
-  return tf.reshape(tf.slice(w6, [0, rh, 0, rw, 0, 0], [th, 1, tw, 1, a, b]), [th, tw, a, b]) as tf.Tensor4D;
+  const rows = tf.slice(tf.reshape(wp, [mh, sh, mw * sw * a * b]), [0, rh, 0], [th, 1, mw * sw * a * b]);
+  const cols = tf.slice(tf.reshape(rows, [th, mw, sw, a * b]), [0, 0, rw, 0], [th, tw, 1, a * b]);
+  return tf.reshape(cols, [th, tw, a, b]) as tf.Tensor4D;
 }
 
 /**
@@ -52,21 +56,21 @@ export function transposedConv(
       const pads: Pads4 = [dh * (kh - 1) - ph, outH + ph - oh * sh, dw * (kw - 1) - pw, outW + pw - ow * sw];
       return conv(zeroInsertFull(dy, sh, sw), w, pads);
     }
-    // phase (rh, rw) gives rows q*sh + rh (q < qh) of the padded dx
     const qh = Math.ceil((ph + outH) / sh), qw = Math.ceil((pw + outW) / sw);
-    const rows: tf.Tensor4D[] = [];
+    // phase (rh, rw) gives pixel (q*sh + rh, q'*sw + rw) of the padded dx, q < qh, q' < qw
+    const phases: tf.Tensor4D[] = [];
     for (let rh = 0; rh < sh; rh++) {
-      const cols: tf.Tensor4D[] = [];
       for (let rw = 0; rw < sw; rw++) {
         const th = subTaps(kh, sh, rh), tw = subTaps(kw, sw, rw);
-        cols.push(th === 0 || tw === 0
+        phases.push(th === 0 || tw === 0
           ? tf.zeros([n, qh, qw, outChannels])
           : conv(dy, subKernel(w, sh, sw, rh, rw), [th - 1, qh - oh, tw - 1, qw - ow]));
       }
-      // [n, qh, qw, sw, c] -> columns interleaved
-      rows.push(sw === 1 ? cols[0] : tf.reshape(tf.stack(cols, 3), [n, qh, qw * sw, outChannels]) as tf.Tensor4D);
     }
-    const full = sh === 1 ? rows[0] : tf.reshape(tf.stack(rows, 2), [n, qh * sh, qw * sw, outChannels]) as tf.Tensor4D;
+    // interleave: concat along the batch axis is a plain copy, the 6-D transpose runs in C++ on
+    // wasm (a concat along an inner axis copies short rows one by one in JS)
+    const all = tf.reshape(tf.concat(phases, 0), [sh, sw, n, qh, qw, outChannels]);
+    const full = tf.reshape(tf.transpose(all, [2, 3, 0, 4, 1, 5]), [n, qh * sh, qw * sw, outChannels]) as tf.Tensor4D;
     return padOrCrop(full, -ph, outH + ph - qh * sh, -pw, outW + pw - qw * sw);
   });
 }

@@ -1,6 +1,7 @@
 /**
- * Spatial re-sampling helpers built only from reshape / pad / slice (kernels every backend has,
- * with gradients where tfjs registers them), used by the convolution ops and their gradients.
+ * Spatial re-sampling helpers built only from reshape / pad / slice (kernels every backend has),
+ * used by the convolution ops and their gradients. Slices stay at rank <= 4: wasm copies those
+ * row by row, while higher ranks go through a slow generic per-element loop.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -17,13 +18,13 @@ export function zeroInsertFull(x: tf.Tensor4D, sh: number, sw: number): tf.Tenso
     const [n, h, w, c] = x.shape;
     let t: tf.Tensor4D = x;
     if (sh > 1) {
-      const t5 = tf.pad(tf.reshape(t, [n, h, 1, w, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, 0]]);
-      t = tf.reshape(t5, [n, h * sh, w, c]);
+      const t4 = tf.pad(tf.reshape(t, [n, h, 1, w * c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0]]);
+      t = tf.reshape(t4, [n, h * sh, w, c]);
     }
     if (sw > 1) {
       const hh = t.shape[1];
-      const t5 = tf.pad(tf.reshape(t, [n, hh, w, 1, c]), [[0, 0], [0, 0], [0, 0], [0, sw - 1], [0, 0]]);
-      t = tf.reshape(t5, [n, hh, w * sw, c]);
+      const t4 = tf.pad(tf.reshape(t, [n * hh, w, 1, c]), [[0, 0], [0, 0], [0, sw - 1], [0, 0]]);
+      t = tf.reshape(t4, [n, hh, w * sw, c]);
     }
     return t;
   });
@@ -36,7 +37,7 @@ export function zeroInsert(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D 
 }
 
 /**
- * Zero-pads H and W by [top, bottom, left, right]; negative entries crop that many rows/cols.
+ * Zero-pads H and W by top, bottom, left, right; negative amounts crop that many rows/cols.
  */
 export function padOrCrop(x: tf.Tensor4D, t: number, b: number, l: number, r: number): tf.Tensor4D {
   if (t === 0 && b === 0 && l === 0 && r === 0) return x;
@@ -65,12 +66,11 @@ export function subsample(x: tf.Tensor4D, sh: number, sw: number, outH: number, 
     const [n, h, w, c] = x.shape;
     let y = padOrCrop(x, 0, outH * sh - h, 0, outW * sw - w);
     if (sh > 1) {
-      const y5 = tf.slice(tf.reshape(y, [n, outH, sh, outW * sw, c]), [0, 0, 0, 0, 0], [n, outH, 1, outW * sw, c]);
-      y = tf.reshape(y5, [n, outH, outW * sw, c]);
+      const row = outW * sw * c;
+      y = tf.reshape(tf.slice(tf.reshape(y, [n, outH, sh, row]), [0, 0, 0, 0], [n, outH, 1, row]), [n, outH, outW * sw, c]);
     }
     if (sw > 1) {
-      const y5 = tf.slice(tf.reshape(y, [n, outH, outW, sw, c]), [0, 0, 0, 0, 0], [n, outH, outW, 1, c]);
-      y = tf.reshape(y5, [n, outH, outW, c]);
+      y = tf.reshape(tf.slice(tf.reshape(y, [n * outH, outW, sw, c]), [0, 0, 0, 0], [n * outH, outW, 1, c]), [n, outH, outW, c]);
     }
     return y;
   });

@@ -1,0 +1,128 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DplError, readWeights, type Backbone } from '@dpl/core';
+import type { Argv, CommandModule } from 'yargs';
+import type { CliContext } from '../context';
+import { table } from '../io';
+import { makeProgress } from '../progress';
+import { cachedFile, importedPath, officialPath, recordedHash, recordHash, weightsDir } from '../weights/cache';
+import { download } from '../weights/download';
+import { sha256File } from '../weights-source';
+
+/** Backbone ids from the command line; `paper` means the 14 study networks. */
+async function pick(ctx: CliContext, ids: string[] | undefined): Promise<Backbone[]> {
+  const reg = await ctx.registry();
+  if (!ids?.length) return reg.backbones();
+  const out: Backbone[] = [];
+  for (const id of ids.flatMap((s) => s.split(','))) {
+    const add = id === 'paper' ? reg.backbones().filter((b) => b.metadata.inStudy) : [reg.backbone(id)];
+    for (const b of add) if (!out.includes(b)) out.push(b);
+  }
+  return out;
+}
+
+const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
+
+async function list(ctx: CliContext) {
+  const rows = (await pick(ctx, undefined)).map((b) => {
+    const file = cachedFile(b);
+    const want = b.metadata.weights?.sha256Prefix;
+    const rec = file ? recordedHash(file) : null;
+    return {
+      backbone: b.id,
+      file: file ?? officialPath(b),
+      cached: Boolean(file),
+      bytes: file ? size(file) : 0,
+      verified: Boolean(file && rec && (!want || file !== officialPath(b) || rec.startsWith(want))),
+      official: file !== null && file === officialPath(b),
+    };
+  });
+  if (ctx.args.json) return ctx.json({ cache: weightsDir(), weights: rows });
+  ctx.io.out(`weight cache: ${weightsDir()}`);
+  ctx.io.out(table(rows.map((r) => [r.backbone, r.cached ? 'yes' : '-', r.cached ? `${(r.bytes / 2 ** 20).toFixed(1)} MiB` : '', r.verified ? 'yes' : r.cached ? 'NO' : '', r.file ?? '(no known file)']), ['backbone', 'cached', 'size', 'verified', 'file']));
+}
+
+async function pull(ctx: CliContext, ids: string[], mirror: string | undefined, timeout: number) {
+  fs.mkdirSync(weightsDir(), { recursive: true });
+  const results: { backbone: string; file: string; sha256: string; skipped: boolean }[] = [];
+  for (const b of await pick(ctx, ids)) {
+    const w = b.metadata.weights;
+    if (!w) throw new DplError('E_NO_URL', `${b.id} has no known weight file to download`, `import one with 'dpl weights import FILE --backbone ${b.id}'`);
+    const dest = officialPath(b) as string;
+    const rec = recordedHash(dest);
+    if (fs.existsSync(dest) && rec?.startsWith(w.sha256Prefix)) {
+      results.push({ backbone: b.id, file: dest, sha256: rec, skipped: true });
+      if (!ctx.args.json) ctx.io.out(`${b.id}: already cached (${dest})`);
+      continue;
+    }
+    const base = mirror ?? process.env.DPL_WEIGHTS_MIRROR;
+    const url = base ? `${base.replace(/\/$/, '')}/${w.file}` : w.url;
+    const sha256 = await download({ url, dest, sha256Prefix: w.sha256Prefix, idleTimeoutMs: timeout * 1000, progress: ctx.args.json ? undefined : makeProgress(ctx.io) });
+    recordHash(dest, sha256);
+    results.push({ backbone: b.id, file: dest, sha256, skipped: false });
+    if (!ctx.args.json) ctx.io.out(`${b.id}: ${dest} (sha256 ${sha256.slice(0, 16)}..., verified)`);
+  }
+  if (ctx.args.json) ctx.json(results);
+}
+
+async function importFile(ctx: CliContext, file: string, id: string) {
+  const b = (await ctx.registry()).backbone(id);
+  const src = path.resolve(ctx.io.cwd, file);
+  b.prepareWeights(await readWeights(src), src); // throws naming every bad key before anything is stored
+  const sha256 = await sha256File(src);
+  const official = officialPath(b);
+  const dest = official && b.metadata.weights && sha256.startsWith(b.metadata.weights.sha256Prefix) ? official : importedPath(b, path.extname(src) === '.safetensors' ? '.safetensors' : '.pth');
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  fs.copyFileSync(src, `${dest}.part`);
+  fs.renameSync(`${dest}.part`, dest);
+  recordHash(dest, sha256);
+  if (ctx.args.json) return ctx.json({ backbone: b.id, file: dest, sha256, official: dest === official });
+  ctx.io.out(`${b.id}: imported ${src} -> ${dest}${dest === official ? ' (the official torchvision file)' : ''}`);
+}
+
+async function verify(ctx: CliContext, ids: string[] | undefined) {
+  const rows: { backbone: string; file: string; ok: boolean; problem?: string }[] = [];
+  for (const b of await pick(ctx, ids)) {
+    const file = cachedFile(b);
+    if (!file) continue;
+    const sha = await sha256File(file);
+    const want = file === officialPath(b) ? b.metadata.weights?.sha256Prefix : recordedHash(file);
+    const ok = !want || sha.startsWith(want);
+    if (ok) recordHash(file, sha);
+    rows.push({ backbone: b.id, file, ok, ...(ok ? {} : { problem: `sha256 ${sha.slice(0, 16)}... does not match ${want}` }) });
+  }
+  if (ctx.args.json) ctx.json(rows);
+  else {
+    if (!rows.length) ctx.io.out(`nothing cached in ${weightsDir()}`);
+    for (const r of rows) ctx.io.out(`${r.ok ? 'ok ' : 'BAD'} ${r.backbone}  ${r.file}${r.problem ? `  (${r.problem}; remove it and pull again)` : ''}`);
+  }
+  const bad = rows.filter((r) => !r.ok);
+  if (bad.length) throw new DplError('E_VERIFY', `${bad.length} cached file(s) failed verification: ${bad.map((r) => r.file).join(', ')}`, 'delete them and run dpl weights pull again');
+}
+
+export const weightsCommand = (ctx: CliContext): CommandModule => ({
+  command: 'weights <action>',
+  describe: 'the weight cache: list | pull <backbone..|paper> | import <file> --backbone id | verify',
+  builder: (y: Argv) =>
+    y
+      .positional('action', { choices: ['list', 'pull', 'import', 'verify'] as const })
+      .option('mirror', { type: 'string', describe: 'base URL serving the torchvision files (env DPL_WEIGHTS_MIRROR)' })
+      .option('timeout', { type: 'number', default: 30, describe: 'seconds without data before a download is abandoned' })
+      .option('backbone', { type: 'string', describe: 'import: the backbone the file is for' })
+      .strict(false),
+  handler: async (a) => {
+    const rest = (a._ as (string | number)[]).slice(1).map(String);
+    switch (a.action) {
+      case 'list':
+        return list(ctx);
+      case 'pull':
+        if (!rest.length) throw new DplError('E_ARGS', 'weights pull: name backbones or paper', 'e.g. dpl weights pull vgg16 resnet50, or dpl weights pull paper');
+        return pull(ctx, rest, a.mirror as string | undefined, a.timeout as number);
+      case 'import':
+        if (rest.length !== 1 || !a.backbone) throw new DplError('E_ARGS', 'weights import: give one file and --backbone', 'e.g. dpl weights import vgg16.pth --backbone vgg16');
+        return importFile(ctx, rest[0], a.backbone as string);
+      case 'verify':
+        return verify(ctx, rest.length ? rest : undefined);
+    }
+  },
+});
