@@ -25,6 +25,8 @@ const SIZES: [number, number][] = [
   [67, 75],
 ];
 const HELPER = path.join(__dirname, 'torch_densenet.py');
+/** The first run builds the torch fixtures (densenet161 takes about a minute on 2 busy cores). */
+const FIXTURE_TIMEOUT = 300_000;
 
 interface Plan {
   /** Children of features compared with torch_features.py's outputs. */
@@ -59,13 +61,13 @@ function helper(fx: Fixture, marker: string, args: string[]): void {
 
 const npy = (file: string) => {
   const a = readNpy(fs.readFileSync(file), file);
-  return tf.tensor(a.data as Float32Array, a.shape) as tf.Tensor4D;
+  return tf.tensor4d(a.data, a.shape as [number, number, number, number]);
 };
 
 /** Compares our NHWC feature with a torch NCHW one (optionally its first channels) and records the error. */
 async function compare(ours: tf.Tensor4D, ref: tf.Tensor4D, label: string, report: string[]): Promise<void> {
   const c = ours.shape[3];
-  const [a, b] = tf.tidy(() => [tf.transpose(ours, [0, 3, 1, 2]), ref.shape[1] === c ? ref.clone() : tf.slice(ref, [0, 0, 0, 0], [-1, c, -1, -1])]);
+  const [a, b] = tf.tidy(() => [tf.transpose(ours, [0, 3, 1, 2]), ref.shape[1] === c ? ref.clone() : tf.slice(ref, [0, 0, 0, 0], [-1, c, -1, -1] as [number, number, number, number])]);
   expect(a.shape).toEqual(b.shape);
   const err = relativeMaxError((await a.data()) as Float32Array, (await b.data()) as Float32Array);
   tf.dispose([a, b]);
@@ -118,7 +120,7 @@ maybe('DenseNet parity with torchvision', () => {
         extractor.dispose();
       }
       console.log(report.join('\n'));
-    });
+    }, FIXTURE_TIMEOUT);
   }
 
   describe('legacy checkpoint keys (densenet121)', () => {

@@ -1,29 +1,11 @@
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, readWeights } from '@dpl/core';
-import { efficientnetBackbones } from '../src/efficientnet';
+import { initBackend } from '@dpl/core';
 it('prof', async () => {
   await initBackend(process.env.BK ?? 'wasm');
-  const b = efficientnetBackbones().find((x) => x.id === 'efficientnet_b7')!;
-  const dir = fs.readdirSync('tools/parity/.cache').find((d) => d.startsWith('efficientnet_b7'))!;
-  const sd = await readWeights(`tools/parity/.cache/${dir}/weights.pth`);
-  const keep: tf.Tensor[] = [];
-  let tt = 0, tr = 0, trot = 0, n = 0;
-  const marks: string[] = [];
-  for (const [k, r] of sd) {
-    if (r.shape.length !== 4) continue;
-    n++;
-    let t0 = Date.now();
-    const a = tf.tensor4d(r.data, r.shape as [number, number, number, number]);
-    tt += Date.now() - t0; t0 = Date.now();
-    const b2 = tf.transpose(a, [2, 3, 1, 0]);
-    tr += Date.now() - t0; t0 = Date.now();
-    const rot = tf.tidy(() => tf.transpose(tf.reverse(b2, [0, 1]), [0, 1, 3, 2]));
-    trot += Date.now() - t0;
-    a.dispose();
-    keep.push(b2, rot);
-    if (n % 50 === 0) marks.push(`${n}: ${tt}/${tr}/${trot} ${(tf.memory().numBytes / 1e6).toFixed(0)}MB`);
+  const a = tf.randomUniform([1, 1, 640, 3840]) as tf.Tensor4D;
+  for (const [name, f] of [['reverse01', () => tf.reverse(a, [0, 1])], ['transpose0132', () => tf.transpose(a, [0, 1, 3, 2])], ['transpose2310', () => tf.transpose(a, [2, 3, 1, 0])]] as [string, () => tf.Tensor][]) {
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) { const y = f(); await y.data(); y.dispose(); }
+    console.log(name, (Date.now() - t0) / 5, 'ms per 9.8MB');
   }
-  console.log(marks.join('\n'));
-  tf.dispose(keep);
 });

@@ -94,12 +94,8 @@ describe('SqueezeNet graphs', () => {
     for (const n of b.graph().nodes) if (n.op.kind === 'maxPool') expect(n.op.ceil).toBe(true);
   });
 
-  // CORE BUG (reported): core's poolOut returns 0 when the input is smaller than the kernel,
-  // but PyTorch's ceil_mode gives 1 window for a 2-wide input to a 3/2 pool (the window hangs
-  // over the edge; probed: F.max_pool2d(ones(1,1,2,2), 3, 2, ceil_mode=True) is 1x1). So the
-  // minimum input sizes come out larger than torchvision's. `failing` until core is fixed; then
-  // it passes, jest reports it, and `.failing` should be removed.
-  it.failing('minimum input sizes equal torchvision (probed: relu1 3, fire2 5, fire5 9, fire9 17; 1_0: 7, 9, 13, 21)', () => {
+
+  it('minimum input sizes equal torchvision (probed: relu1 3, fire2 5, fire5 9, fire9 17; 1_0: 7, 9, 13, 21)', () => {
     expect(poolOut(2, 3, 2, 0, true)).toBe(1);
     const sizes = (id: string) => ['relu1', 'fire2', 'fire5', 'fire9'].map((n) => get(id).point(n).minInputSize);
     expect(sizes('squeezenet1_1')).toEqual([3, 5, 9, 17]);

@@ -25,11 +25,11 @@ export function axisOut(op: Op, size: number, axis: 0 | 1): number {
 
 /** PyTorch pooling output size, including its ceil_mode rule that the last window must start inside the input or left padding. */
 export function poolOut(size: number, k: number, s: number, p: number, ceil: boolean): number {
+  // ceil mode allows one window over an input smaller than the kernel, as PyTorch does
   const span = size + 2 * p - k;
-  if (span < 0) return 0;
   let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
   if (ceil && (out - 1) * s >= size + p) out -= 1;
-  return out;
+  return Math.max(0, out);
 }
 
 export type SpatialShape = [number, number];

@@ -57,20 +57,20 @@ export function transposedConv(
       return conv(zeroInsertFull(dy, sh, sw), w, pads);
     }
     const qh = Math.ceil((ph + outH) / sh), qw = Math.ceil((pw + outW) / sw);
-    // phase (rh, rw) gives pixel (q*sh + rh, q'*sw + rw) of the padded dx, q < qh, q' < qw
-    const phases: tf.Tensor4D[] = [];
+    // phase (rh, rw) gives pixel (q*sh + rh, q'*sw + rw) of the padded dx, q < qh, q' < qw;
+    // interleaved by stack + reshape (on wasm a stack copies rows and a 6-D transpose is slow)
+    const rows: tf.Tensor4D[] = [];
     for (let rh = 0; rh < sh; rh++) {
+      const cols: tf.Tensor4D[] = [];
       for (let rw = 0; rw < sw; rw++) {
         const th = subTaps(kh, sh, rh), tw = subTaps(kw, sw, rw);
-        phases.push(th === 0 || tw === 0
+        cols.push(th === 0 || tw === 0
           ? tf.zeros([n, qh, qw, outChannels])
           : conv(dy, subKernel(w, sh, sw, rh, rw), [th - 1, qh - oh, tw - 1, qw - ow]));
       }
+      rows.push(sw === 1 ? cols[0] : tf.reshape(tf.stack(cols, 3), [n, qh, qw * sw, outChannels]) as tf.Tensor4D);
     }
-    // interleave: concat along the batch axis is a plain copy, the 6-D transpose runs in C++ on
-    // wasm (a concat along an inner axis copies short rows one by one in JS)
-    const all = tf.reshape(tf.concat(phases, 0), [sh, sw, n, qh, qw, outChannels]);
-    const full = tf.reshape(tf.transpose(all, [2, 3, 0, 4, 1, 5]), [n, qh * sh, qw * sw, outChannels]) as tf.Tensor4D;
+    const full = sh === 1 ? rows[0] : tf.reshape(tf.stack(rows, 2), [n, qh * sh, qw * sw, outChannels]) as tf.Tensor4D;
     return padOrCrop(full, -ph, outH + ph - qh * sh, -pw, outW + pw - qw * sw);
   });
 }
