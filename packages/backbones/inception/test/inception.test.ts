@@ -121,12 +121,12 @@ describe('Inception family graphs', () => {
     expect(() => b.checkInputSize(75, 75, [b.point('Mixed_7c')])).not.toThrow();
   });
 
-  // KNOWN CORE BUG (packages/core/src/graph/shapes.ts poolOut): in ceil mode PyTorch gives one
-  // output when the input is up to stride-1 smaller than the kernel (its window overhangs), so
-  // torchvision's googlenet runs down to 15x15 (documented min_size; verified with torch 1.13).
-  // Core returns 0 there and claims 31. Flip to `it` once poolOut is fixed.
-  it.failing("googlenet's minimum input is 15x15 (torchvision's documented min_size)", () => {
-    expect(get('googlenet').point('inception5b').minInputSize).toBe(15);
+  it("googlenet's minimum input is 15x15 (torchvision's documented min_size)", () => {
+    // ceil-mode pools give one (overhanging) window on inputs up to stride-1 smaller than the
+    // kernel, so maxpool3 turns 2x2 into 1x1 at 15 px; at 14 px it gets 1x1 and has no output.
+    const b = get('googlenet');
+    expect(b.point('inception5b').minInputSize).toBe(15);
+    expect(() => b.checkInputSize(14, 64, [b.point('inception5b')])).toThrow(/14x64[\s\S]*inception5b/);
   });
 
   it('metadata: V1 weight files, top-1, sizes', () => {

@@ -16,10 +16,11 @@ const maybe = torch.ok ? describe : describe.skip;
 
 /**
  * googlenet: 64 and 67x79 between them make every ceil-mode max pool hang over the input edge
- * (67x79: all four pools on the width). inception_v3 needs >= 75 px for Mixed_7a..7c.
+ * (67x79: all four pools on the width); 15x17 is torchvision's minimum, where maxpool3 and
+ * maxpool4 get inputs smaller than their kernels. inception_v3 needs >= 75 px for Mixed_7a..7c.
  */
 const SIZES: Record<string, [number, number][]> = {
-  googlenet: [[64, 64], [67, 79]],
+  googlenet: [[64, 64], [67, 79], [15, 17]],
   inception_v3: [[80, 80], [83, 91]],
 };
 /** Beyond the paper points: the graph's last block (Mixed_7c covers InceptionD and E). */

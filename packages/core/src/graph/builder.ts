@@ -123,8 +123,9 @@ export class GraphBuilder {
 
   /** Names `x` as an extraction point and returns it unchanged. */
   tap(name: string, x: Ref, extra: Omit<TapSpec, 'name' | 'node'> = {}): Ref {
-    if (this.taps.some((t) => t.name === name || t.aliases?.includes(name))) {
-      throw configError(name, 'tap name used twice in one graph');
+    const taken = new Set(this.taps.flatMap((t) => [t.name, ...(t.aliases ?? [])]));
+    for (const n of [name, ...(extra.aliases ?? [])]) {
+      if (taken.has(n)) throw configError(n, 'tap name or alias used twice in one graph');
     }
     this.taps.push({ name, node: x.id, ...extra });
     return x;

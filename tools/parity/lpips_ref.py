@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Reference LPIPS-style distances from torchvision features, for dpl's perceptual tests.
+
+Written from the formula (Zhang et al. 2018, PROTOCOL.md section 3), not from the lpips package:
+for each point l the features are unit-normalised over channels, x / (sqrt(sum_c x^2) + 1e-10),
+the two normalised maps are subtracted and squared, the channels are summed (`baseline`) or
+weighted by a non-negative 1x1 conv without bias (`lin`), the result is averaged over space, and
+the points are summed. Points are the outputs of `model.features[i]` at LPIPS's slice ends.
+
+Given a torchvision state_dict (e.g. a dpl parity fixture's weights.pth), it writes to --out:
+  x0.npy, x1.npy          a seeded batch of image pairs, NCHW, values in [0,1], at --in-size
+  lin_<l>.npy             seeded non-negative channel weights per point (float32, [C])
+  lin.pth / lin_legacy.pth  those weights as an LPIPS v0.1 checkpoint ({'lin<l>.model.1.weight':
+                          [1, C, 1, 1]}), zip and pre-1.6 formats
+  lin_missing.pth         the checkpoint without its last lin
+  lin_badchannels.pth     the checkpoint with one channel too many in lin1
+  <variant>_<norm>.npy    per-point, per-sample distances [L, N] for variant baseline|lin and input
+                          normalisation imagenet ((x - mean) / std on [0,1]) | lpips (LPIPS's
+                          ScalingLayer on [-1,1]); the images are first resized to --size with
+                          F.interpolate(bilinear, align_corners=False)
+  map_lin_imagenet.npy    LPIPS's spatial map for lin/imagenet: each point's map upsampled
+                          (bilinear, align_corners=False) to --size and summed, [N, 1, H, W]
+  grad_x0_baseline_imagenet.npy  d sum_n(baseline_imagenet) / d x0, [N, 3, h, w] (at --in-size)
+
+usage: lpips_ref.py --model vgg16 --weights DIR/weights.pth --out DIR [--seed 0] [--batch 3]
+       [--in-size 48x80] [--size 64]
+"""
+import argparse
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+
+# torchvision module indices (children of model.features) whose outputs LPIPS compares
+LPIPS_INDICES = {
+    "alexnet": [1, 4, 7, 9, 11],
+    "vgg16": [3, 8, 15, 22, 29],
+    "squeezenet1_1": [1, 4, 7, 9, 10, 11, 12],
+}
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+LPIPS_SHIFT = [-0.030, -0.088, -0.188]
+LPIPS_SCALE = [0.458, 0.448, 0.450]
+EPS = 1e-10
+
+
+def per_channel(values):
+    return torch.tensor(values, dtype=torch.float32).view(1, 3, 1, 1)
+
+
+def to_network(x01, norm):
+    if norm == "imagenet":
+        return (x01 - per_channel(IMAGENET_MEAN)) / per_channel(IMAGENET_STD)
+    xm1 = x01 * 2 - 1
+    return (xm1 - per_channel(LPIPS_SHIFT)) / per_channel(LPIPS_SCALE)
+
+
+def taps(features, x, indices):
+    out = []
+    for i in range(max(indices) + 1):
+        x = features[i](x)
+        if i in indices:
+            out.append(x)
+    return out
+
+
+def unit(f):
+    return f / (torch.sqrt(torch.sum(f * f, dim=1, keepdim=True)) + EPS)
+
+
+def point_maps(f0, f1, lins):
+    """Per point [N, 1, h, w]: channel sum (lins None) or 1x1 weighting of the squared difference."""
+    maps = []
+    for l, (a, b) in enumerate(zip(f0, f1)):
+        d = (unit(a) - unit(b)) ** 2
+        if lins is None:
+            maps.append(d.sum(dim=1, keepdim=True))
+        else:
+            maps.append(F.conv2d(d, lins[l].view(1, -1, 1, 1)))
+    return maps
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True, choices=sorted(LPIPS_INDICES))
+    ap.add_argument("--weights", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=3)
+    ap.add_argument("--in-size", default="48x80")
+    ap.add_argument("--size", type=int, default=64)
+    args = ap.parse_args()
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    os.makedirs(args.out, exist_ok=True)
+    save = lambda name, t: np.save(os.path.join(args.out, name), t.detach().numpy().astype(np.float32))
+
+    model = getattr(torchvision.models, args.model)(weights=None)
+    missing, _ = model.load_state_dict(torch.load(args.weights), strict=False)
+    if any(k.startswith("features.") for k in missing):
+        raise SystemExit(f"{args.weights} lacks feature weights: {missing}")
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    indices = LPIPS_INDICES[args.model]
+
+    g = torch.Generator().manual_seed(args.seed)
+    h, w = (int(v) for v in args.in_size.split("x"))
+    x0 = torch.rand(args.batch, 3, h, w, generator=g)
+    # x1: a perturbed x0 (nearby, like a distortion), kept in [0,1]
+    x1 = (x0 + 0.25 * torch.randn(args.batch, 3, h, w, generator=g)).clamp(0, 1)
+    save("x0.npy", x0)
+    save("x1.npy", x1)
+
+    chans = [taps(model.features, torch.zeros(1, 3, args.size, args.size), indices)[l].shape[1] for l in range(len(indices))]
+    lins = [torch.rand(c, generator=g) * 0.5 for c in chans]
+    # a few exact zeros, as the LPIPS clamp produces
+    for lw in lins:
+        lw[:3] = 0
+    ckpt = {f"lin{l}.model.1.weight": lw.view(1, -1, 1, 1).clone() for l, lw in enumerate(lins)}
+    for l, lw in enumerate(lins):
+        save(f"lin_{l}.npy", lw)
+    torch.save(ckpt, os.path.join(args.out, "lin.pth"))
+    torch.save(ckpt, os.path.join(args.out, "lin_legacy.pth"), _use_new_zipfile_serialization=False)
+    last = f"lin{len(lins) - 1}.model.1.weight"
+    torch.save({k: v for k, v in ckpt.items() if k != last}, os.path.join(args.out, "lin_missing.pth"))
+    bad = dict(ckpt)
+    bad["lin1.model.1.weight"] = torch.rand(1, chans[1] + 1, 1, 1, generator=g)
+    torch.save(bad, os.path.join(args.out, "lin_badchannels.pth"))
+
+    x0g = x0.clone().requires_grad_(True)
+    size = (args.size, args.size)
+    resized = [F.interpolate(x, size=size, mode="bilinear", align_corners=False) for x in (x0g, x1)]
+    for norm in ("imagenet", "lpips"):
+        f0, f1 = (taps(model.features, to_network(x, norm), indices) for x in resized)
+        for variant, weights in (("baseline", None), ("lin", lins)):
+            maps = point_maps(f0, f1, weights)
+            per_point = torch.stack([m.mean(dim=(1, 2, 3)) for m in maps])  # [L, N]
+            save(f"{variant}_{norm}.npy", per_point)
+            if variant == "lin" and norm == "imagenet":
+                up = [F.interpolate(m, size=size, mode="bilinear", align_corners=False) for m in maps]
+                save("map_lin_imagenet.npy", sum(up))
+            if variant == "baseline" and norm == "imagenet":
+                (grad,) = torch.autograd.grad(per_point.sum(), x0g)
+                save("grad_x0_baseline_imagenet.npy", grad)
+    print("ok", args.out)
+
+
+if __name__ == "__main__":
+    main()
