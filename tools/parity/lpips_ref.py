@@ -7,7 +7,9 @@ the two normalised maps are subtracted and squared, the channels are summed (`ba
 weighted by a non-negative 1x1 conv without bias (`lin`), the result is averaged over space, and
 the points are summed. Points are the outputs of `model.features[i]` at LPIPS's slice ends.
 
-Given a torchvision state_dict (e.g. a dpl parity fixture's weights.pth), it writes to --out:
+For each model it writes to --out/<model>/ (one process for all models: torch starts once):
+  weights.pth             the model's `features` state_dict: seeded random torchvision weights
+                          (torch.manual_seed(seed) before construction), or a copy of --weights
   x0.npy, x1.npy          a seeded batch of image pairs, NCHW, values in [0,1], at --in-size
   lin_<l>.npy             seeded non-negative channel weights per point (float32, [C])
   lin.pth / lin_legacy.pth  those weights as an LPIPS v0.1 checkpoint ({'lin<l>.model.1.weight':
@@ -22,8 +24,8 @@ Given a torchvision state_dict (e.g. a dpl parity fixture's weights.pth), it wri
                           (bilinear, align_corners=False) to --size and summed, [N, 1, H, W]
   grad_x0_baseline_imagenet.npy  d sum_n(baseline_imagenet) / d x0, [N, 3, h, w] (at --in-size)
 
-usage: lpips_ref.py --model vgg16 --weights DIR/weights.pth --out DIR [--seed 0] [--batch 3]
-       [--in-size 48x80] [--size 64]
+usage: lpips_ref.py --models alexnet,vgg16,squeezenet1_1 --out DIR [--weights FILE (one model)]
+       [--seed 0] [--batch 3] [--in-size 48x80] [--size 64]
 """
 import argparse
 import os
@@ -82,30 +84,50 @@ def point_maps(f0, f1, lins):
     return maps
 
 
+def build(name, seed, weights):
+    torch.manual_seed(seed)
+    model = getattr(torchvision.models, name)(weights=None)
+    if weights:
+        missing, _ = model.load_state_dict(torch.load(weights), strict=False)
+        if any(k.startswith("features.") for k in missing):
+            raise SystemExit(f"{weights} lacks feature weights: {missing}")
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True, choices=sorted(LPIPS_INDICES))
-    ap.add_argument("--weights", required=True)
+    ap.add_argument("--models", required=True, help="comma list of " + ", ".join(sorted(LPIPS_INDICES)))
+    ap.add_argument("--weights", help="a torchvision state_dict to use instead of seeded weights (one model only)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=3)
     ap.add_argument("--in-size", default="48x80")
     ap.add_argument("--size", type=int, default=64)
     args = ap.parse_args()
+    models = args.models.split(",")
+    unknown = [m for m in models if m not in LPIPS_INDICES]
+    if unknown or (args.weights and len(models) != 1):
+        raise SystemExit(f"bad --models {args.models} (known: {sorted(LPIPS_INDICES)}; --weights needs exactly one)")
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    os.makedirs(args.out, exist_ok=True)
-    save = lambda name, t: np.save(os.path.join(args.out, name), t.detach().numpy().astype(np.float32))
+    for name in models:
+        reference(name, args)
+    print("ok", args.out)
 
-    model = getattr(torchvision.models, args.model)(weights=None)
-    missing, _ = model.load_state_dict(torch.load(args.weights), strict=False)
-    if any(k.startswith("features.") for k in missing):
-        raise SystemExit(f"{args.weights} lacks feature weights: {missing}")
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    indices = LPIPS_INDICES[args.model]
 
-    g = torch.Generator().manual_seed(args.seed)
+def reference(name, args):
+    out = os.path.join(args.out, name)
+    os.makedirs(out, exist_ok=True)
+    save = lambda file, t: np.save(os.path.join(out, file), t.detach().numpy().astype(np.float32))
+
+    model = build(name, args.seed, args.weights)
+    sd = {k: v for k, v in model.state_dict().items() if k.startswith("features.")}
+    torch.save(sd, os.path.join(out, "weights.pth"))
+    indices = LPIPS_INDICES[name]
+
+    g = torch.Generator().manual_seed(args.seed + 1)
     h, w = (int(v) for v in args.in_size.split("x"))
     x0 = torch.rand(args.batch, 3, h, w, generator=g)
     # x1: a perturbed x0 (nearby, like a distortion), kept in [0,1]
@@ -113,7 +135,8 @@ def main():
     save("x0.npy", x0)
     save("x1.npy", x1)
 
-    chans = [taps(model.features, torch.zeros(1, 3, args.size, args.size), indices)[l].shape[1] for l in range(len(indices))]
+    with torch.no_grad():
+        chans = [f.shape[1] for f in taps(model.features, torch.zeros(1, 3, args.size, args.size), indices)]
     lins = [torch.rand(c, generator=g) * 0.5 for c in chans]
     # a few exact zeros, as the LPIPS clamp produces
     for lw in lins:
@@ -121,13 +144,13 @@ def main():
     ckpt = {f"lin{l}.model.1.weight": lw.view(1, -1, 1, 1).clone() for l, lw in enumerate(lins)}
     for l, lw in enumerate(lins):
         save(f"lin_{l}.npy", lw)
-    torch.save(ckpt, os.path.join(args.out, "lin.pth"))
-    torch.save(ckpt, os.path.join(args.out, "lin_legacy.pth"), _use_new_zipfile_serialization=False)
+    torch.save(ckpt, os.path.join(out, "lin.pth"))
+    torch.save(ckpt, os.path.join(out, "lin_legacy.pth"), _use_new_zipfile_serialization=False)
     last = f"lin{len(lins) - 1}.model.1.weight"
-    torch.save({k: v for k, v in ckpt.items() if k != last}, os.path.join(args.out, "lin_missing.pth"))
+    torch.save({k: v for k, v in ckpt.items() if k != last}, os.path.join(out, "lin_missing.pth"))
     bad = dict(ckpt)
     bad["lin1.model.1.weight"] = torch.rand(1, chans[1] + 1, 1, 1, generator=g)
-    torch.save(bad, os.path.join(args.out, "lin_badchannels.pth"))
+    torch.save(bad, os.path.join(out, "lin_badchannels.pth"))
 
     x0g = x0.clone().requires_grad_(True)
     size = (args.size, args.size)
@@ -144,7 +167,6 @@ def main():
             if variant == "baseline" and norm == "imagenet":
                 (grad,) = torch.autograd.grad(per_point.sum(), x0g)
                 save("grad_x0_baseline_imagenet.npy", grad)
-    print("ok", args.out)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ function googlenetGraph(g: GraphBuilder): Ref {
     x = g.maxPool(x, { k, stride: 2, ceil: true });
     tap(name, `max pool ${k}x${k}/2, ceil mode`);
   };
-  const module = (name: string, cfg: InceptionCfg) => {
+  const block = (name: string, cfg: InceptionCfg) => {
     x = inception(g, x, name, cfg);
     tap(name, `Inception module, ${x.channels} channels`);
   };
@@ -64,7 +64,7 @@ function googlenetGraph(g: GraphBuilder): Ref {
   tap('conv3', 'conv 3x3 + BN + ReLU, 192 channels');
   maxPool('maxpool2', 3);
   for (const [name, cfg] of MODULES) {
-    module(name, cfg);
+    block(name, cfg);
     if (name === 'inception3b') maxPool('maxpool3', 3);
     if (name === 'inception4e') maxPool('maxpool4', 2);
   }

@@ -31,7 +31,7 @@ describe('transformInput', () => {
 
   it('is differentiable: the input gradient is the per-channel scale std / 0.5', () => {
     const x = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
-    const g = tf.grad((v: tf.Tensor4D) => tf.sum(transformInput(v)))(x);
+    const g = tf.grad((v: tf.Tensor) => tf.sum(transformInput(v as tf.Tensor4D)))(x);
     const got = Array.from(g.dataSync().slice(0, 3));
     [0.458, 0.448, 0.45].forEach((s, i) => expect(got[i]).toBeCloseTo(s, 6));
     tf.dispose([x, g]);

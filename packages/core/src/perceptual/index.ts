@@ -1,0 +1,39 @@
+export {
+  prepareInput,
+  checkInputSpec,
+  checkRange,
+  describeInputSpec,
+  LPIPS_SHIFT,
+  LPIPS_SCALE,
+  RANGE_TOLERANCE,
+  type PerceptualInputSpec,
+  type PerceptualRange,
+  type PerceptualNormalization,
+  type PerceptualResize,
+} from './input';
+export { unitNormalize, UNIT_NORM_EPS } from './unit-normalize';
+export { noGrad } from './no-grad';
+export {
+  PerceptualDistance,
+  type PerceptualDistanceOptions,
+  type PerceptualDistanceRecord,
+  type PerceptualFeatures,
+  type PerceptualMaps,
+  type DistanceVariant,
+} from './distance';
+export {
+  LPIPS_POINTS,
+  loadLpipsLinWeights,
+  lpipsLinFromStateDict,
+  lpipsBackbone,
+  type LpipsLinWeights,
+  type LpipsPointTable,
+  type LpipsBackboneId,
+} from './lpips-weights';
+export {
+  PerceptualLoss,
+  type PerceptualLossOptions,
+  type PerceptualLossRecord,
+  type PerceptualCriterion,
+  type PerceptualReduction,
+} from './loss';
