@@ -8,7 +8,7 @@ weighted by a non-negative 1x1 conv without bias (`lin`), the result is averaged
 the points are summed. Points are the outputs of `model.features[i]` at LPIPS's slice ends.
 
 For each model it writes to --out/<model>/ (one process for all models: torch starts once):
-  weights.pth             the model's `features` state_dict: seeded random torchvision weights
+  weights.pth             the model's `features` state_dict (+ squeezenet's classifier.1): seeded random torchvision weights
                           (torch.manual_seed(seed) before construction), or a copy of --weights
   x0.npy, x1.npy          a seeded batch of image pairs, NCHW, values in [0,1], at --in-size
   lin_<l>.npy             seeded non-negative channel weights per point (float32, [C])
@@ -123,7 +123,9 @@ def reference(name, args):
     save = lambda file, t: np.save(os.path.join(out, file), t.detach().numpy().astype(np.float32))
 
     model = build(name, args.seed, args.weights)
-    sd = {k: v for k, v in model.state_dict().items() if k.startswith("features.")}
+    # features only, but squeezenet's classifier.1 is a 1x1 conv dpl's graph includes
+    keep = ("features.", "classifier.1.") if name.startswith("squeezenet") else ("features.",)
+    sd = {k: v for k, v in model.state_dict().items() if k.startswith(keep)}
     torch.save(sd, os.path.join(out, "weights.pth"))
     indices = LPIPS_INDICES[name]
 

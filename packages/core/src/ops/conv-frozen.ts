@@ -12,12 +12,13 @@ export interface ConvSpec {
 /**
  * A convolution with frozen weights (a loss network layer), differentiable w.r.t. its input on
  * every backend. The input gradient is itself a forward convolution of dy with the 180-degree
- * rotated, in/out-swapped kernel, precomputed once here: wasm's Conv2DBackpropInput is a slow
+ * rotated, in/out-swapped kernel, computed once per layer on first use: wasm's Conv2DBackpropInput is a slow
  * plain loop, XNNPACK's forward conv is fast.
  */
 export class FrozenConv2d {
   private readonly w: tf.Tensor4D;
-  private readonly wRot: tf.Tensor4D;
+  /** Built on the first backward pass: inference-only users never pay for it. */
+  private wRot: tf.Tensor4D | null = null;
   private readonly b: tf.Tensor1D | null;
   readonly forward: (x: tf.Tensor4D) => tf.Tensor4D;
 
@@ -25,7 +26,6 @@ export class FrozenConv2d {
   constructor(w: tf.Tensor4D, b: tf.Tensor1D | null, readonly spec: ConvSpec) {
     this.w = w;
     this.b = b;
-    this.wRot = tf.tidy(() => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D);
     const pads = (): [[number, number], [number, number], [number, number], [number, number]] => [
       [0, 0],
       [spec.pad[0], spec.pad[0]],
@@ -55,13 +55,19 @@ export class FrozenConv2d {
       const bottom = inShape[1] - up.shape[1] + pad[0];
       const right = inShape[2] - up.shape[2] + pad[1];
       const padded = padOrCrop(up, top, bottom, left, right);
-      return tf.conv2d(padded, this.wRot, 1, 'valid', 'NHWC', dilation);
+      return tf.conv2d(padded, this.rotated(), 1, 'valid', 'NHWC', dilation);
     });
+  }
+
+  private rotated(): tf.Tensor4D {
+    // keep(): this runs inside the gradient's tidy scope but must outlive it
+    this.wRot ??= tf.keep(tf.tidy(() => tf.transpose(tf.reverse(this.w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D));
+    return this.wRot;
   }
 
   dispose(): void {
     this.w.dispose();
-    this.wRot.dispose();
+    this.wRot?.dispose();
     this.b?.dispose();
   }
 }
