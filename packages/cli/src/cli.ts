@@ -6,6 +6,7 @@ import { featuresCommand } from './commands/features';
 import { infoCommand } from './commands/info';
 import { listCommand } from './commands/list';
 import { weightsCommand } from './commands/weights';
+import { runCommand } from './commands/run';
 import { type CliIO, processIO } from './io';
 
 /**
@@ -35,6 +36,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     .command(describeCommand(ctx))
     .command(featuresCommand(ctx))
     .command(weightsCommand(ctx))
+    .command(runCommand(ctx))
     .demandCommand(1, 'name a command; dpl --help lists them')
     .strict()
     .exitProcess(false)

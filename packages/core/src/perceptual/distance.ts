@@ -11,6 +11,7 @@ import { backendName } from '../backend';
 import { configError, inputError } from '../errors';
 import { checkInputSpec, describeInputSpec, prepareInput, type PerceptualInputSpec, type PerceptualResize } from './input';
 import { UNIT_NORM_EPS, unitNormalize } from './unit-normalize';
+import { resizeBilinear } from './bilinear';
 
 export type DistanceVariant = 'baseline' | 'lin';
 
@@ -160,7 +161,7 @@ export class PerceptualDistance {
     const combined = tf.tidy(() => {
       let sum: tf.Tensor4D | null = null;
       points.forEach((m, i) => {
-        const up = tf.mul(tf.image.resizeBilinear(m, [h, w], false, true), this.pointWeights[i]) as tf.Tensor4D;
+        const up = tf.mul(resizeBilinear(m, h, w), this.pointWeights[i]) as tf.Tensor4D;
         sum = sum ? (tf.add(sum, up) as tf.Tensor4D) : up;
       });
       return sum!;

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { configError, inputError } from '../errors';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../preprocess';
+import { resizeBilinear } from './bilinear';
 
 export type PerceptualRange = '[0,1]' | '[-1,1]';
 export type PerceptualNormalization = 'imagenet' | 'lpips' | 'none';
@@ -14,7 +15,7 @@ export type PerceptualNormalization = 'imagenet' | 'lpips' | 'none';
 export interface PerceptualResize {
   height: number;
   width: number;
-  /** Bilinear with half-pixel centres, as PyTorch's F.interpolate(align_corners=False). */
+  /** Bilinear with half-pixel centres, as PyTorch's F.interpolate(align_corners=False); no antialiasing. */
   method: 'bilinear';
 }
 
@@ -108,7 +109,7 @@ export function prepareInput(x: tf.Tensor4D, spec: PerceptualInputSpec): tf.Tens
     // affine maps below, and it is cheaper on one channel than on three
     const r = spec.resize;
     if (r && (r.height !== y.shape[1] || r.width !== y.shape[2])) {
-      y = tf.image.resizeBilinear(y, [r.height, r.width], false, true);
+      y = resizeBilinear(y, r.height, r.width);
     }
     if (c === 1) y = tf.tile(y, [1, 1, 1, 3]);
     const toUnit = (t: tf.Tensor4D): tf.Tensor4D => (spec.range === '[0,1]' ? t : tf.div(tf.add(t, 1), 2));
