@@ -61,7 +61,9 @@ export class FrozenConv2d {
 
   private rotated(): tf.Tensor4D {
     // keep(): this runs inside the gradient's tidy scope but must outlive it
-    this.wRot ??= tf.keep(tf.tidy(() => tf.transpose(tf.reverse(this.w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D));
+    // (tf.reverse is slow on wasm and a no-op for the many 1x1 kernels)
+    const [kh, kw] = this.w.shape;
+    this.wRot ??= tf.keep(tf.tidy(() => tf.transpose(kh * kw > 1 ? tf.reverse(this.w, [0, 1]) : this.w, [0, 1, 3, 2]) as tf.Tensor4D));
     return this.wRot;
   }
 
