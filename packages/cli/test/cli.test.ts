@@ -48,7 +48,7 @@ describe('dpl info / list / describe', () => {
   it('an unknown backbone is an error listing the valid ones, exit 1, no stack trace', async () => {
     const r = await dpl(['describe', 'vgg17']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/error: unknown backbone 'vgg17'\n  fix: use one of: .*vgg16/);
+    expect(r.err).toMatch(/error: unknown backbone 'vgg17'\n {2}fix: use one of: .*vgg16/);
     expect(r.err).not.toMatch(/\n\s+at /);
   });
 

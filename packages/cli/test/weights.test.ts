@@ -113,7 +113,7 @@ describe('dpl weights', () => {
     expect(list.json<{ weights: { backbone: string; cached: boolean; verified: boolean }[] }>().weights.find((w) => w.backbone === 'tiny')).toMatchObject({ cached: true, verified: true });
     const ver = await dpl(['weights', 'verify', 'tiny', '--plugin', PLUGIN_DIR]);
     expect(ver.code).toBe(0);
-    expect(ver.out).toMatch(/^ok  tiny/m);
+    expect(ver.out).toMatch(/^ok {2}tiny/m);
   });
 
   it('resumes a partial download with an HTTP Range request', async () => {

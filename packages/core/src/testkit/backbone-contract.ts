@@ -44,7 +44,12 @@ export function backboneContract(b: Backbone, opts: ContractOptions = {}): Contr
       name: `${b.id}: points are well formed (unique names, study points flagged)`,
       run: async () => {
         const seen = new Set<string>();
-        for (const p of all) for (const n of [p.name, ...p.aliases]) seen.has(n) ? fail(`name '${n}' used twice`) : seen.add(n);
+        for (const p of all) {
+          for (const n of [p.name, ...p.aliases]) {
+            if (seen.has(n)) fail(`name '${n}' used twice`);
+            seen.add(n);
+          }
+        }
         if (b.metadata.inStudy && all.filter((p) => p.paper).length !== 4) fail('a study network has exactly 4 paper points');
         for (const p of all) if (p.channels < 1 || p.stride < 1 || p.receptiveField < 1) fail(`${p.name}: bad attributes`);
       },

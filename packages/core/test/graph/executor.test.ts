@@ -92,9 +92,9 @@ describe('weight binding', () => {
     expect(isDplError(err)).toBe(true);
     const msg = (err as Error).message;
     expect(msg).toMatch(/my\.pth: is not a chain checkpoint/);
-    expect(msg).toMatch(/missing keys \(1\):\n  bn1\.running_var \[4\]/);
+    expect(msg).toMatch(/missing keys \(1\):\n {2}bn1\.running_var \[4\]/);
     expect(msg).toMatch(/c2\.weight: file has \[4, 4, 5, 5\], chain needs \[4, 4, 3, 3\]/);
-    expect(msg).toMatch(/unexpected keys \(1\):\n  extra\.weight/);
+    expect(msg).toMatch(/unexpected keys \(1\):\n {2}extra\.weight/);
     expect(() => assertBindable('x', 'chain', { missing: [], unexpected: [], misshaped: [] })).not.toThrow();
   });
 
