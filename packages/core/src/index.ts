@@ -22,7 +22,13 @@ export { GraphFeatureExtractor } from './backbone/extractor';
 
 export { FrozenConv2d, type ConvSpec } from './ops/conv-frozen';
 export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type PoolSpec } from './ops/pool';
-export { zeroInsert, padOrCrop } from './ops/zero-insert';
+export { zeroInsert, zeroInsertFull, padOrCrop, subsample } from './ops/zero-insert';
+export { conv2d as trainableConv2d, conv2dInputOnly, convRaw, convInputGrad, convFilterGrad } from './ops/conv-train';
+export { depthwiseConv2d, depthwiseConv2dFrozen } from './ops/depthwise';
+export { groupedConv2d, groupedConv2dFrozen, FrozenGroupedConv2d, type GroupedStrategy } from './ops/grouped';
+export { convTranspose2d, convTranspose2dFrozen, convTransposeOutShape } from './ops/conv-transpose';
+export { pad2d, type PadMode, type Pad2d } from './ops/pad';
+export type { Conv2DSpec, GroupedConv2DSpec, ConvTranspose2DSpec } from './ops/conv-spec';
 
 export * from './weights/state-dict';
 export { readNpy, writeNpy, type NpyArray } from './weights/npy';

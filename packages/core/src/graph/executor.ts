@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from '../ops/pool';
+import { pad2d } from '../ops/pad';
 import type { Graph, GraphNode } from './ir';
 import type { Layer } from './layers';
 import { ancestors } from './shapes';
@@ -104,7 +105,8 @@ function evalNode(n: GraphNode, ins: tf.Tensor[], layers: Map<number, Layer>, bn
     case 'pad': {
       const [t, b, l, r] = op.pads;
       const p: [number, number][] = [[0, 0], [t, b], [l, r], [0, 0]];
-      return op.mode === 'reflect' ? tf.mirrorPad(x, p, 'reflect') : tf.pad(x, p, op.value);
+      // pad2d: tfjs' registered MirrorPad gradient drops the mirrored border's share
+      return op.mode === 'reflect' ? pad2d(x, op.pads, 'reflect') : tf.pad(x, p, op.value);
     }
     case 'affine':
       return tf.tidy(() => tf.add(tf.mul(x, tf.tensor1d(op.scale)), tf.tensor1d(op.shift)));

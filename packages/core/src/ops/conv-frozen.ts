@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../gradients';
+import { convInputGrad, convRaw } from './conv-train';
 import { padOrCrop, zeroInsert } from './zero-insert';
 
 export interface ConvSpec {
@@ -26,16 +27,11 @@ export class FrozenConv2d {
   constructor(w: tf.Tensor4D, b: tf.Tensor1D | null, readonly spec: ConvSpec) {
     this.w = w;
     this.b = b;
-    const pads = (): [[number, number], [number, number], [number, number], [number, number]] => [
-      [0, 0],
-      [spec.pad[0], spec.pad[0]],
-      [spec.pad[1], spec.pad[1]],
-      [0, 0],
-    ];
     this.forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const x4 = args[0] as tf.Tensor4D;
       const save = args[1] as tf.GradSaveFunc;
-      const conv = tf.conv2d(x4, this.w, spec.stride, pads(), 'NHWC', spec.dilation);
+      // tf.conv2d refuses stride > 1 with dilation > 1; convRaw handles every combination
+      const conv = convRaw(x4, this.w, spec.stride, [spec.pad[0], spec.pad[0], spec.pad[1], spec.pad[1]], spec.dilation);
       const value = this.b ? tf.tidy(() => tf.add(conv, this.b as tf.Tensor1D)) : conv;
       if (this.b) conv.dispose();
       save([]);
@@ -44,8 +40,12 @@ export class FrozenConv2d {
     }) as (x: tf.Tensor4D) => tf.Tensor4D;
   }
 
-  /** dx = stride-1 conv of the zero-inserted dy with the rotated kernel, padded to the input size. */
+  /**
+   * dx: at stride 1 a conv of the padded dy with the cached rotated kernel; strided convs use the
+   * per-output-phase form of ops/conv-train (never multiplies inserted zeros: 2-4x faster).
+   */
   private inputGrad(dy: tf.Tensor4D, inShape: number[]): tf.Tensor4D {
+    if (this.spec.stride[0] > 1 || this.spec.stride[1] > 1) return convInputGrad(dy, this.w, inShape, this.spec);
     return tf.tidy(() => {
       const { stride, pad, dilation } = this.spec;
       const [kh, kw] = this.w.shape;

@@ -40,8 +40,8 @@ export const cropNegative = (x: tf.Tensor4D, pads: Pads4): tf.Tensor4D =>
 /**
  * Runs `conv(x, stride, explicitPads, dilation)` with per-side padding (negative = crop) and any
  * stride/dilation combination: tfjs refuses stride > 1 together with dilation > 1, so that case
- * runs at stride 1 and keeps every s-th output (s^2 times the work; no torchvision backbone
- * needs it in its forward pass, only some gradients of dilated convs do).
+ * runs at stride 1 and keeps every s-th output (s^2 times the work). No torchvision backbone
+ * has such a conv; when a forward conv does, its dw conv (stride d, dilation s) has both too.
  */
 export function withPadsAndStride(
   x: tf.Tensor4D, stride: Pair, pads: Pads4, dilation: Pair,

@@ -63,7 +63,7 @@ export function convTransposeOutShape(xShape: readonly number[], k: Pair, spec: 
 }
 
 function transposeImpl(r: Resolved): ConvImpl {
-  const [sh, sw] = r.stride, [ph, pw] = r.pad, [dh, dw] = r.dilation, [oph, opw] = r.outputPadding;
+  const [ph, pw] = r.pad, [oph, opw] = r.outputPadding;
   return {
     // the input gradient of the adjoint conv, evaluated at the output size
     forward: (x, w) => {

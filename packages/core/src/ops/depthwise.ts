@@ -2,9 +2,9 @@
  * Depthwise convolution (torch Conv2d with groups = C_in, out = C_in * m), NHWC, kernel in tfjs
  * layout [kh, kw, C, m]; output channel c*m + q comes from input channel c. wasm has no
  * DepthwiseConv2dNativeBackprop* kernels, so both gradients are forward depthwise convs:
- *   dx = depthwise conv (stride 1, dilation d) of dy zero-inserted by s (phase by phase without
- *        the zeros when d = 1, see input-grad.ts), with the kernel rotated 180 degrees and seen as
- *        [kh, kw, C*m, 1]; the m results per input channel are summed;
+ *   dx = depthwise conv (stride 1, dilation d) of dy zero-inserted by s (not by phases, see
+ *        input-grad.ts), with the kernel rotated 180 degrees and seen as [kh, kw, C*m, 1]; the m
+ *        results per input channel are summed;
  *   dw = depthwise conv of x seen as one image with N*C channels ([1, H, W, N*C]) with dy as the
  *        filter [OH, OW, N*C, m], stride d and dilation s; summed over N.
  */
@@ -33,7 +33,7 @@ export function depthwiseInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: read
     if (m === 1) return z;
     const [n, h, wd] = z.shape;
     return tf.sum(tf.reshape(z, [n, h, wd, c, m]), 4) as tf.Tensor4D;
-  }));
+  }), false);
 }
 
 /** dL/dw of a depthwise conv, [kh, kw, C, m]. */

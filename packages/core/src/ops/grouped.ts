@@ -5,7 +5,10 @@
  *  - 'depthwise': one depthwise conv with multiplier og = C_out/G (input channel c = (g, ci)
  *    gets og filters, the (g, ci, q) results are summed over ci), one call whatever G;
  *  - 'split': G dense convs on channel slices, concatenated.
- * 'auto' picks per layer (see `chooseGroupedStrategy`, from timings on wasm).
+ * 'auto' is 'depthwise': on wasm it was faster for every ResNeXt50-32x4d layer shape measured
+ * (forward, + dx, + dw), partly because wasm's split/concat along the channel axis copy rows of
+ * C/G floats one by one in JS. In that form dw is one depthwise conv too (groupedFilterGrad);
+ * 'split' uses per-group dense convs throughout (kept for comparison and other backends).
  * groups = 1 is a dense conv; groups = C_in is a depthwise conv (the kernel is reshaped).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,16 +23,6 @@ import { depthwiseRaw } from './depthwise';
 import { transposedConv } from './input-grad';
 
 export type GroupedStrategy = 'auto' | 'depthwise' | 'split';
-
-/**
- * The faster form on wasm (XNNPACK, SIMD, 1 thread), by measurement on ResNeXt50-32x4d layer
- * shapes (batch 8): 'split' only wins when each group is wide (>= 16 channels in and out) and
- * the image small (<= 14x14 output); there many small dense GEMMs beat one depthwise conv whose
- * output is C_in/G times larger than the result.
- */
-export function chooseGroupedStrategy(cinPerGroup: number, coutPerGroup: number, outH: number, outW: number): 'depthwise' | 'split' {
-  return cinPerGroup >= 16 && coutPerGroup >= 16 && outH * outW <= 196 ? 'split' : 'depthwise';
-}
 
 /** HWIO [kh, kw, cg, G*og] -> depthwise [kh, kw, G*cg, og] (input channel (g, ci) gets og filters). */
 export function groupedToDepthwiseFilter(w: tf.Tensor4D, groups: number): tf.Tensor4D {
@@ -108,7 +101,8 @@ function depthwiseFormImpl(spec: Conv2DSpec, groups: number): ConvImpl {
   return {
     forward: (x, w) => groupedRawDepthwise(x, w, groups, spec.stride, pads4(spec), spec.dilation),
     // dx is itself a grouped conv (G groups, og -> cg channels) of the zero-inserted dy with the
-    // rotated kernel, run in the depthwise form: kernel [kh, kw, G*og, cg], summed over og
+    // rotated kernel, run in the depthwise form: kernel [kh, kw, G*og, cg], summed over og (zero
+    // insertion rather than phases, as for depthwise convs: see input-grad.ts)
     inputGrad: (dy, w, xShape: Shape4) => {
       const [, , cg, cout] = w.shape;
       const og = cout / groups;
@@ -118,7 +112,7 @@ function depthwiseFormImpl(spec: Conv2DSpec, groups: number): ConvImpl {
         const wt = (cg === 1 ? tf.reshape(rot, [th, tw, cout, 1])
           : tf.reshape(tf.transpose(tf.reshape(rot, [th, tw, cg, groups, og]), [0, 1, 3, 4, 2]), [th, tw, cout, cg])) as tf.Tensor4D;
         return sumOverGroupInputs(depthwiseRaw(inp, wt, [1, 1], pads, spec.dilation), groups, og, cg);
-      }));
+      }), false);
     },
     filterGrad: (x, dy, wShape: Shape4) => groupedFilterGrad(x, dy, wShape, groups, spec),
   };
@@ -160,14 +154,11 @@ function checkGrouped(op: string, x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D
   return { ...s, groups: g };
 }
 
-function implFor(x: tf.Tensor4D, w: tf.Tensor4D, spec: GroupedConv2DSpec, strategy: GroupedStrategy): ConvImpl {
+function implFor(w: tf.Tensor4D, spec: GroupedConv2DSpec, strategy: GroupedStrategy): ConvImpl {
   const g = spec.groups;
   if (g === 1) return denseConvImpl(spec);
-  const cg = w.shape[2], og = w.shape[3] / g;
-  if (cg === 1 || strategy === 'depthwise') return depthwiseFormImpl(spec, g);
-  if (strategy === 'split') return splitFormImpl(spec, g);
-  const [oh, ow] = checkConvFits('groupedConv2d', x.shape, w.shape[0], w.shape[1], spec);
-  return chooseGroupedStrategy(cg, og, oh, ow) === 'split' ? splitFormImpl(spec, g) : depthwiseFormImpl(spec, g);
+  if (w.shape[2] === 1 || strategy !== 'split') return depthwiseFormImpl(spec, g);
+  return splitFormImpl(spec, g);
 }
 
 /**
@@ -179,7 +170,7 @@ export function groupedConv2d(
   x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, spec: GroupedConv2DSpec, strategy: GroupedStrategy = 'auto',
 ): tf.Tensor4D {
   const s = checkGrouped('groupedConv2d', x, w, b, spec);
-  return trainableConv(implFor(x, w, s, strategy), x, w, b);
+  return trainableConv(implFor(w, s, strategy), x, w, b);
 }
 
 /**
@@ -190,7 +181,7 @@ export function groupedConv2dFrozen(
   x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, spec: GroupedConv2DSpec, strategy: GroupedStrategy = 'auto',
 ): tf.Tensor4D {
   const s = checkGrouped('groupedConv2dFrozen', x, w, b, spec);
-  return frozenConv(implFor(x, w, s, strategy), x, w, b);
+  return frozenConv(implFor(w, s, strategy), x, w, b);
 }
 
 /**

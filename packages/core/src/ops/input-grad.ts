@@ -7,7 +7,7 @@
  * stride-1 conv of dy (not zero-inserted) with the sub-kernel w[r::s], and the s_h*s_w phase
  * images are interleaved (stack + reshape). This does no multiplications by inserted zeros:
  * s^2 times less work than convolving the zero-inserted dy (4x for stride 2), which remains
- * the method for stride > 1 together with dilation > 1.
+ * the method for stride > 1 together with dilation > 1, and for depthwise convs (see below).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Conv2DSpec, Pads4 } from './conv-spec';
@@ -40,9 +40,14 @@ function subKernel(w: tf.Tensor4D, sh: number, sw: number, rh: number, rw: numbe
 /**
  * dx of a conv with forward spec `spec` and kernel `w` (spatial axes first), for an input of
  * spatial size outH x outW with `outChannels` channels; `conv` runs the rotated stride-1 conv.
+ * `byPhases = false` forces zero insertion: right for depthwise convs, whose XNNPACK fast paths
+ * cover square kernels (3x3, 5x5) but not the 2x1 / 1x2 / 2x2 sub-kernels (measured on wasm,
+ * [8,56,56,144] 3x3 stride 2: 196 ms by phases, 35 ms by zero insertion; dense convs are
+ * GEMM-bound and gain from the phases: 37 vs 139 ms for [4,72,72,64] 3x3x64x64 stride 2).
  */
 export function transposedConv(
   dy: tf.Tensor4D, w: tf.Tensor4D, outH: number, outW: number, outChannels: number, spec: Conv2DSpec, conv: RotatedConv,
+  byPhases = true,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const { stride: [sh, sw], pad: [ph, pw], dilation: [dh, dw] } = spec;
@@ -51,7 +56,7 @@ export function transposedConv(
     if (sh === 1 && sw === 1) {
       return conv(dy, w, [dh * (kh - 1) - ph, outH + ph - oh, dw * (kw - 1) - pw, outW + pw - ow]);
     }
-    if (dh > 1 || dw > 1) {
+    if (dh > 1 || dw > 1 || !byPhases) {
       // zeroInsertFull leaves s-1 zero rows after the last row of dy: fold them into the padding
       const pads: Pads4 = [dh * (kh - 1) - ph, outH + ph - oh * sh, dw * (kw - 1) - pw, outW + pw - ow * sw];
       return conv(zeroInsertFull(dy, sh, sw), w, pads);
