@@ -54,3 +54,5 @@ export * as nn from './train/nn';
 export { adam, ADAM_BETAS_LPIPS, setLearningRate, getLearningRate, constantThenLinearDecay, clampNonNegative, type AdamOptions } from './train/optim';
 export { epochOrder, toBatches, epochBatches, batchesPerEpoch, splitTrainVal, type Split } from './train/data-order';
 export { trainLoop, type TrainLoopOptions, type TrainResult, type StepInfo, type StepRecord, type ValidationRecord } from './train/loop';
+
+export * from './perceptual';

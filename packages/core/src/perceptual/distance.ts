@@ -149,19 +149,37 @@ export class PerceptualDistance {
     });
   }
 
+  /** Per-point distances [N] (before point weights) from two sets of unit-normalised features. */
+  perPointFromFeatures(fa: PerceptualFeatures, fb: PerceptualFeatures): Map<string, tf.Tensor1D> {
+    const means = tf.tidy(() => [...this.pointMaps(fa, fb).values()].map((m) => tf.mean(m, [1, 2, 3]) as tf.Tensor1D));
+    return new Map(this.points.map((p, i) => [p, means[i]]));
+  }
+
   /** Per-point and combined spatial distance maps (LPIPS spatial=True). The caller disposes them. */
   spatialMaps(a: tf.Tensor4D, b: tf.Tensor4D): PerceptualMaps {
     checkPair(a, b);
     const r = this.input.resize;
-    const [h, w] = r ? [r.height, r.width] : [a.shape[1], a.shape[2]];
-    const points = tf.tidy(() => {
-      const maps = this.pointMaps(this.features(a), this.features(b));
-      return [...maps.values()];
-    });
+    const size: [number, number] = r ? [r.height, r.width] : [a.shape[1], a.shape[2]];
+    const fa = this.features(a);
+    try {
+      const fb = this.features(b);
+      try {
+        return this.spatialMapsFromFeatures(fa, fb, size);
+      } finally {
+        for (const t of fb.values()) t.dispose();
+      }
+    } finally {
+      for (const t of fa.values()) t.dispose();
+    }
+  }
+
+  /** spatialMaps from features; `size` is the network input's [height, width] (the combined map's size). */
+  spatialMapsFromFeatures(fa: PerceptualFeatures, fb: PerceptualFeatures, size: [number, number]): PerceptualMaps {
+    const points = tf.tidy(() => [...this.pointMaps(fa, fb).values()]);
     const combined = tf.tidy(() => {
       let sum: tf.Tensor4D | null = null;
       points.forEach((m, i) => {
-        const up = tf.mul(resizeBilinear(m, h, w), this.pointWeights[i]) as tf.Tensor4D;
+        const up = tf.mul(resizeBilinear(m, size[0], size[1]), this.pointWeights[i]) as tf.Tensor4D;
         sum = sum ? (tf.add(sum, up) as tf.Tensor4D) : up;
       });
       return sum!;

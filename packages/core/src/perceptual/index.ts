@@ -12,6 +12,8 @@ export {
   type PerceptualResize,
 } from './input';
 export { unitNormalize, UNIT_NORM_EPS } from './unit-normalize';
+// differentiable F.interpolate(bilinear, align_corners=False); tf.image.resizeBilinear's gradient is not
+export { resizeBilinear as resizeBilinearTorch, bilinearMatrix } from './bilinear';
 export { noGrad } from './no-grad';
 export {
   PerceptualDistance,
