@@ -7,6 +7,7 @@ import { infoCommand } from './commands/info';
 import { listCommand } from './commands/list';
 import { weightsCommand } from './commands/weights';
 import { runCommand } from './commands/run';
+import { similarityCommand } from './commands/similarity';
 import { type CliIO, processIO } from './io';
 
 /**
@@ -37,6 +38,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     .command(featuresCommand(ctx))
     .command(weightsCommand(ctx))
     .command(runCommand(ctx))
+    .command(similarityCommand(ctx))
     .demandCommand(1, 'name a command; dpl --help lists them')
     .strict()
     .exitProcess(false)

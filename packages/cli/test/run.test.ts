@@ -30,4 +30,18 @@ describe('dpl run --task (one cell)', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(pattern);
   });
+
+  it('the similarity task runs end to end on synthetic BAPPS: six 2AFC splits and JND mAP', async () => {
+    const out = path.join(tmpDir(), 'sim.json');
+    const r = await dpl(['run', '--task', 'similarity', '--backbone', 'squeezenet1_1', '--points', 'paper', '--weights', 'random', '--preset', 'quick', '--out', out]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
+    const splits = ['traditional', 'cnn', 'superres', 'deblur', 'color', 'frameinterp'];
+    for (const s of splits) expect(doc.metrics[`2afc_${s}`]).toBeGreaterThanOrEqual(0);
+    expect(doc.metrics['2afc_mean']).toBeCloseTo(splits.reduce((a, s) => a + doc.metrics[`2afc_${s}`], 0) / 6, 12);
+    expect(doc.metrics.jnd_map).toBeGreaterThan(0);
+    expect(doc.metrics.jnd_map).toBeLessThanOrEqual(1);
+    expect(doc.headline).toEqual({ metric: '2afc_mean', higherIsBetter: true });
+    expect(doc.provenance).toEqual({ kind: 'random', seed: 0 });
+  });
 });

@@ -15,8 +15,9 @@ export async function detectWeightsFormat(path: string): Promise<WeightsFormat> 
     if (file.size === 0) throw weightsError(path, 'is empty (0 bytes)', 're-download it');
     const head = await readRange(file, 0, Math.min(16, file.size), 'header');
     if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) return 'pth-zip';
-    if (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) return 'pth-legacy';
+    // safetensors first: a header length of e.g. 0x0580 starts with the same bytes as a pickle
     if (looksLikeSafetensors(head, file.size)) return 'safetensors';
+    if (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) return 'pth-legacy';
     // A damaged safetensors file still deserves the safetensors reader's precise error.
     if (nodePath.extname(path).toLowerCase() === '.safetensors') return 'safetensors';
     throw weightsError(
