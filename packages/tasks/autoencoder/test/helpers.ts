@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { FeatureExtractor, ProgressReporter, TaskContext } from '@dpl/core';
+import { efficientnetBackbones } from '../../../backbones/efficientnet/src/efficientnet';
+import { squeezenetBackbones } from '../../../backbones/squeezenet/src/squeezenet';
+import { vggBackbones } from '../../../backbones/vgg/src/vgg';
+import { autoencoderTask } from '../src/task';
+
+const made: string[] = [];
+
+/** A fresh temporary folder, removed by cleanupTmp(). */
+export function tmp(prefix = 'dpl-ae-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every folder tmp() made in this test file. */
+export function cleanupTmp(): void {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+/** Loss networks with seeded random weights, by id. */
+export function lossNetwork(id: 'squeezenet1_1' | 'vgg16' | 'efficientnet_b0', seed = 0): FeatureExtractor {
+  const all = [...squeezenetBackbones(), ...vggBackbones(), ...efficientnetBackbones()];
+  return all.find((b) => b.id === id)!.build({ seed });
+}
+
+export interface RecordedProgress extends ProgressReporter {
+  starts: { label: string; total?: number }[];
+  ticks: number;
+  logs: string[];
+}
+
+export function recorder(): RecordedProgress {
+  const r: RecordedProgress = {
+    starts: [],
+    ticks: 0,
+    logs: [],
+    start: (label, total) => r.starts.push({ label, total }),
+    tick: (n = 1) => { r.ticks += n; },
+    log: (m) => r.logs.push(m),
+    done: () => undefined,
+  };
+  return r;
+}
+
+/** A task context over `net` with the quick preset and `overrides`. */
+export function context(net: FeatureExtractor, o: { points?: string[]; dataRoot?: string; scratchDir?: string; overrides?: Record<string, unknown>; seed?: number } = {}): TaskContext & { progress: RecordedProgress } {
+  return {
+    lossNetwork: net,
+    points: o.points ?? [],
+    config: autoencoderTask.resolveConfig('quick', o.overrides),
+    dataRoot: o.dataRoot,
+    seed: o.seed ?? 0,
+    progress: recorder(),
+    scratchDir: o.scratchDir ?? tmp('dpl-ae-scratch-'),
+  };
+}
+
+/** Whether /usr/bin/python3 (the reference Python) imports `module`. */
+export function pythonHas(module: string): boolean {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a Python script with the reference Python; returns stdout. */
+export function python(script: string, args: string[] = []): string {
+  return execFileSync('/usr/bin/python3', ['-c', script, ...args], { encoding: 'utf8' });
+}
