@@ -21,7 +21,9 @@ async function sampleImage(file, w = 128, h = 96) {
       buf[i + 1] = stripe ? 180 : 60;
       buf[i + 2] = Math.round((255 * y) / h);
     }
-  await sharp(buf, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
+  await sharp(buf, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 (async () => {
@@ -31,8 +33,23 @@ async function sampleImage(file, w = 128, h = 96) {
   await sampleImage(img);
   let code = await runCli(['describe', 'vgg16', '--paper', '--size', '96', '128']);
   if (code) process.exit(code);
-  const useSeed = !fs.existsSync(path.join(process.env.DPL_HOME || path.join(require('node:os').homedir(), '.cache', 'dpl'), 'weights', 'vgg16-397923af.pth'));
-  code = await runCli(['features', '--backbone', 'vgg16', ...(useSeed ? ['--seed', '0'] : []), '--input', img, '--points', 'paper', '--out', path.join(out, 'features')]);
+  const useSeed = !fs.existsSync(
+    path.join(process.env.DPL_HOME || path.join(require('node:os').homedir(), '.cache', 'dpl'), 'weights', 'vgg16-397923af.pth'),
+  );
+  code = await runCli([
+    'features',
+    '--backbone',
+    'vgg16',
+    ...(useSeed ? ['--seed', '0'] : []),
+    '--input',
+    img,
+    '--points',
+    'paper',
+    '--out',
+    path.join(out, 'features'),
+  ]);
   if (code) process.exit(code);
-  console.log(`\ndemo done: sample image ${img}\nfeatures (NCHW float32 .npy, one per point) and features.json in ${path.join(out, 'features')}`);
+  console.log(
+    `\ndemo done: sample image ${img}\nfeatures (NCHW float32 .npy, one per point) and features.json in ${path.join(out, 'features')}`,
+  );
 })();

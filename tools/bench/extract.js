@@ -18,7 +18,10 @@ const { initBackend, createRegistry } = require('../../packages/core/dist');
   for (const id of ids) {
     const b = reg.backbone(id);
     const ex = b.build({ seed: 0 });
-    const points = b.points().filter((p) => p.paper).map((p) => p.name);
+    const points = b
+      .points()
+      .filter((p) => p.paper)
+      .map((p) => p.name);
     for (const s of sizes) {
       const x = tf.randomUniform([batch, s, s, 3]);
       const once = async () => {

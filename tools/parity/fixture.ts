@@ -17,11 +17,16 @@ let torchStatus: { ok: boolean; reason: string } | undefined;
 /** Whether the reference (system python3 with torch + torchvision) is usable, and why not. */
 export function torchAvailable(): { ok: boolean; reason: string } {
   if (!torchStatus) {
-    const r = spawnSync(PYTHON, ['-c', 'import torch, torchvision; print(torch.__version__, torchvision.__version__)'], { encoding: 'utf8' });
+    const r = spawnSync(PYTHON, ['-c', 'import torch, torchvision; print(torch.__version__, torchvision.__version__)'], {
+      encoding: 'utf8',
+    });
     torchStatus =
       r.status === 0
         ? { ok: true, reason: `torch ${r.stdout.trim()}` }
-        : { ok: false, reason: `${PYTHON} cannot import torch/torchvision (${(r.stderr || String(r.error)).trim().split('\n').pop()}); install python3-torch python3-torchvision` };
+        : {
+            ok: false,
+            reason: `${PYTHON} cannot import torch/torchvision (${(r.stderr || String(r.error)).trim().split('\n').pop()}); install python3-torch python3-torchvision`,
+          };
   }
   return torchStatus;
 }
@@ -52,14 +57,21 @@ export function torchFixture(req: FixtureRequest): Fixture {
     fs.rmSync(dir, { recursive: true, force: true });
     const args = [
       SCRIPT,
-      '--model', full.model,
-      '--indices', full.indices.join(','),
-      '--sizes', full.sizes.map(([h, w]) => `${h}x${w}`).join(','),
-      '--out', dir,
-      '--seed', String(full.seed),
-      '--batch', String(full.batch),
+      '--model',
+      full.model,
+      '--indices',
+      full.indices.join(','),
+      '--sizes',
+      full.sizes.map(([h, w]) => `${h}x${w}`).join(','),
+      '--out',
+      dir,
+      '--seed',
+      String(full.seed),
+      '--batch',
+      String(full.batch),
       ...(full.legacy ? ['--legacy'] : []),
-      '--drop-prefixes', full.dropPrefixes.join(','),
+      '--drop-prefixes',
+      full.dropPrefixes.join(','),
     ];
     execFileSync(PYTHON, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     fs.writeFileSync(path.join(dir, 'done'), JSON.stringify(full));

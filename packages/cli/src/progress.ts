@@ -20,13 +20,20 @@ export function makeProgress(io: CliIO, every = 5): ProgressReporter {
       done = 0;
       started = last = Date.now();
       if (io.tty && total) {
-        bar = new SingleBar({ format: `${l} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} {info}`, hideCursor: true }, Presets.shades_classic);
+        bar = new SingleBar(
+          { format: `${l} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} {info}`, hideCursor: true },
+          Presets.shades_classic,
+        );
         bar.start(total, 0, { info: '' });
       } else io.out(`${label}: started${total ? ` (${total})` : ''}`);
     },
     tick(n = 1, info) {
       done += n;
-      const text = info ? Object.entries(info).map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : v}`).join(' ') : '';
+      const text = info
+        ? Object.entries(info)
+            .map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : v}`)
+            .join(' ')
+        : '';
       if (bar) bar.update(done, { info: text });
       else if (Date.now() - last >= every * 1000) {
         last = Date.now();

@@ -23,7 +23,10 @@ export async function resolveWeights(b: Backbone, weights?: string, seed?: numbe
   if (seed !== undefined) return { seed };
   const cached = cachedFile(b);
   if (cached) {
-    return { weights: await readWeights(cached), weightsSource: { file: cached, sha256: recordedHash(cached) ?? (await sha256File(cached)) } };
+    return {
+      weights: await readWeights(cached),
+      weightsSource: { file: cached, sha256: recordedHash(cached) ?? (await sha256File(cached)) },
+    };
   }
   throw new DplError(
     'E_NO_WEIGHTS',

@@ -10,7 +10,9 @@ const TOY = path.join(ROOT, 'test', 'fixtures', 'toy-backbone');
 async function writeTestPng(file: string, w: number, h: number) {
   const buf = Buffer.alloc(w * h * 3);
   for (let i = 0; i < buf.length; i++) buf[i] = (i * 37 + (i >> 5) * 11) & 255;
-  await sharp(buf, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
+  await sharp(buf, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 describe('dpl info / list / describe', () => {
@@ -34,7 +36,9 @@ describe('dpl info / list / describe', () => {
   it('describe vgg16 --json: paper points with channels, strides and receptive fields', async () => {
     const r = await dpl(['describe', 'vgg16', '--json', '--size', '224', '224']);
     expect(r.code).toBe(0);
-    const d = r.json<{ points: { name: string; paper: boolean; channels: number; stride: number; receptiveField: number; outputShape: number[] }[] }>();
+    const d = r.json<{
+      points: { name: string; paper: boolean; channels: number; stride: number; receptiveField: number; outputShape: number[] }[];
+    }>();
     const paper = d.points.filter((p) => p.paper);
     expect(paper.map((p) => [p.name, p.channels, p.stride, p.receptiveField])).toEqual([
       ['relu1_2', 64, 1, 5],
@@ -57,7 +61,22 @@ describe('dpl info / list / describe', () => {
     expect(list.json<{ id: string }[]>().map((b) => b.id)).toContain('toynet');
     const dir = tmpDir();
     await writeTestPng(path.join(dir, 'in.png'), 20, 18);
-    const r = await dpl(['features', '--plugin', TOY, '--backbone', 'toynet', '--seed', '3', '--input', path.join(dir, 'in.png'), '--points', 'all', '--out', path.join(dir, 'out'), '--json']);
+    const r = await dpl([
+      'features',
+      '--plugin',
+      TOY,
+      '--backbone',
+      'toynet',
+      '--seed',
+      '3',
+      '--input',
+      path.join(dir, 'in.png'),
+      '--points',
+      'all',
+      '--out',
+      path.join(dir, 'out'),
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const block = readNpy(fs.readFileSync(path.join(dir, 'out', 'block.npy')), 'block');
     expect(block.shape).toEqual([1, 16, 5, 5]);
@@ -69,10 +88,24 @@ describe('dpl features', () => {
   it('writes one float32 NCHW .npy per point and says the weights were random', async () => {
     const dir = tmpDir();
     await writeTestPng(path.join(dir, 'img.png'), 40, 36);
-    const r = await dpl(['features', '--backbone', 'vgg11', '--seed', '7', '--input', path.join(dir, 'img.png'), '--points', 'paper,pool1', '--out', path.join(dir, 'f')]);
+    const r = await dpl([
+      'features',
+      '--backbone',
+      'vgg11',
+      '--seed',
+      '7',
+      '--input',
+      path.join(dir, 'img.png'),
+      '--points',
+      'paper,pool1',
+      '--out',
+      path.join(dir, 'f'),
+    ]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/RANDOM weights \(seed 7\)/);
-    const shapes = ['relu1_1', 'relu2_1', 'relu3_2', 'relu5_2', 'pool1'].map((p) => readNpy(fs.readFileSync(path.join(dir, 'f', `${p}.npy`)), p).shape);
+    const shapes = ['relu1_1', 'relu2_1', 'relu3_2', 'relu5_2', 'pool1'].map(
+      (p) => readNpy(fs.readFileSync(path.join(dir, 'f', `${p}.npy`)), p).shape,
+    );
     expect(shapes).toEqual([
       [1, 64, 36, 40],
       [1, 128, 18, 20],
@@ -115,7 +148,17 @@ describe('dpl features', () => {
     fs.writeFileSync(files.TRUNCATED, Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(100, 1)]));
     const resolved = args.map((a) => files[a] ?? a);
     const hasWeights = resolved.includes('--weights');
-    const r = await dpl(['features', '--backbone', 'vgg16', ...(hasWeights ? [] : ['--seed', '0']), '--points', 'relu1_2', '--out', path.join(dir, 'o'), ...resolved]);
+    const r = await dpl([
+      'features',
+      '--backbone',
+      'vgg16',
+      ...(hasWeights ? [] : ['--seed', '0']),
+      '--points',
+      'relu1_2',
+      '--out',
+      path.join(dir, 'o'),
+      ...resolved,
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(pattern);
     expect(r.err).not.toMatch(/internal error|\n\s+at /);

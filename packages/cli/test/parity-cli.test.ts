@@ -19,7 +19,22 @@ maybe.each([
 ])('dpl features %s matches torchvision at %j, input %j', async (model, indices, [h, w]) => {
   const fx = torchFixture({ model, indices, sizes: [[h, w]], batch: 1 });
   const out = tmpDir();
-  const r = await dpl(['features', '--backbone', model, '--weights', fx.weights, '--input', fx.input(h, w), '--points', indices.join(','), '--normalize', 'none', '--out', out, '--json']);
+  const r = await dpl([
+    'features',
+    '--backbone',
+    model,
+    '--weights',
+    fx.weights,
+    '--input',
+    fx.input(h, w),
+    '--points',
+    indices.join(','),
+    '--normalize',
+    'none',
+    '--out',
+    out,
+    '--json',
+  ]);
   expect(r.err).not.toMatch(/error/);
   expect(r.code).toBe(0);
   const res = r.json<{ weights: { kind: string; sha256: string }; outputs: { point: string; file: string }[] }>();

@@ -8,13 +8,40 @@ const TOY_TASK = path.join(ROOT, 'test', 'fixtures', 'toy-task');
 describe('dpl run --task (one cell)', () => {
   it('a task plugin outside packages/ is listed and runs on a backbone with random weights', async () => {
     const list = await dpl(['list', 'tasks', '--plugin', TOY_TASK, '--json']);
-    expect(list.json<{ id: string; presets: string[] }[]>()).toContainEqual({ id: 'toy', description: expect.any(String), presets: ['paper', 'quick'] });
+    expect(list.json<{ id: string; presets: string[] }[]>()).toContainEqual({
+      id: 'toy',
+      description: expect.any(String),
+      presets: ['paper', 'quick'],
+    });
     const out = path.join(tmpDir(), 'res.json');
-    const r = await dpl(['run', '--plugin', TOY_TASK, '--task', 'toy', '--backbone', 'vgg11', '--points', 'relu1_1,relu2_1', '--weights', 'random', '--seed', '4', '--set', 'size=40', '--out', out]);
+    const r = await dpl([
+      'run',
+      '--plugin',
+      TOY_TASK,
+      '--task',
+      'toy',
+      '--backbone',
+      'vgg11',
+      '--points',
+      'relu1_1,relu2_1',
+      '--weights',
+      'random',
+      '--seed',
+      '4',
+      '--set',
+      'size=40',
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/RANDOM weights \(seed 4\)/);
     const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
-    expect(doc).toMatchObject({ task: 'toy', backend: 'wasm', provenance: { kind: 'random', seed: 4 }, cell: { backbone: 'vgg11', points: ['relu1_1', 'relu2_1'], resolvedConfig: { images: 2, size: 40 } } });
+    expect(doc).toMatchObject({
+      task: 'toy',
+      backend: 'wasm',
+      provenance: { kind: 'random', seed: 4 },
+      cell: { backbone: 'vgg11', points: ['relu1_1', 'relu2_1'], resolvedConfig: { images: 2, size: 40 } },
+    });
     expect(doc.metrics.msq_relu1_1).toBeGreaterThan(0);
     expect(doc.dplVersion).toMatch(/^\d+\.\d+\.\d+/);
   });
@@ -33,7 +60,21 @@ describe('dpl run --task (one cell)', () => {
 
   it('the similarity task runs end to end on synthetic BAPPS: six 2AFC splits and JND mAP', async () => {
     const out = path.join(tmpDir(), 'sim.json');
-    const r = await dpl(['run', '--task', 'similarity', '--backbone', 'squeezenet1_1', '--points', 'paper', '--weights', 'random', '--preset', 'quick', '--out', out]);
+    const r = await dpl([
+      'run',
+      '--task',
+      'similarity',
+      '--backbone',
+      'squeezenet1_1',
+      '--points',
+      'paper',
+      '--weights',
+      'random',
+      '--preset',
+      'quick',
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(fs.readFileSync(out, 'utf8'));
     const splits = ['traditional', 'cnn', 'superres', 'deblur', 'color', 'frameinterp'];

@@ -51,7 +51,10 @@ beforeAll(async () => {
   sha = crypto.createHash('sha256').update(body).digest('hex');
   // the plugin declaring that file (by hash prefix) as tiny's official weights
   fs.mkdirSync(PLUGIN_DIR, { recursive: true });
-  fs.writeFileSync(path.join(PLUGIN_DIR, 'package.json'), JSON.stringify({ name: 'dpl-backbone-tiny', version: '1.0.0', dpl: { kind: 'backbone', module: './plugin.js' } }));
+  fs.writeFileSync(
+    path.join(PLUGIN_DIR, 'package.json'),
+    JSON.stringify({ name: 'dpl-backbone-tiny', version: '1.0.0', dpl: { kind: 'backbone', module: './plugin.js' } }),
+  );
   fs.writeFileSync(
     path.join(PLUGIN_DIR, 'plugin.js'),
     `const { defineBackbone, backbonePlugin } = require('@dpl/core');
@@ -71,7 +74,10 @@ module.exports = { default: backbonePlugin([defineBackbone({ id: 'tiny', family:
     const m = /bytes=(\d+)-/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
     const chunk = served.subarray(start);
-    res.writeHead(m ? 206 : 200, { 'content-length': chunk.length, ...(m ? { 'content-range': `bytes ${start}-${served.length - 1}/${served.length}` } : {}) });
+    res.writeHead(m ? 206 : 200, {
+      'content-length': chunk.length,
+      ...(m ? { 'content-range': `bytes ${start}-${served.length - 1}/${served.length}` } : {}),
+    });
     if (mode === 'stall') {
       res.write(chunk.subarray(0, 1000)); // then nothing: the client must time out
       return;
@@ -110,7 +116,9 @@ describe('dpl weights', () => {
     const again = await dpl(pullArgs());
     expect(again.out).toMatch(/already cached/);
     const list = await dpl(['weights', 'list', '--plugin', PLUGIN_DIR, '--json']);
-    expect(list.json<{ weights: { backbone: string; cached: boolean; verified: boolean }[] }>().weights.find((w) => w.backbone === 'tiny')).toMatchObject({ cached: true, verified: true });
+    expect(
+      list.json<{ weights: { backbone: string; cached: boolean; verified: boolean }[] }>().weights.find((w) => w.backbone === 'tiny'),
+    ).toMatchObject({ cached: true, verified: true });
     const ver = await dpl(['weights', 'verify', 'tiny', '--plugin', PLUGIN_DIR]);
     expect(ver.code).toBe(0);
     expect(ver.out).toMatch(/^ok {2}tiny/m);
@@ -147,13 +155,25 @@ describe('dpl weights', () => {
     // a mirror that serves a different file under the same name
     const r = await dpl(['weights', 'pull', 'tiny', '--plugin', PLUGIN_DIR, '--mirror', `${base}/corrupt`, '--timeout', '1']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(new RegExp(`SHA-256 mismatch: expected prefix ${sha.slice(0, 8)}, got [0-9a-f]{16}\\.\\.\\.; the file was removed`));
+    expect(r.err).toMatch(
+      new RegExp(`SHA-256 mismatch: expected prefix ${sha.slice(0, 8)}, got [0-9a-f]{16}\\.\\.\\.; the file was removed`),
+    );
     expect(fs.readdirSync(path.join(h, 'weights'))).toEqual([]);
   });
 
   it('a 404 names the URL', async () => {
     home();
-    const r = await dpl(['weights', 'pull', 'tiny', '--plugin', PLUGIN_DIR, '--mirror', 'http://127.0.0.1:' + base.split(':')[2].split('/')[0] + '/nothing-here', '--timeout', '1']);
+    const r = await dpl([
+      'weights',
+      'pull',
+      'tiny',
+      '--plugin',
+      PLUGIN_DIR,
+      '--mirror',
+      'http://127.0.0.1:' + base.split(':')[2].split('/')[0] + '/nothing-here',
+      '--timeout',
+      '1',
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/nothing-here\/tiny-[0-9a-f]{8}\.safetensors: HTTP 404/);
   });
@@ -174,14 +194,19 @@ describe('dpl weights', () => {
     const good = path.join(payload.dir, 'served.safetensors');
     const r = await dpl(['weights', 'import', good, '--backbone', 'tiny', '--plugin', PLUGIN_DIR, '--json']);
     expect(r.code).toBe(0);
-    expect(r.json<{ official: boolean; file: string }>()).toMatchObject({ official: true, file: path.join(h, 'weights', `tiny-${sha.slice(0, 8)}.safetensors`) });
+    expect(r.json<{ official: boolean; file: string }>()).toMatchObject({
+      official: true,
+      file: path.join(h, 'weights', `tiny-${sha.slice(0, 8)}.safetensors`),
+    });
     const wrong = path.join(payload.dir, 'wrong.safetensors');
     const sd = randomStateDict(tinyBackbone('x').graph(), 0);
     sd.set('c.weight', { dtype: 'float32', shape: [4, 3, 5, 5], data: new Float32Array(300) });
     await writeSafetensors(wrong, sd);
     const bad = await dpl(['weights', 'import', wrong, '--backbone', 'tiny', '--plugin', PLUGIN_DIR]);
     expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/wrong\.safetensors: is not a tiny checkpoint[\s\S]*c\.weight: file has \[4, 3, 5, 5\], tiny needs \[4, 3, 3, 3\]/);
+    expect(bad.err).toMatch(
+      /wrong\.safetensors: is not a tiny checkpoint[\s\S]*c\.weight: file has \[4, 3, 5, 5\], tiny needs \[4, 3, 3, 3\]/,
+    );
     expect(fs.existsSync(path.join(h, 'weights', 'imported'))).toBe(false);
   });
 

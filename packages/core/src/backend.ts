@@ -50,7 +50,12 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
     if (name === 'tensorflow') {
       nativePackage = tryNative(notes);
       if (!nativePackage) {
-        if (want !== 'auto') throw configError("backend 'tensorflow'", `is not available (${notes.join('; ')})`, 'install @tensorflow/tfjs-node or -node-gpu, or use --backend wasm');
+        if (want !== 'auto')
+          throw configError(
+            "backend 'tensorflow'",
+            `is not available (${notes.join('; ')})`,
+            'install @tensorflow/tfjs-node or -node-gpu, or use --backend wasm',
+          );
         continue;
       }
     }

@@ -30,14 +30,10 @@ export const unknownPoint = (backbone: string, point: string, valid: string[]) =
     `use one of: ${valid.join(', ')} (or 'paper' / 'all'); 'dpl describe ${backbone}' lists them`,
   );
 
-export const inputError = (input: string, problem: string, hint?: string) =>
-  new DplError('E_INPUT', `${input}: ${problem}`, hint);
+export const inputError = (input: string, problem: string, hint?: string) => new DplError('E_INPUT', `${input}: ${problem}`, hint);
 
-export const weightsError = (input: string, problem: string, hint?: string) =>
-  new DplError('E_WEIGHTS', `${input}: ${problem}`, hint);
+export const weightsError = (input: string, problem: string, hint?: string) => new DplError('E_WEIGHTS', `${input}: ${problem}`, hint);
 
-export const configError = (input: string, problem: string, hint?: string) =>
-  new DplError('E_CONFIG', `${input}: ${problem}`, hint);
+export const configError = (input: string, problem: string, hint?: string) => new DplError('E_CONFIG', `${input}: ${problem}`, hint);
 
-export const pluginError = (pkg: string, problem: string, hint?: string) =>
-  new DplError('E_PLUGIN', `plugin '${pkg}': ${problem}`, hint);
+export const pluginError = (pkg: string, problem: string, hint?: string) => new DplError('E_PLUGIN', `plugin '${pkg}': ${problem}`, hint);

@@ -49,9 +49,25 @@ export * from './util/random';
 
 export { backboneContract, type ContractCheck, type ContractOptions } from './testkit/backbone-contract';
 
-export { ParamStore, initialValues, torchDefaultBound, torchDefaultInit, type Init, type ParamSnapshot, type CheckpointMeta } from './train/params';
+export {
+  ParamStore,
+  initialValues,
+  torchDefaultBound,
+  torchDefaultInit,
+  type Init,
+  type ParamSnapshot,
+  type CheckpointMeta,
+} from './train/params';
 export * as nn from './train/nn';
-export { adam, ADAM_BETAS_LPIPS, setLearningRate, getLearningRate, constantThenLinearDecay, clampNonNegative, type AdamOptions } from './train/optim';
+export {
+  adam,
+  ADAM_BETAS_LPIPS,
+  setLearningRate,
+  getLearningRate,
+  constantThenLinearDecay,
+  clampNonNegative,
+  type AdamOptions,
+} from './train/optim';
 export { epochOrder, toBatches, epochBatches, batchesPerEpoch, splitTrainVal, type Split } from './train/data-order';
 export { trainLoop, type TrainLoopOptions, type TrainResult, type StepInfo, type StepRecord, type ValidationRecord } from './train/loop';
 

@@ -9,7 +9,11 @@ import { metricsInputError } from './errors';
 export function argmaxRows(logits: ArrayLike<number>, numClasses: number): Int32Array {
   if (!Number.isInteger(numClasses) || numClasses <= 0) throw metricsInputError('numClasses', `is ${numClasses}`, 'use a positive integer');
   if (logits.length % numClasses !== 0) {
-    throw metricsInputError('logits', `has ${logits.length} values, not a multiple of ${numClasses} classes`, 'pass an N x C row-major matrix');
+    throw metricsInputError(
+      'logits',
+      `has ${logits.length} values, not a multiple of ${numClasses} classes`,
+      'pass an N x C row-major matrix',
+    );
   }
   const n = logits.length / numClasses;
   const out = new Int32Array(n);

@@ -54,7 +54,9 @@ export function delineationCounts(pred: ArrayLike<number>, gt: ArrayLike<number>
   const t = opts.threshold ?? 0.3;
   const g = opts.gtThreshold ?? 0.5;
   const inc = opts.inclusive ?? false;
-  let tp = 0, fp = 0, fn = 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0;
   for (let i = 0; i < pred.length; i++) {
     const p = inc ? pred[i] >= t : pred[i] > t;
     const r = inc ? gt[i] >= g : gt[i] > g;

@@ -14,8 +14,7 @@ export class MetricsInputError extends Error {
   }
 }
 
-export const metricsInputError = (input: string, problem: string, hint?: string) =>
-  new MetricsInputError(input, problem, hint);
+export const metricsInputError = (input: string, problem: string, hint?: string) => new MetricsInputError(input, problem, hint);
 
 /** Throws unless the arrays have the same length. */
 export function assertSameLength(names: [string, string], a: ArrayLike<unknown>, b: ArrayLike<unknown>): void {

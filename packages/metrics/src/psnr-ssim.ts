@@ -57,7 +57,11 @@ function checkRgb(name: string, img: RgbImage): void {
     throw metricsInputError(name, `has invalid size ${height}x${width}`, 'height and width must be positive integers');
   }
   if (data.length !== height * width * 3) {
-    throw metricsInputError(name, `has ${data.length} values, expected ${height}x${width}x3 = ${height * width * 3}`, 'pass interleaved HWC RGB data');
+    throw metricsInputError(
+      name,
+      `has ${data.length} values, expected ${height}x${width}x3 = ${height * width * 3}`,
+      'pass interleaved HWC RGB data',
+    );
   }
 }
 
@@ -92,12 +96,17 @@ export function shaveBorder(img: GrayImage, shave: number): GrayImage {
 
 function checkPair(a: GrayImage, b: GrayImage): void {
   if (a.height !== b.height || a.width !== b.width) {
-    throw metricsInputError('prediction', `is ${b.height}x${b.width} but the ground truth is ${a.height}x${a.width}`, 'compare images of the same size');
+    throw metricsInputError(
+      'prediction',
+      `is ${b.height}x${b.width} but the ground truth is ${a.height}x${a.width}`,
+      'compare images of the same size',
+    );
   }
 }
 
 function checkRange(dataRange: number): void {
-  if (!(dataRange > 0) || !Number.isFinite(dataRange)) throw metricsInputError('dataRange', `is ${dataRange}`, 'use a positive finite number');
+  if (!(dataRange > 0) || !Number.isFinite(dataRange))
+    throw metricsInputError('dataRange', `is ${dataRange}`, 'use a positive finite number');
 }
 
 /** PSNR of two single-channel images (skimage `peak_signal_noise_ratio`). */
@@ -124,7 +133,11 @@ export function ssimGray(gt: GrayImage, pred: GrayImage, opts: SsimOptions): num
   if (!Number.isInteger(win) || win < 3 || win % 2 === 0) throw metricsInputError('winSize', `is ${win}`, 'use an odd integer >= 3');
   const { height: h, width: w } = gt;
   if (h < win || w < win) {
-    throw metricsInputError('image', `is ${h}x${w}, smaller than the ${win}x${win} SSIM window`, `use images of at least ${win}x${win} (after shaving)`);
+    throw metricsInputError(
+      'image',
+      `is ${h}x${w}, smaller than the ${win}x${win} SSIM window`,
+      `use images of at least ${win}x${win} (after shaving)`,
+    );
   }
   const x = gt.data;
   const y = pred.data;
@@ -139,7 +152,11 @@ export function ssimGray(gt: GrayImage, pred: GrayImage, opts: SsimOptions): num
   for (let r = 0; r < h; r++) {
     const row = r * w;
     for (let c = 0; c < ow; c++) {
-      let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+      let sx = 0,
+        sy = 0,
+        sxx = 0,
+        syy = 0,
+        sxy = 0;
       for (let k = 0; k < win; k++) {
         const a = x[row + c + k];
         const b = y[row + c + k];
@@ -164,7 +181,11 @@ export function ssimGray(gt: GrayImage, pred: GrayImage, opts: SsimOptions): num
   let total = 0;
   for (let r = 0; r < oh; r++) {
     for (let c = 0; c < ow; c++) {
-      let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+      let sx = 0,
+        sy = 0,
+        sxx = 0,
+        syy = 0,
+        sxy = 0;
       for (let k = 0; k < win; k++) {
         const o = (r + k) * ow + c;
         sx += hx[o];

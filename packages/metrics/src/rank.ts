@@ -55,14 +55,17 @@ function doubledRanks(v: ArrayLike<number>): { r2: Float64Array; sum: number } {
 
 function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
-  let ma = 0, mb = 0;
+  let ma = 0,
+    mb = 0;
   for (let i = 0; i < n; i++) {
     ma += a[i];
     mb += b[i];
   }
   ma /= n;
   mb /= n;
-  let sab = 0, saa = 0, sbb = 0;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
   for (let i = 0; i < n; i++) {
     const da = a[i] - ma;
     const db = b[i] - mb;
@@ -102,7 +105,9 @@ interface KendallParts {
 
 function kendallParts(x: ArrayLike<number>, y: ArrayLike<number>): KendallParts {
   const n = x.length;
-  let s = 0, nx = 0, ny = 0;
+  let s = 0,
+    nx = 0,
+    ny = 0;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       const a = sign(x[j] - x[i]);
@@ -228,7 +233,11 @@ export function meanRank(tables: ReadonlyArray<Readonly<Record<string, number>>>
   if (tables.length === 0) throw metricsInputError('tables', 'is empty', 'pass at least one score table');
   const hib = opts.higherIsBetter ?? true;
   if (typeof hib !== 'boolean' && hib.length !== tables.length) {
-    throw metricsInputError('higherIsBetter', `has ${hib.length} flags for ${tables.length} tables`, 'pass one flag per table or a single boolean');
+    throw metricsInputError(
+      'higherIsBetter',
+      `has ${hib.length} flags for ${tables.length} tables`,
+      'pass one flag per table or a single boolean',
+    );
   }
   const names = Object.keys(tables[0]).sort();
   const sum: Record<string, number> = {};

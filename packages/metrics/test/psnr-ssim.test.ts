@@ -72,7 +72,13 @@ describe('PSNR / SSIM parity with skimage', () => {
   (missing ? it.skip : it)('matches peak_signal_noise_ratio / structural_similarity on Y, with and without shave', () => {
     const rng = mulberry32(2024);
     const cases: { h: number; w: number; gt: Float32Array; pred: Float32Array; dataRange: number; shave: number }[] = [];
-    for (const [h, w] of [[7, 7], [11, 16], [17, 23], [32, 45], [64, 64]]) {
+    for (const [h, w] of [
+      [7, 7],
+      [11, 16],
+      [17, 23],
+      [32, 45],
+      [64, 64],
+    ]) {
       const gt = randomImage(rng, h, w);
       const pred = gt.map((v) => Math.min(1, Math.max(0, v + 0.2 * (rng() - 0.5))));
       cases.push({ h, w, gt, pred, dataRange: 255, shave: 0 });

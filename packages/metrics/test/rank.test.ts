@@ -69,12 +69,24 @@ describe('permutation p-values', () => {
     it(`${name}: Monte Carlo p agrees with full enumeration`, () => {
       const obs = Math.abs(stat(x, y));
       let hits = 0;
-      for (const p of perms) if (Math.abs(stat(x, p.map((i) => y[i]))) >= obs - 1e-12) hits++;
+      for (const p of perms)
+        if (
+          Math.abs(
+            stat(
+              x,
+              p.map((i) => y[i]),
+            ),
+          ) >=
+          obs - 1e-12
+        )
+          hits++;
       const exact = hits / perms.length;
       const r = test(x, y, { permutations: 10000, seed: 11 });
       expect(r.statistic).toBe(stat(x, y));
       const sd = Math.sqrt((exact * (1 - exact)) / 10000);
-      console.log(`${name}: stat ${r.statistic.toFixed(4)}, exact p ${exact.toFixed(4)}, permutation p ${r.pValue.toFixed(4)} (sd ${sd.toFixed(4)})`);
+      console.log(
+        `${name}: stat ${r.statistic.toFixed(4)}, exact p ${exact.toFixed(4)}, permutation p ${r.pValue.toFixed(4)} (sd ${sd.toFixed(4)})`,
+      );
       expect(exact).toBeGreaterThan(0.01); // a non-trivial p, so the check means something
       expect(Math.abs(r.pValue - exact)).toBeLessThan(4 * sd + 2e-4);
       expect(test(x, y, { permutations: 10000, seed: 11 }).pValue).toBe(r.pValue); // seeded
@@ -97,7 +109,9 @@ describe('permutation p-values', () => {
     const k = kendallTest(a, b);
     const s = spearmanTest(a, b);
     const ms = Date.now() - t0;
-    console.log(`n=56, 10000 permutations: kendall + spearman took ${ms} ms (tau ${k.statistic.toFixed(3)} p ${k.pValue}, rho ${s.statistic.toFixed(3)} p ${s.pValue})`);
+    console.log(
+      `n=56, 10000 permutations: kendall + spearman took ${ms} ms (tau ${k.statistic.toFixed(3)} p ${k.pValue}, rho ${s.statistic.toFixed(3)} p ${s.pValue})`,
+    );
     expect(k.permutations).toBe(10000);
     expect(k.pValue).toBeLessThan(0.01);
     expect(s.pValue).toBeLessThan(0.01);

@@ -16,7 +16,13 @@ describe('2AFC', () => {
     const d1 = [0.2, 0.4, 0.3, 0.1];
     const agree = [0, 1, 0, 1]; // humans chose the closer image
     expect(twoAfcScore(d0, d1, agree)).toBe(1);
-    expect(twoAfcScore(d0, d1, agree.map((j) => 1 - j))).toBe(0);
+    expect(
+      twoAfcScore(
+        d0,
+        d1,
+        agree.map((j) => 1 - j),
+      ),
+    ).toBe(0);
   });
 
   it('unweighted mean over splits ignores split sizes', () => {

@@ -63,7 +63,7 @@ export const alexnet = (): GraphBackbone =>
       normalization: 'imagenet',
       inStudy: true,
       weights: { file: FILE, url: `https://download.pytorch.org/models/${FILE}`, sha256Prefix: '7be5be79' },
-      description: 'AlexNet, torchvision\'s one-weird-trick variant (Krizhevsky 2014)',
+      description: "AlexNet, torchvision's one-weird-trick variant (Krizhevsky 2014)",
     },
     graph: alexnetGraph,
     // the fully connected head is not a loss-network layer

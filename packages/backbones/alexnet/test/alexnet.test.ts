@@ -6,7 +6,8 @@ const b = alexnet();
 /** A state_dict with every key the graph reads, zero-filled, plus `extra` entries. */
 function fakeCheckpoint(extra: Record<string, number[]> = {}): StateDict {
   const sd: StateDict = new Map();
-  const put = (key: string, shape: number[]) => sd.set(key, { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, c) => a * c, 1)) });
+  const put = (key: string, shape: number[]) =>
+    sd.set(key, { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, c) => a * c, 1)) });
   for (const p of b.expectedParams()) put(p.key, p.shape);
   for (const [k, s] of Object.entries(extra)) put(k, s);
   return sd;
@@ -29,8 +30,19 @@ describe('AlexNet graph', () => {
 
   it('every child of features is a named point at its module index', () => {
     expect(b.points().map((p) => `${p.studyIndex}:${p.name}`)).toEqual([
-      '0:conv1', '1:relu1', '2:pool1', '3:conv2', '4:relu2', '5:pool2', '6:conv3', '7:relu3',
-      '8:conv4', '9:relu4', '10:conv5', '11:relu5', '12:pool5',
+      '0:conv1',
+      '1:relu1',
+      '2:pool1',
+      '3:conv2',
+      '4:relu2',
+      '5:pool2',
+      '6:conv3',
+      '7:relu3',
+      '8:conv4',
+      '9:relu4',
+      '10:conv5',
+      '11:relu5',
+      '12:pool5',
     ]);
     expect(b.point('7').name).toBe('relu3');
     expect(b.point('alexnet:11').name).toBe('relu5');
@@ -58,9 +70,7 @@ describe('AlexNet graph', () => {
   });
 
   it('reads exactly torchvision features keys and ignores the classifier head', () => {
-    expect(b.expectedParams().map((p) => p.key)).toEqual(
-      [0, 3, 6, 8, 10].flatMap((i) => [`features.${i}.weight`, `features.${i}.bias`]),
-    );
+    expect(b.expectedParams().map((p) => p.key)).toEqual([0, 3, 6, 8, 10].flatMap((i) => [`features.${i}.weight`, `features.${i}.bias`]));
     expect(b.expectedParams().find((p) => p.key === 'features.3.weight')!.shape).toEqual([192, 64, 5, 5]);
     const full = fakeCheckpoint({ 'classifier.1.weight': [4096, 9216], 'classifier.6.bias': [1000] });
     expect(() => b.prepareWeights(full, 'alexnet-owt-7be5be79.pth')).not.toThrow();

@@ -32,7 +32,10 @@ maybe('AlexNet parity with torchvision', () => {
       try {
         for (const [h, w] of SIZES) {
           const x = await readInputTensor(fx.input(h, w));
-          const feats = extractor.extract(x, points.map((p) => p.name));
+          const feats = extractor.extract(
+            x,
+            points.map((p) => p.name),
+          );
           for (const p of points) {
             const ref = readNpy(fs.readFileSync(fx.feature(h, w, p.studyIndex!)), 'ref');
             const ours = tf.transpose(feats.get(p.name)!, [0, 3, 1, 2]);

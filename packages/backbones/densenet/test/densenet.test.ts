@@ -23,10 +23,22 @@ describe('DenseNet graphs', () => {
   });
 
   it('the 12 children of features carry study indices 0..11 in torchvision order', () => {
-    const studied = get('densenet121').points().filter((p) => p.studyIndex !== undefined);
+    const studied = get('densenet121')
+      .points()
+      .filter((p) => p.studyIndex !== undefined);
     expect(studied.map((p) => p.name)).toEqual([
-      'conv0', 'norm0', 'relu0', 'pool0',
-      'denseblock1', 'transition1', 'denseblock2', 'transition2', 'denseblock3', 'transition3', 'denseblock4', 'norm5',
+      'conv0',
+      'norm0',
+      'relu0',
+      'pool0',
+      'denseblock1',
+      'transition1',
+      'denseblock2',
+      'transition2',
+      'denseblock3',
+      'transition3',
+      'denseblock4',
+      'norm5',
     ]);
     expect(studied.map((p) => p.studyIndex)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     // norm5 ends the graph: torchvision's forward adds a ReLU outside features, which is not ours
@@ -85,7 +97,11 @@ describe('DenseNet graphs', () => {
     expect(b.point('densenet121:4').name).toBe('denseblock1');
     expect(b.point('11').name).toBe('norm5');
     expect(b.resolvePoints('paper').map((p) => p.name)).toEqual(['relu0', 'denseblock1', 'denseblock2', 'denseblock4']);
-    expect(b.resolvePoints('pool0,denseblock3.denselayer2,9').map((p) => p.name)).toEqual(['pool0', 'denseblock3.denselayer2', 'transition3']);
+    expect(b.resolvePoints('pool0,denseblock3.denselayer2,9').map((p) => p.name)).toEqual([
+      'pool0',
+      'denseblock3.denselayer2',
+      'transition3',
+    ]);
     expect(get('densenet201').point('densenet201:8').name).toBe('denseblock3');
   });
 
@@ -120,7 +136,12 @@ describe('DenseNet graphs', () => {
     expect([161, 169, 201].map((n) => get(`densenet${n}`).metadata.imagenetTop1)).toEqual([77.138, 75.6, 76.896]);
     expect([161, 169, 201].map((n) => get(`densenet${n}`).metadata.paramsMillions)).toEqual([28.68, 14.15, 20.01]);
     expect([161, 169, 201].map((n) => get(`densenet${n}`).metadata.inStudy)).toEqual([false, false, false]);
-    for (const n of [161, 169, 201]) expect(get(`densenet${n}`).points().some((p) => p.paper)).toBe(false);
+    for (const n of [161, 169, 201])
+      expect(
+        get(`densenet${n}`)
+          .points()
+          .some((p) => p.paper),
+      ).toBe(false);
   });
 });
 

@@ -68,7 +68,10 @@ const npy = (file: string) => {
 async function compare(ours: tf.Tensor4D, ref: tf.Tensor4D, label: string, report: string[], leading = false): Promise<void> {
   const c = ours.shape[3];
   // only a dense layer boundary may be compared with part of the reference's channels
-  const [a, b] = tf.tidy(() => [tf.transpose(ours, [0, 3, 1, 2]), leading ? tf.slice(ref, [0, 0, 0, 0], [-1, c, -1, -1] as [number, number, number, number]) : ref.clone()]);
+  const [a, b] = tf.tidy(() => [
+    tf.transpose(ours, [0, 3, 1, 2]),
+    leading ? tf.slice(ref, [0, 0, 0, 0], [-1, c, -1, -1] as [number, number, number, number]) : ref.clone(),
+  ]);
   expect(a.shape).toEqual(b.shape);
   const err = relativeMaxError((await a.data()) as Float32Array, (await b.data()) as Float32Array);
   tf.dispose([a, b]);
@@ -84,50 +87,61 @@ maybe('DenseNet parity with torchvision', () => {
   // the study's networks always; their siblings with DPL_PARITY_FULL=1 (CI time: every fixture is a torch run)
   const FULL = process.env.DPL_PARITY_FULL === '1';
   const nets = densenetBackbones().filter((b) => FULL || b.metadata.inStudy);
-  const skipped = densenetBackbones().filter((b) => !FULL && !b.metadata.inStudy).map((b) => b.id);
+  const skipped = densenetBackbones()
+    .filter((b) => !FULL && !b.metadata.inStudy)
+    .map((b) => b.id);
   if (skipped.length) console.warn(`SKIPPED densenet parity for ${skipped.join(', ')}: set DPL_PARITY_FULL=1 to run them`);
   for (const b of nets) {
-    it(`${b.id}`, async () => {
-      const plan = PLANS[b.id];
-      const fx = fixtureFor(b.id);
-      helper(fx, 'hooks_done', ['submodules', b.id, fx.dir, SIZES.map(([h, w]) => `${h}x${w}`).join(','), plan.hooked.join(',')]);
-      const children = plan.indices.map((i) => b.point(String(i)));
-      if (b.metadata.inStudy) {
-        // the study's four points are among the compared children
-        expect(b.points().filter((p) => p.paper).every((p) => children.includes(p))).toBe(true);
-      }
-      const names = [...children.map((p) => p.name), ...plan.inner, ...plan.hooked];
-      const extractor = b.build({ weights: await readWeights(fx.weights), weightsSource: { file: fx.weights } });
-      const report: string[] = [];
-      try {
-        for (const [h, w] of SIZES) {
-          const x = await readInputTensor(fx.input(h, w));
-          const feats = extractor.extract(x, names);
-          const at = `${b.id} @${h}x${w}`;
-          for (const p of children) {
-            const ref = npy(fx.feature(h, w, p.studyIndex!));
-            await compare(feats.get(p.name)!, ref, `${at} ${p.name} [${p.studyIndex}]${p.paper ? ' (paper)' : ''}`, report);
-            ref.dispose();
-          }
-          for (const name of plan.inner) {
-            const block = name.split('.')[0];
-            const ref = npy(fx.feature(h, w, b.point(block).studyIndex!));
-            expect(feats.get(name)!.shape[3]).toBeLessThan(ref.shape[1]);
-            await compare(feats.get(name)!, ref, `${at} ${name} (first channels of ${block})`, report, true);
-            ref.dispose();
-          }
-          for (const name of plan.hooked) {
-            const ref = npy(path.join(fx.dir, `sub_${h}x${w}_${name}.npy`));
-            await compare(feats.get(name)!, ref, `${at} ${name} (hook)`, report);
-            ref.dispose();
-          }
-          tf.dispose([x, ...feats.values()]);
+    it(
+      `${b.id}`,
+      async () => {
+        const plan = PLANS[b.id];
+        const fx = fixtureFor(b.id);
+        helper(fx, 'hooks_done', ['submodules', b.id, fx.dir, SIZES.map(([h, w]) => `${h}x${w}`).join(','), plan.hooked.join(',')]);
+        const children = plan.indices.map((i) => b.point(String(i)));
+        if (b.metadata.inStudy) {
+          // the study's four points are among the compared children
+          expect(
+            b
+              .points()
+              .filter((p) => p.paper)
+              .every((p) => children.includes(p)),
+          ).toBe(true);
         }
-      } finally {
-        extractor.dispose();
-      }
-      console.log(report.join('\n'));
-    }, FIXTURE_TIMEOUT);
+        const names = [...children.map((p) => p.name), ...plan.inner, ...plan.hooked];
+        const extractor = b.build({ weights: await readWeights(fx.weights), weightsSource: { file: fx.weights } });
+        const report: string[] = [];
+        try {
+          for (const [h, w] of SIZES) {
+            const x = await readInputTensor(fx.input(h, w));
+            const feats = extractor.extract(x, names);
+            const at = `${b.id} @${h}x${w}`;
+            for (const p of children) {
+              const ref = npy(fx.feature(h, w, p.studyIndex!));
+              await compare(feats.get(p.name)!, ref, `${at} ${p.name} [${p.studyIndex}]${p.paper ? ' (paper)' : ''}`, report);
+              ref.dispose();
+            }
+            for (const name of plan.inner) {
+              const block = name.split('.')[0];
+              const ref = npy(fx.feature(h, w, b.point(block).studyIndex!));
+              expect(feats.get(name)!.shape[3]).toBeLessThan(ref.shape[1]);
+              await compare(feats.get(name)!, ref, `${at} ${name} (first channels of ${block})`, report, true);
+              ref.dispose();
+            }
+            for (const name of plan.hooked) {
+              const ref = npy(path.join(fx.dir, `sub_${h}x${w}_${name}.npy`));
+              await compare(feats.get(name)!, ref, `${at} ${name} (hook)`, report);
+              ref.dispose();
+            }
+            tf.dispose([x, ...feats.values()]);
+          }
+        } finally {
+          extractor.dispose();
+        }
+        console.log(report.join('\n'));
+      },
+      FIXTURE_TIMEOUT,
+    );
   }
 
   describe('legacy checkpoint keys (densenet121)', () => {
@@ -139,7 +153,12 @@ maybe('DenseNet parity with torchvision', () => {
       const fx = fixtureFor(b.id);
       const sd = await readWeights(fx.weights);
       // the inverse of torchvision's rename: norm1 -> norm.1, conv2 -> conv.2
-      const legacy: StateDict = new Map([...sd].map(([k, v]) => [k.replace(/(denselayer\d+\.(?:norm|conv))([12])\.(weight|bias|running_mean|running_var)$/, '$1.$2.$3'), v]));
+      const legacy: StateDict = new Map(
+        [...sd].map(([k, v]) => [
+          k.replace(/(denselayer\d+\.(?:norm|conv))([12])\.(weight|bias|running_mean|running_var)$/, '$1.$2.$3'),
+          v,
+        ]),
+      );
       expect([...legacy.keys()].filter((k) => !sd.has(k))).toHaveLength(580);
       const names = paper().map((p) => p.name);
       const x = await readInputTensor(fx.input(h, w));
@@ -172,7 +191,10 @@ maybe('DenseNet parity with torchvision', () => {
       const report: string[] = [];
       const x = await readInputTensor(fx.input(h, w));
       try {
-        const feats = ex.extract(x, paper().map((p) => p.name));
+        const feats = ex.extract(
+          x,
+          paper().map((p) => p.name),
+        );
         for (const p of paper()) {
           const ref = npy(fx.feature(h, w, p.studyIndex!));
           await compare(feats.get(p.name)!, ref, `densenet121 legacy file @${h}x${w} ${p.name}`, report);

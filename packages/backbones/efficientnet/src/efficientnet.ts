@@ -141,8 +141,15 @@ function efficientnetGraph(g: GraphBuilder, id: string, paper: number[]): void {
   shape.stages.forEach((st, i) => {
     const s = i + 1;
     for (let b = 0; b < st.blocks; b++) {
-      x = mbconv(g, x, `features.${s}.${b}`, { in: b ? st.out : st.in, out: st.out, k: st.k, stride: b ? 1 : st.stride, expand: st.expand }, eps);
-      if (b < st.blocks - 1) g.tap(`stage${s}.${b}`, x, { description: `features.${s}.${b}: MBConv${st.expand} ${st.k}x${st.k}, ${st.out} channels` });
+      x = mbconv(
+        g,
+        x,
+        `features.${s}.${b}`,
+        { in: b ? st.out : st.in, out: st.out, k: st.k, stride: b ? 1 : st.stride, expand: st.expand },
+        eps,
+      );
+      if (b < st.blocks - 1)
+        g.tap(`stage${s}.${b}`, x, { description: `features.${s}.${b}: MBConv${st.expand} ${st.k}x${st.k}, ${st.out} channels` });
     }
     g.tap(`stage${s}`, x, {
       ...study(s),
@@ -168,7 +175,11 @@ function efficientnet(id: string): GraphBackbone {
       batchNorm: true,
       normalization: 'imagenet',
       inStudy: paper.length > 0,
-      weights: { file: v.file, url: `https://download.pytorch.org/models/${v.file}`, sha256Prefix: v.file.replace(/^.*-([0-9a-f]+)\.pth$/, '$1') },
+      weights: {
+        file: v.file,
+        url: `https://download.pytorch.org/models/${v.file}`,
+        sha256Prefix: v.file.replace(/^.*-([0-9a-f]+)\.pth$/, '$1'),
+      },
       description: `EfficientNet-${id.slice(-2).toUpperCase()} (Tan & Le 2019; width x${v.width}, depth x${v.depth})`,
     },
     graph: (g) => efficientnetGraph(g, id, paper),

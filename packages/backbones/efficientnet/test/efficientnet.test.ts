@@ -7,7 +7,9 @@ const count = (g: Graph, kind: string) => g.nodes.filter((n) => n.op.kind === ki
 
 describe('EfficientNet graphs', () => {
   it('b0 paper points: stem, stage1, stage4, stage7 with channels and stride from the architecture', () => {
-    const paper = get('efficientnet_b0').points().filter((p) => p.paper);
+    const paper = get('efficientnet_b0')
+      .points()
+      .filter((p) => p.paper);
     expect(paper.map((p) => p.name)).toEqual(['stem', 'stage1', 'stage4', 'stage7']);
     expect(paper.map((p) => p.paperIndex)).toEqual([1, 2, 3, 4]);
     expect(paper.map((p) => p.channels)).toEqual([32, 16, 80, 320]);
@@ -66,19 +68,36 @@ describe('EfficientNet graphs', () => {
 
   it('makeDivisible equals torchvision _make_divisible(v, 8)', () => {
     // values from torchvision.models._utils._make_divisible
-    const cases: [number, number][] = [[32 * 1.1, 32], [16 * 1.2, 24], [24 * 1.4, 32], [112 * 1.8, 200], [3, 8], [11, 16], [100, 104], [1, 8]];
+    const cases: [number, number][] = [
+      [32 * 1.1, 32],
+      [16 * 1.2, 24],
+      [24 * 1.4, 32],
+      [112 * 1.8, 200],
+      [3, 8],
+      [11, 16],
+      [100, 104],
+      [1, 8],
+    ];
     for (const [v, want] of cases) expect(makeDivisible(v)).toBe(want);
   });
 
   it('BatchNorm eps: 1e-5 for b0..b4, 1e-3 for b5..b7 (torchvision norm_layer)', () => {
     for (const id of EFFICIENTNET_IDS) {
-      const eps = new Set(get(id).graph().nodes.flatMap((n) => (n.op.kind === 'batchNorm' ? [n.op.eps] : [])));
+      const eps = new Set(
+        get(id)
+          .graph()
+          .nodes.flatMap((n) => (n.op.kind === 'batchNorm' ? [n.op.eps] : [])),
+      );
       expect([...eps]).toEqual([['efficientnet_b5', 'efficientnet_b6', 'efficientnet_b7'].includes(id) ? 1e-3 : 1e-5]);
     }
   });
 
   it('parameter keys and shapes are torchvision state_dict keys', () => {
-    const ps = new Map(get('efficientnet_b0').expectedParams().map((p) => [p.key, p.shape]));
+    const ps = new Map(
+      get('efficientnet_b0')
+        .expectedParams()
+        .map((p) => [p.key, p.shape]),
+    );
     // len([k for k in efficientnet_b0().state_dict() if k.startswith('features') and 'num_batches' not in k]) == 309
     expect(ps.size).toBe(309);
     expect(get('efficientnet_b7').expectedParams()).toHaveLength(1035);
@@ -103,7 +122,15 @@ describe('EfficientNet graphs', () => {
   it('depthwise convs: groups equal channels, padding (k-1)/2, stride 2 only in the first block of a downsampling stage', () => {
     const g = get('efficientnet_b0').graph();
     const conv = (key: string) => g.nodes.find((n) => n.op.kind === 'conv' && n.op.key === key)!.op;
-    expect(conv('features.3.0.block.1.0')).toMatchObject({ groups: 144, inChannels: 144, outChannels: 144, kernel: [5, 5], pad: [2, 2], stride: [2, 2], bias: false });
+    expect(conv('features.3.0.block.1.0')).toMatchObject({
+      groups: 144,
+      inChannels: 144,
+      outChannels: 144,
+      kernel: [5, 5],
+      pad: [2, 2],
+      stride: [2, 2],
+      bias: false,
+    });
     expect(conv('features.3.1.block.1.0')).toMatchObject({ groups: 240, kernel: [5, 5], pad: [2, 2], stride: [1, 1] });
     expect(conv('features.5.0.block.1.0')).toMatchObject({ stride: [1, 1] });
   });
@@ -117,9 +144,12 @@ describe('EfficientNet graphs', () => {
     expect(b.point('8').name).toBe('head');
     expect(b.point('head').channels).toBe(1280);
     expect(b.point('stage6.3').name).toBe('stage6');
-    expect(b.points().filter((p) => p.studyIndex !== undefined).map((p) => p.name)).toEqual(
-      ['stem', 'stage1', 'stage2', 'stage3', 'stage4', 'stage5', 'stage6', 'stage7', 'head'],
-    );
+    expect(
+      b
+        .points()
+        .filter((p) => p.studyIndex !== undefined)
+        .map((p) => p.name),
+    ).toEqual(['stem', 'stage1', 'stage2', 'stage3', 'stage4', 'stage5', 'stage6', 'stage7', 'head']);
     expect(b.resolvePoints('paper').map((p) => p.name)).toEqual(['stem', 'stage1', 'stage4', 'stage7']);
     expect(b.resolvePoints('stage2.0,efficientnet_b0:7').map((p) => p.name)).toEqual(['stage2.0', 'stage7']);
     expect(get('efficientnet_b7').point('stage6.12').name).toBe('stage6');

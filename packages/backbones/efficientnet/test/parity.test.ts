@@ -29,7 +29,9 @@ maybe('EfficientNet parity with torchvision', () => {
   // the study's networks always; their siblings with DPL_PARITY_FULL=1 (CI time: every fixture is a torch run)
   const FULL = process.env.DPL_PARITY_FULL === '1';
   const nets = efficientnetBackbones().filter((b) => FULL || b.metadata.inStudy);
-  const skipped = efficientnetBackbones().filter((b) => !FULL && !b.metadata.inStudy).map((b) => b.id);
+  const skipped = efficientnetBackbones()
+    .filter((b) => !FULL && !b.metadata.inStudy)
+    .map((b) => b.id);
   if (skipped.length) console.warn(`SKIPPED efficientnet parity for ${skipped.join(', ')}: set DPL_PARITY_FULL=1 to run them`);
   for (const b of nets) {
     it(`${b.id}`, async () => {
@@ -51,7 +53,9 @@ maybe('EfficientNet parity with torchvision', () => {
             const ours = tf.transpose(feats.get(p.name)!, [0, 3, 1, 2]);
             expect(ours.shape).toEqual(ref.shape);
             const err = relativeMaxError((await ours.data()) as Float32Array, ref.data);
-            report.push(`${b.id} ${p.name} (features.${p.studyIndex})@${h}x${w}: rel ${err.rel.toExponential(2)} (max abs ${err.maxAbs.toExponential(2)}, max ref ${err.maxRef.toPrecision(3)})`);
+            report.push(
+              `${b.id} ${p.name} (features.${p.studyIndex})@${h}x${w}: rel ${err.rel.toExponential(2)} (max abs ${err.maxAbs.toExponential(2)}, max ref ${err.maxRef.toPrecision(3)})`,
+            );
             expect(err.rel).toBeLessThanOrEqual(1e-4);
             ours.dispose();
           }

@@ -4,7 +4,12 @@ import plugin from '../src/plugin';
 describe('efficientnet plugin module', () => {
   it('binds efficientnet_b0..b7 in a registry', async () => {
     const reg = await createRegistry({ discover: false, modules: [plugin] });
-    expect(reg.backbones().map((b) => b.id).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `efficientnet_b${i}`));
+    expect(
+      reg
+        .backbones()
+        .map((b) => b.id)
+        .sort(),
+    ).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `efficientnet_b${i}`));
     expect(reg.backbone('efficientnet_b7').point('stage4').paperIndex).toBe(3);
   });
 });

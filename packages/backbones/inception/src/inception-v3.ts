@@ -27,8 +27,14 @@ function inceptionB(g: GraphBuilder, x: Ref, key: string): Ref {
 }
 
 // Factorised 7x7: (1,7) convs pad (0,3) and (7,1) convs pad (3,0) keep the grid size.
-const K17: [[number, number], [number, number]] = [[1, 7], [0, 3]];
-const K71: [[number, number], [number, number]] = [[7, 1], [3, 0]];
+const K17: [[number, number], [number, number]] = [
+  [1, 7],
+  [0, 3],
+];
+const K71: [[number, number], [number, number]] = [
+  [7, 1],
+  [3, 0],
+];
 
 /** 17x17 block with factorised 7x7 convolutions; c7 = channels_7x7. */
 function inceptionC(g: GraphBuilder, x: Ref, key: string, c7: number): Ref {
@@ -105,7 +111,12 @@ function inceptionV3Graph(g: GraphBuilder): Ref {
   block('Mixed_5c', 'InceptionA', (v) => inceptionA(g, v, 'Mixed_5c', 64));
   block('Mixed_5d', 'InceptionA', (v) => inceptionA(g, v, 'Mixed_5d', 64));
   block('Mixed_6a', 'InceptionB (grid reduction)', (v) => inceptionB(g, v, 'Mixed_6a'));
-  for (const [name, c7] of [['Mixed_6b', 128], ['Mixed_6c', 160], ['Mixed_6d', 160], ['Mixed_6e', 192]] as const) {
+  for (const [name, c7] of [
+    ['Mixed_6b', 128],
+    ['Mixed_6c', 160],
+    ['Mixed_6d', 160],
+    ['Mixed_6e', 192],
+  ] as const) {
     block(name, `InceptionC (channels_7x7 ${c7})`, (v) => inceptionC(g, v, name, c7));
   }
   block('Mixed_7a', 'InceptionD (grid reduction)', (v) => inceptionD(g, v, 'Mixed_7a'));

@@ -13,8 +13,24 @@ describe('Inception family graphs', () => {
 
   it.each([
     // id, names, study indices, channels, strides, convolutions before, total (PROTOCOL.md section 2)
-    ['googlenet', ['conv1', 'inception3a', 'inception4a', 'inception5b'], [0, 5, 8, 15], [64, 256, 512, 1024], [2, 8, 16, 32], [1, 9, 21, 57], 57],
-    ['inception_v3', ['Conv2d_2b_3x3', 'Mixed_5b', 'Mixed_5d', 'Mixed_6e'], [2, 7, 9, 14], [64, 256, 288, 768], [2, 8, 8, 16], [3, 12, 26, 70], 94],
+    [
+      'googlenet',
+      ['conv1', 'inception3a', 'inception4a', 'inception5b'],
+      [0, 5, 8, 15],
+      [64, 256, 512, 1024],
+      [2, 8, 16, 32],
+      [1, 9, 21, 57],
+      57,
+    ],
+    [
+      'inception_v3',
+      ['Conv2d_2b_3x3', 'Mixed_5b', 'Mixed_5d', 'Mixed_6e'],
+      [2, 7, 9, 14],
+      [64, 256, 288, 768],
+      [2, 8, 8, 16],
+      [3, 12, 26, 70],
+      94,
+    ],
   ] as const)('%s paper points %j', (id, names, indices, channels, strides, convs, total) => {
     const b = get(id);
     const paper = b.points().filter((p) => p.paper);
@@ -30,8 +46,24 @@ describe('Inception family graphs', () => {
 
   it('googlenet: one tap per top-level child, in registration order (aux heads, avgpool, fc excluded)', () => {
     // torchvision 0.14: [n for n, _ in googlenet(aux_logits=False).named_children()][:16]
-    const children = ['conv1', 'maxpool1', 'conv2', 'conv3', 'maxpool2', 'inception3a', 'inception3b', 'maxpool3',
-      'inception4a', 'inception4b', 'inception4c', 'inception4d', 'inception4e', 'maxpool4', 'inception5a', 'inception5b'];
+    const children = [
+      'conv1',
+      'maxpool1',
+      'conv2',
+      'conv3',
+      'maxpool2',
+      'inception3a',
+      'inception3b',
+      'maxpool3',
+      'inception4a',
+      'inception4b',
+      'inception4c',
+      'inception4d',
+      'inception4e',
+      'maxpool4',
+      'inception5a',
+      'inception5b',
+    ];
     const pts = get('googlenet').points();
     expect(pts.map((p) => p.name)).toEqual(children);
     expect(pts.map((p) => p.studyIndex)).toEqual(children.map((_, i) => i));
@@ -41,8 +73,26 @@ describe('Inception family graphs', () => {
 
   it('inception_v3: one tap per top-level child with AuxLogits skipped, so Mixed_7a is child 15', () => {
     // torchvision 0.14: named_children() up to Mixed_7c, AuxLogits (between Mixed_6e and Mixed_7a) left out
-    const children = ['Conv2d_1a_3x3', 'Conv2d_2a_3x3', 'Conv2d_2b_3x3', 'maxpool1', 'Conv2d_3b_1x1', 'Conv2d_4a_3x3', 'maxpool2',
-      'Mixed_5b', 'Mixed_5c', 'Mixed_5d', 'Mixed_6a', 'Mixed_6b', 'Mixed_6c', 'Mixed_6d', 'Mixed_6e', 'Mixed_7a', 'Mixed_7b', 'Mixed_7c'];
+    const children = [
+      'Conv2d_1a_3x3',
+      'Conv2d_2a_3x3',
+      'Conv2d_2b_3x3',
+      'maxpool1',
+      'Conv2d_3b_1x1',
+      'Conv2d_4a_3x3',
+      'maxpool2',
+      'Mixed_5b',
+      'Mixed_5c',
+      'Mixed_5d',
+      'Mixed_6a',
+      'Mixed_6b',
+      'Mixed_6c',
+      'Mixed_6d',
+      'Mixed_6e',
+      'Mixed_7a',
+      'Mixed_7b',
+      'Mixed_7c',
+    ];
     const b = get('inception_v3');
     const pts = b.points();
     expect(pts.map((p) => p.name)).toEqual(children);
@@ -85,13 +135,27 @@ describe('Inception family graphs', () => {
       const n = nodes.find((m) => m.op.kind === 'conv' && m.op.key === `${key}.conv`);
       return n?.op.kind === 'conv' ? [n.op.kernel, n.op.pad] : undefined;
     };
-    expect(conv('Mixed_6b.branch7x7_2')).toEqual([[1, 7], [0, 3]]);
-    expect(conv('Mixed_6b.branch7x7_3')).toEqual([[7, 1], [3, 0]]);
-    expect(conv('Mixed_7b.branch3x3_2a')).toEqual([[1, 3], [0, 1]]);
-    expect(conv('Mixed_7b.branch3x3dbl_3b')).toEqual([[3, 1], [1, 0]]);
+    expect(conv('Mixed_6b.branch7x7_2')).toEqual([
+      [1, 7],
+      [0, 3],
+    ]);
+    expect(conv('Mixed_6b.branch7x7_3')).toEqual([
+      [7, 1],
+      [3, 0],
+    ]);
+    expect(conv('Mixed_7b.branch3x3_2a')).toEqual([
+      [1, 3],
+      [0, 1],
+    ]);
+    expect(conv('Mixed_7b.branch3x3dbl_3b')).toEqual([
+      [3, 1],
+      [1, 0],
+    ]);
     const avg = nodes.filter((n) => n.op.kind === 'avgPool');
     expect(avg).toHaveLength(3 + 4 + 2); // InceptionA x3, C x4, E x2
-    for (const n of avg) if (n.op.kind === 'avgPool') expect([n.op.kernel, n.op.stride, n.op.pad, n.op.countIncludePad]).toEqual([[3, 3], [1, 1], [1, 1], true]);
+    for (const n of avg)
+      if (n.op.kind === 'avgPool')
+        expect([n.op.kernel, n.op.stride, n.op.pad, n.op.countIncludePad]).toEqual([[3, 3], [1, 1], [1, 1], true]);
   });
 
   it('every point is addressable by name, study index and backbone:index', () => {

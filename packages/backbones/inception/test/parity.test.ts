@@ -20,8 +20,15 @@ const maybe = torch.ok ? describe : describe.skip;
  * maxpool4 get inputs smaller than their kernels. inception_v3 needs >= 75 px for Mixed_7a..7c.
  */
 const SIZES: Record<string, [number, number][]> = {
-  googlenet: [[64, 64], [67, 79], [15, 17]],
-  inception_v3: [[80, 80], [83, 91]],
+  googlenet: [
+    [64, 64],
+    [67, 79],
+    [15, 17],
+  ],
+  inception_v3: [
+    [80, 80],
+    [83, 91],
+  ],
 };
 /** Beyond the paper points: the graph's last block (Mixed_7c covers InceptionD and E). */
 const EXTRA: Record<string, string[]> = { googlenet: [], inception_v3: ['Mixed_6a', 'Mixed_7c'] };
@@ -41,13 +48,18 @@ maybe('Inception parity with torchvision', () => {
       try {
         for (const [h, w] of sizes) {
           const x = await readInputTensor(fx.input(h, w));
-          const feats = extractor.extract(x, points.map((p) => p.name));
+          const feats = extractor.extract(
+            x,
+            points.map((p) => p.name),
+          );
           for (const p of points) {
             const ref = readNpy(fs.readFileSync(fx.feature(h, w, p.studyIndex!)), 'ref');
             const ours = tf.transpose(feats.get(p.name)!, [0, 3, 1, 2]);
             expect(ours.shape).toEqual(ref.shape);
             const err = relativeMaxError((await ours.data()) as Float32Array, ref.data);
-            report.push(`${b.id} ${p.name}@${h}x${w} [${ref.shape.join('x')}]: max abs ${err.maxAbs.toExponential(2)}, rel ${err.rel.toExponential(2)}`);
+            report.push(
+              `${b.id} ${p.name}@${h}x${w} [${ref.shape.join('x')}]: max abs ${err.maxAbs.toExponential(2)}, rel ${err.rel.toExponential(2)}`,
+            );
             ours.dispose();
             expect(err.rel).toBeLessThanOrEqual(1e-4);
           }

@@ -60,7 +60,9 @@ maybe('Inception graphs bind torchvision checkpoints', () => {
         expect(() => b.prepareWeights(sd, 'full.pth')).not.toThrow();
         // every feature key torchvision has is one the graph reads
         const read = new Set(b.expectedParams().map((p) => p.key));
-        const featureKeys = Object.keys(tv.shapes).filter((k) => !/^(fc|aux1|aux2|AuxLogits)\./.test(k) && !k.endsWith('num_batches_tracked'));
+        const featureKeys = Object.keys(tv.shapes).filter(
+          (k) => !/^(fc|aux1|aux2|AuxLogits)\./.test(k) && !k.endsWith('num_batches_tracked'),
+        );
         expect([...read].sort()).toEqual(featureKeys.sort());
       });
 

@@ -12,13 +12,55 @@ interface Arch {
 const ARCHS: Record<string, Arch> = {
   resnet18: { block: 'basic', layers: [2, 2, 2, 2], groups: 1, widthPerGroup: 64, description: 'ResNet-18 (He et al. 2015)' },
   resnet34: { block: 'basic', layers: [3, 4, 6, 3], groups: 1, widthPerGroup: 64, description: 'ResNet-34 (He et al. 2015)' },
-  resnet50: { block: 'bottleneck', layers: [3, 4, 6, 3], groups: 1, widthPerGroup: 64, description: 'ResNet-50 (He et al. 2015; torchvision v1.5: stride on the 3x3 conv)' },
-  resnet101: { block: 'bottleneck', layers: [3, 4, 23, 3], groups: 1, widthPerGroup: 64, description: 'ResNet-101 (He et al. 2015; torchvision v1.5)' },
-  resnet152: { block: 'bottleneck', layers: [3, 8, 36, 3], groups: 1, widthPerGroup: 64, description: 'ResNet-152 (He et al. 2015; torchvision v1.5)' },
-  resnext50_32x4d: { block: 'bottleneck', layers: [3, 4, 6, 3], groups: 32, widthPerGroup: 4, description: 'ResNeXt-50 32x4d (Xie et al. 2016): grouped 3x3 convs, 32 groups of width 4' },
-  resnext101_32x8d: { block: 'bottleneck', layers: [3, 4, 23, 3], groups: 32, widthPerGroup: 8, description: 'ResNeXt-101 32x8d (Xie et al. 2016): grouped 3x3 convs, 32 groups of width 8' },
-  wide_resnet50_2: { block: 'bottleneck', layers: [3, 4, 6, 3], groups: 1, widthPerGroup: 128, description: 'Wide ResNet-50-2 (Zagoruyko & Komodakis 2016): Bottleneck inner width doubled' },
-  wide_resnet101_2: { block: 'bottleneck', layers: [3, 4, 23, 3], groups: 1, widthPerGroup: 128, description: 'Wide ResNet-101-2 (Zagoruyko & Komodakis 2016): Bottleneck inner width doubled' },
+  resnet50: {
+    block: 'bottleneck',
+    layers: [3, 4, 6, 3],
+    groups: 1,
+    widthPerGroup: 64,
+    description: 'ResNet-50 (He et al. 2015; torchvision v1.5: stride on the 3x3 conv)',
+  },
+  resnet101: {
+    block: 'bottleneck',
+    layers: [3, 4, 23, 3],
+    groups: 1,
+    widthPerGroup: 64,
+    description: 'ResNet-101 (He et al. 2015; torchvision v1.5)',
+  },
+  resnet152: {
+    block: 'bottleneck',
+    layers: [3, 8, 36, 3],
+    groups: 1,
+    widthPerGroup: 64,
+    description: 'ResNet-152 (He et al. 2015; torchvision v1.5)',
+  },
+  resnext50_32x4d: {
+    block: 'bottleneck',
+    layers: [3, 4, 6, 3],
+    groups: 32,
+    widthPerGroup: 4,
+    description: 'ResNeXt-50 32x4d (Xie et al. 2016): grouped 3x3 convs, 32 groups of width 4',
+  },
+  resnext101_32x8d: {
+    block: 'bottleneck',
+    layers: [3, 4, 23, 3],
+    groups: 32,
+    widthPerGroup: 8,
+    description: 'ResNeXt-101 32x8d (Xie et al. 2016): grouped 3x3 convs, 32 groups of width 8',
+  },
+  wide_resnet50_2: {
+    block: 'bottleneck',
+    layers: [3, 4, 6, 3],
+    groups: 1,
+    widthPerGroup: 128,
+    description: 'Wide ResNet-50-2 (Zagoruyko & Komodakis 2016): Bottleneck inner width doubled',
+  },
+  wide_resnet101_2: {
+    block: 'bottleneck',
+    layers: [3, 4, 23, 3],
+    groups: 1,
+    widthPerGroup: 128,
+    description: 'Wide ResNet-101-2 (Zagoruyko & Komodakis 2016): Bottleneck inner width doubled',
+  },
 };
 
 /**
@@ -78,7 +120,11 @@ function bottleneck(g: GraphBuilder, x: Ref, key: string, planes: number, stride
 function resnetGraph(g: GraphBuilder, a: Arch, study: boolean): void {
   const child = (name: string, x: Ref, idx: number, what: string) => {
     const p = PAPER_POINTS.indexOf(name);
-    g.tap(name, x, { studyIndex: idx, paperIndex: study && p >= 0 ? p + 1 : undefined, description: `top-level child ${idx} (${name}): ${what}` });
+    g.tap(name, x, {
+      studyIndex: idx,
+      paperIndex: study && p >= 0 ? p + 1 : undefined,
+      description: `top-level child ${idx} (${name}): ${what}`,
+    });
   };
   let x = g.input(3);
   x = g.conv(x, 'conv1', { out: 64, k: 7, stride: 2, pad: 3, bias: false });
@@ -98,7 +144,12 @@ function resnetGraph(g: GraphBuilder, a: Arch, study: boolean): void {
       x = a.block === 'basic' ? basicBlock(g, x, key, planes, stride) : bottleneck(g, x, key, planes, stride, a);
       g.tap(key, x, { description: `output of residual block ${key} (after its final ReLU)` });
     }
-    child(layer, x, 4 + s, `stage ${s + 1}: ${a.layers[s]} ${a.block === 'basic' ? 'basic' : 'bottleneck'} blocks, ${planes * expansion} channels`);
+    child(
+      layer,
+      x,
+      4 + s,
+      `stage ${s + 1}: ${a.layers[s]} ${a.block === 'basic' ? 'basic' : 'bottleneck'} blocks, ${planes * expansion} channels`,
+    );
   });
 }
 

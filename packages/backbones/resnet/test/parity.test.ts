@@ -45,7 +45,8 @@ maybe('ResNet parity with torchvision', () => {
   // several V1 files predate torch 1.6: also bind a legacy-format (non-zip) checkpoint once
   cases.splice(1, 0, { b: cases[0].b, legacy: true, heavy: true });
   const skipped = cases.filter((c) => c.heavy && !FULL).map((c) => `${c.b.id}${c.legacy ? ' (legacy)' : ''}`);
-  if (skipped.length) console.warn(`SKIPPED ResNet parity for ${skipped.join(', ')}: set DPL_PARITY_FULL=1 to run them (slow: large weights)`);
+  if (skipped.length)
+    console.warn(`SKIPPED ResNet parity for ${skipped.join(', ')}: set DPL_PARITY_FULL=1 to run them (slow: large weights)`);
 
   for (const { b, legacy, heavy } of cases) {
     (heavy && !FULL ? it.skip : it)(`${b.id}${legacy ? ' (legacy .pth format)' : ''}`, async () => {
@@ -56,13 +57,18 @@ maybe('ResNet parity with torchvision', () => {
       try {
         for (const [h, w] of SIZES) {
           const x = await readInputTensor(fx.input(h, w));
-          const feats = extractor.extract(x, points.map((p) => p.name));
+          const feats = extractor.extract(
+            x,
+            points.map((p) => p.name),
+          );
           for (const p of points) {
             const ref = readNpy(fs.readFileSync(fx.feature(h, w, p.studyIndex!)), 'ref');
             const ours = tf.transpose(feats.get(p.name)!, [0, 3, 1, 2]);
             expect(ours.shape).toEqual(ref.shape);
             const err = relativeMaxError((await ours.data()) as Float32Array, ref.data);
-            report.push(`${b.id}${legacy ? ' (legacy)' : ''} ${p.name}@${h}x${w}: rel ${err.rel.toExponential(2)} (max |ref| ${err.maxRef.toPrecision(3)})`);
+            report.push(
+              `${b.id}${legacy ? ' (legacy)' : ''} ${p.name}@${h}x${w}: rel ${err.rel.toExponential(2)} (max |ref| ${err.maxRef.toPrecision(3)})`,
+            );
             expect(err.rel).toBeLessThanOrEqual(1e-4);
             ours.dispose();
           }

@@ -7,8 +7,15 @@ const get = (id: string) => byId.get(id)!;
 describe('ResNet graphs', () => {
   it('family members', () => {
     expect(RESNET_IDS).toEqual([
-      'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152',
-      'resnext50_32x4d', 'resnext101_32x8d', 'wide_resnet50_2', 'wide_resnet101_2',
+      'resnet18',
+      'resnet34',
+      'resnet50',
+      'resnet101',
+      'resnet152',
+      'resnext50_32x4d',
+      'resnext101_32x8d',
+      'wide_resnet50_2',
+      'wide_resnet101_2',
     ]);
     expect(RESNET_IDS.filter((id) => get(id).metadata.inStudy)).toEqual(['resnet18', 'resnet50', 'resnext50_32x4d']);
   });
@@ -32,13 +39,21 @@ describe('ResNet graphs', () => {
 
   it('resnet18 receptive fields follow from the architecture (435 at layer4, the known figure)', () => {
     // stem 7x7/2 -> 7; maxpool 3/2 -> 11; layer1 four 3x3 at stride 4 -> 43; layer2 -> 99; layer4 -> 435
-    expect(get('resnet18').resolvePoints('paper').map((p) => p.receptiveField)).toEqual([7, 43, 99, 435]);
+    expect(
+      get('resnet18')
+        .resolvePoints('paper')
+        .map((p) => p.receptiveField),
+    ).toEqual([7, 43, 99, 435]);
   });
 
   it.each([
     // /usr/bin/python3 (torchvision 0.14): count Conv2d modules of <model>(weights=None)
-    ['resnet34', 36], ['resnet101', 104], ['resnet152', 155],
-    ['resnext101_32x8d', 104], ['wide_resnet50_2', 53], ['wide_resnet101_2', 104],
+    ['resnet34', 36],
+    ['resnet101', 104],
+    ['resnet152', 155],
+    ['resnext101_32x8d', 104],
+    ['wide_resnet50_2', 53],
+    ['wide_resnet101_2', 104],
   ])('%s has %d convolutions, as torchvision', (id, n) => {
     expect(totalConvs(get(id).graph())).toBe(n);
   });
@@ -64,7 +79,14 @@ describe('ResNet graphs', () => {
     const b = get('resnet50');
     const children = b.points().filter((p) => p.studyIndex !== undefined);
     expect(children.map((p) => [p.name, p.studyIndex])).toEqual([
-      ['conv1', 0], ['bn1', 1], ['relu', 2], ['maxpool', 3], ['layer1', 4], ['layer2', 5], ['layer3', 6], ['layer4', 7],
+      ['conv1', 0],
+      ['bn1', 1],
+      ['relu', 2],
+      ['maxpool', 3],
+      ['layer1', 4],
+      ['layer2', 5],
+      ['layer3', 6],
+      ['layer4', 7],
     ]);
     expect(children.map((p) => p.channels)).toEqual([64, 64, 64, 64, 256, 512, 1024, 2048]);
   });
@@ -73,9 +95,22 @@ describe('ResNet graphs', () => {
     const b = get('resnet18');
     const names = b.points().map((p) => p.name);
     expect(names).toEqual([
-      'conv1', 'bn1', 'relu', 'maxpool',
-      'layer1.0', 'layer1.1', 'layer1', 'layer2.0', 'layer2.1', 'layer2',
-      'layer3.0', 'layer3.1', 'layer3', 'layer4.0', 'layer4.1', 'layer4',
+      'conv1',
+      'bn1',
+      'relu',
+      'maxpool',
+      'layer1.0',
+      'layer1.1',
+      'layer1',
+      'layer2.0',
+      'layer2.1',
+      'layer2',
+      'layer3.0',
+      'layer3.1',
+      'layer3',
+      'layer4.0',
+      'layer4.1',
+      'layer4',
     ]);
     expect(b.point('layer2.1').node).toBe(b.point('layer2').node);
     expect(b.point('layer2.0').stride).toBe(8);
@@ -97,11 +132,20 @@ describe('ResNet graphs', () => {
   });
 
   it('non-study members have no paper points', () => {
-    for (const id of ['resnet34', 'resnet101', 'wide_resnet50_2']) expect(get(id).points().some((p) => p.paper)).toBe(false);
+    for (const id of ['resnet34', 'resnet101', 'wide_resnet50_2'])
+      expect(
+        get(id)
+          .points()
+          .some((p) => p.paper),
+      ).toBe(false);
   });
 
   it('expected checkpoint keys: torchvision names, bias-free convs, grouped 3x3 in ResNeXt', () => {
-    const keys = new Map(get('resnext50_32x4d').expectedParams().map((p) => [p.key, p.shape]));
+    const keys = new Map(
+      get('resnext50_32x4d')
+        .expectedParams()
+        .map((p) => [p.key, p.shape]),
+    );
     expect(keys.get('conv1.weight')).toEqual([64, 3, 7, 7]);
     expect(keys.has('conv1.bias')).toBe(false);
     expect(keys.get('bn1.running_var')).toEqual([64]);
@@ -112,10 +156,18 @@ describe('ResNet graphs', () => {
     expect(keys.get('layer4.2.bn3.weight')).toEqual([2048]);
     expect(keys.has('layer1.1.downsample.0.weight')).toBe(false);
     expect([...keys.keys()].some((k) => k.startsWith('fc.'))).toBe(false);
-    const r18 = new Map(get('resnet18').expectedParams().map((p) => [p.key, p.shape]));
+    const r18 = new Map(
+      get('resnet18')
+        .expectedParams()
+        .map((p) => [p.key, p.shape]),
+    );
     expect(r18.has('layer1.0.downsample.0.weight')).toBe(false); // 64 -> 64, stride 1: identity
     expect(r18.get('layer2.0.downsample.0.weight')).toEqual([128, 64, 1, 1]);
-    const wide = new Map(get('wide_resnet50_2').expectedParams().map((p) => [p.key, p.shape]));
+    const wide = new Map(
+      get('wide_resnet50_2')
+        .expectedParams()
+        .map((p) => [p.key, p.shape]),
+    );
     expect(wide.get('layer1.0.conv2.weight')).toEqual([128, 128, 3, 3]);
   });
 

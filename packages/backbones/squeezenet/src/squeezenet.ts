@@ -19,7 +19,18 @@ interface Variant {
 const VARIANTS: Record<string, Variant> = {
   squeezenet1_0: {
     conv1: { out: 96, k: 7 },
-    body: [[16, 64, 64], [16, 64, 64], [32, 128, 128], 'M', [32, 128, 128], [48, 192, 192], [48, 192, 192], [64, 256, 256], 'M', [64, 256, 256]],
+    body: [
+      [16, 64, 64],
+      [16, 64, 64],
+      [32, 128, 128],
+      'M',
+      [32, 128, 128],
+      [48, 192, 192],
+      [48, 192, 192],
+      [64, 256, 256],
+      'M',
+      [64, 256, 256],
+    ],
     paper: [],
     file: 'squeezenet1_0-b66bff10.pth',
     top1: 58.092,
@@ -29,7 +40,18 @@ const VARIANTS: Record<string, Variant> = {
   },
   squeezenet1_1: {
     conv1: { out: 64, k: 3 },
-    body: [[16, 64, 64], [16, 64, 64], 'M', [32, 128, 128], [32, 128, 128], 'M', [48, 192, 192], [48, 192, 192], [64, 256, 256], [64, 256, 256]],
+    body: [
+      [16, 64, 64],
+      [16, 64, 64],
+      'M',
+      [32, 128, 128],
+      [32, 128, 128],
+      'M',
+      [48, 192, 192],
+      [48, 192, 192],
+      [64, 256, 256],
+      [64, 256, 256],
+    ],
     // PROTOCOL.md section 2: features 1, 3, 7, 12
     paper: ['relu1', 'fire2', 'fire5', 'fire9'],
     file: 'squeezenet1_1-b8a52dc0.pth',
@@ -107,7 +129,11 @@ function squeezenet(id: string): GraphBackbone {
       batchNorm: false,
       normalization: 'imagenet',
       inStudy: v.inStudy,
-      weights: { file: v.file, url: `https://download.pytorch.org/models/${v.file}`, sha256Prefix: v.file.replace(/^.*-([0-9a-f]+)\.pth$/, '$1') },
+      weights: {
+        file: v.file,
+        url: `https://download.pytorch.org/models/${v.file}`,
+        sha256Prefix: v.file.replace(/^.*-([0-9a-f]+)\.pth$/, '$1'),
+      },
       description: v.description,
     },
     graph: (g) => squeezenetGraph(g, v),

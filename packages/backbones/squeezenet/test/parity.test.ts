@@ -52,7 +52,9 @@ maybe('SqueezeNet parity with torchvision', () => {
   // the study's networks always; their siblings with DPL_PARITY_FULL=1 (CI time: every fixture is a torch run)
   const FULL = process.env.DPL_PARITY_FULL === '1';
   const nets = squeezenetBackbones().filter((b) => FULL || b.metadata.inStudy);
-  const skipped = squeezenetBackbones().filter((b) => !FULL && !b.metadata.inStudy).map((b) => b.id);
+  const skipped = squeezenetBackbones()
+    .filter((b) => !FULL && !b.metadata.inStudy)
+    .map((b) => b.id);
   if (skipped.length) console.warn(`SKIPPED squeezenet parity for ${skipped.join(', ')}: set DPL_PARITY_FULL=1 to run them`);
   for (const b of nets) {
     it(`${b.id}`, async () => {

@@ -6,7 +6,8 @@ const get = (id: string) => byId.get(id)!;
 
 function fakeCheckpoint(id: string, extra: Record<string, number[]> = {}): StateDict {
   const sd: StateDict = new Map();
-  const put = (key: string, shape: number[]) => sd.set(key, { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, c) => a * c, 1)) });
+  const put = (key: string, shape: number[]) =>
+    sd.set(key, { dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, c) => a * c, 1)) });
   for (const p of get(id).expectedParams()) put(p.key, p.shape);
   for (const [k, s] of Object.entries(extra)) put(k, s);
   return sd;
@@ -30,8 +31,14 @@ describe('SqueezeNet graphs', () => {
   });
 
   it.each([
-    ['squeezenet1_1', ['conv1', 'relu1', 'pool1', 'fire2', 'fire3', 'pool3', 'fire4', 'fire5', 'pool5', 'fire6', 'fire7', 'fire8', 'fire9']],
-    ['squeezenet1_0', ['conv1', 'relu1', 'pool1', 'fire2', 'fire3', 'fire4', 'pool4', 'fire5', 'fire6', 'fire7', 'fire8', 'pool8', 'fire9']],
+    [
+      'squeezenet1_1',
+      ['conv1', 'relu1', 'pool1', 'fire2', 'fire3', 'pool3', 'fire4', 'fire5', 'pool5', 'fire6', 'fire7', 'fire8', 'fire9'],
+    ],
+    [
+      'squeezenet1_0',
+      ['conv1', 'relu1', 'pool1', 'fire2', 'fire3', 'fire4', 'pool4', 'fire5', 'fire6', 'fire7', 'fire8', 'pool8', 'fire9'],
+    ],
   ])('%s: every child of features is a point at its module index', (id, names) => {
     const b = get(id);
     const children = b.points().filter((p) => p.studyIndex !== undefined);
@@ -44,7 +51,12 @@ describe('SqueezeNet graphs', () => {
 
   it('Fire modules: inner points, concatenated expand channels', () => {
     const b = get('squeezenet1_1');
-    expect(b.points().filter((p) => p.name.startsWith('fire5')).map((p) => [p.name, p.channels, p.studyIndex])).toEqual([
+    expect(
+      b
+        .points()
+        .filter((p) => p.name.startsWith('fire5'))
+        .map((p) => [p.name, p.channels, p.studyIndex]),
+    ).toEqual([
       ['fire5.squeeze', 32, undefined],
       ['fire5.expand1x1', 128, undefined],
       ['fire5.expand3x3', 128, undefined],
@@ -68,11 +80,16 @@ describe('SqueezeNet graphs', () => {
   });
 
   it('reads exactly torchvision keys: 26 convs x (weight, bias), classifier.1 included', () => {
-    const keys = get('squeezenet1_1').expectedParams().map((p) => p.key);
+    const keys = get('squeezenet1_1')
+      .expectedParams()
+      .map((p) => p.key);
     expect(keys).toHaveLength(52); // len(torchvision.models.squeezenet1_1().state_dict()) == 52
     expect(keys.slice(0, 4)).toEqual(['features.0.weight', 'features.0.bias', 'features.3.squeeze.weight', 'features.3.squeeze.bias']);
     expect(keys.slice(-2)).toEqual(['classifier.1.weight', 'classifier.1.bias']);
-    const shape = (id: string, k: string) => get(id).expectedParams().find((p) => p.key === k)!.shape;
+    const shape = (id: string, k: string) =>
+      get(id)
+        .expectedParams()
+        .find((p) => p.key === k)!.shape;
     expect(shape('squeezenet1_1', 'features.12.expand3x3.weight')).toEqual([256, 64, 3, 3]);
     expect(shape('squeezenet1_0', 'features.0.weight')).toEqual([96, 3, 7, 7]);
     expect(shape('squeezenet1_1', 'classifier.1.weight')).toEqual([1000, 512, 1, 1]);
@@ -81,7 +98,9 @@ describe('SqueezeNet graphs', () => {
     const noHead = fakeCheckpoint('squeezenet1_1');
     noHead.delete('classifier.1.weight');
     expect(() => get('squeezenet1_1').prepareWeights(noHead, 's.pth')).toThrow(/missing keys[\s\S]*classifier\.1\.weight/);
-    expect(() => get('squeezenet1_1').prepareWeights(fakeCheckpoint('squeezenet1_1', { 'fc.weight': [1000, 512] }), 's.pth')).toThrow(/unexpected keys[\s\S]*fc\.weight/);
+    expect(() => get('squeezenet1_1').prepareWeights(fakeCheckpoint('squeezenet1_1', { 'fc.weight': [1000, 512] }), 's.pth')).toThrow(
+      /unexpected keys[\s\S]*fc\.weight/,
+    );
   });
 
   it('pools use ceil mode (PyTorch sizes at odd inputs)', () => {
@@ -90,10 +109,13 @@ describe('SqueezeNet graphs', () => {
     const pools = b.graph().taps.filter((t) => t.name.startsWith('pool'));
     expect(pools.map((t) => t.name)).toEqual(['pool1', 'pool3', 'pool5']);
     const shapes = spatialShapes(b.graph(), 67, 75);
-    expect(pools.map((t) => shapes[t.node])).toEqual([[16, 18], [8, 9], [4, 4]]); // floor mode: [16, 18], [7, 8], [3, 3]
+    expect(pools.map((t) => shapes[t.node])).toEqual([
+      [16, 18],
+      [8, 9],
+      [4, 4],
+    ]); // floor mode: [16, 18], [7, 8], [3, 3]
     for (const n of b.graph().nodes) if (n.op.kind === 'maxPool') expect(n.op.ceil).toBe(true);
   });
-
 
   it('minimum input sizes equal torchvision (probed: relu1 3, fire2 5, fire5 9, fire9 17; 1_0: 7, 9, 13, 21)', () => {
     expect(poolOut(2, 3, 2, 0, true)).toBe(1);

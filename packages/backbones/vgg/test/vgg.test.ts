@@ -6,7 +6,9 @@ const get = (id: string) => byId.get(id)!;
 
 describe('VGG graphs', () => {
   it('vgg16 paper points: channels, stride and receptive field from the architecture', () => {
-    const paper = get('vgg16').points().filter((p) => p.paper);
+    const paper = get('vgg16')
+      .points()
+      .filter((p) => p.paper);
     expect(paper.map((p) => p.name)).toEqual(['relu1_2', 'relu2_2', 'relu3_3', 'relu5_3']);
     expect(paper.map((p) => p.channels)).toEqual([64, 128, 256, 512]);
     expect(paper.map((p) => p.stride)).toEqual([1, 2, 4, 16]);

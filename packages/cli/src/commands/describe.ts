@@ -12,7 +12,14 @@ interface Args {
 
 function describeBackbone(b: Backbone, size: number[] | undefined, paperOnly: boolean) {
   const pts = b.points().filter((p) => !paperOnly || p.paper);
-  const shapes = size ? spatialShapes(b.graph(), size[0], size[1], pts.map((p) => p.node)) : null;
+  const shapes = size
+    ? spatialShapes(
+        b.graph(),
+        size[0],
+        size[1],
+        pts.map((p) => p.node),
+      )
+    : null;
   return {
     backbone: b.id,
     family: b.family,
@@ -43,9 +50,9 @@ export const describeCommand = (ctx: CliContext): CommandModule<object, Args> =>
   builder: (y) =>
     y
       .positional('backbone', { type: 'string', describe: 'backbone id, e.g. vgg16' })
-      .option('size', { type: 'number', array: true, describe: 'input H W: adds each point\'s output shape' })
+      .option('size', { type: 'number', array: true, describe: "input H W: adds each point's output shape" })
       .option('all', { type: 'boolean', describe: 'describe every installed backbone' })
-      .option('paper', { type: 'boolean', describe: 'only the study\'s paper points' })
+      .option('paper', { type: 'boolean', describe: "only the study's paper points" })
       .check((a) => {
         if (!a.backbone && !a.all) throw new Error('name a backbone or pass --all');
         if (a.size && (a.size.length < 1 || a.size.length > 2 || a.size.some((v) => !Number.isInteger(v) || v < 1))) {
@@ -79,7 +86,18 @@ export const describeCommand = (ctx: CliContext): CommandModule<object, Args> =>
             p.paramsUpTo,
             ...(size ? [((p as { outputShape?: number[] }).outputShape ?? []).join('x')] : []),
           ]),
-          ['paper', 'point', 'index', 'channels', 'stride', 'RF', 'convs', 'rel.depth', 'params', ...(size ? [`out@${size.join('x')}`] : [])],
+          [
+            'paper',
+            'point',
+            'index',
+            'channels',
+            'stride',
+            'RF',
+            'convs',
+            'rel.depth',
+            'params',
+            ...(size ? [`out@${size.join('x')}`] : []),
+          ],
         ),
       );
       ctx.io.out('');

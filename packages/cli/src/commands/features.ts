@@ -44,7 +44,10 @@ export const featuresCommand = (ctx: CliContext): CommandModule<object, Args> =>
     const start = Date.now();
     try {
       const x = normalizeImages(input, a.normalize as InputNormalization);
-      const feats = extractor.extract(x, points.map((p) => p.name));
+      const feats = extractor.extract(
+        x,
+        points.map((p) => p.name),
+      );
       x.dispose();
       for (const p of points) {
         const t = feats.get(p.name) as tf.Tensor4D;

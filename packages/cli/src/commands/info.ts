@@ -16,7 +16,14 @@ export const infoCommand = (ctx: CliContext): CommandModule => ({
       nativePackage: backend.nativePackage ?? null,
       backendNotes: backend.notes,
       weightCache: dplHome(),
-      plugins: reg.plugins.map((p) => ({ name: p.name, version: p.version, kind: p.kind, source: p.source, dir: p.dir, error: p.error ?? null })),
+      plugins: reg.plugins.map((p) => ({
+        name: p.name,
+        version: p.version,
+        kind: p.kind,
+        source: p.source,
+        dir: p.dir,
+        error: p.error ?? null,
+      })),
       backbones: reg.backbones().length,
       tasks: reg.tasks().length,
     };

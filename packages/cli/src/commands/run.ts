@@ -41,7 +41,12 @@ export const runCommand = (ctx: CliContext): CommandModule => ({
       .option('out', { type: 'string', describe: 'write the result JSON here' })
       .option('scratch', { type: 'string', describe: 'working directory for checkpoints and samples' }),
   handler: async (a) => {
-    if (!a.task || !a.backbone) throw new DplError('E_ARGS', 'dpl run needs --task and --backbone', 'e.g. dpl run --task similarity --backbone vgg16 --weights random');
+    if (!a.task || !a.backbone)
+      throw new DplError(
+        'E_ARGS',
+        'dpl run needs --task and --backbone',
+        'e.g. dpl run --task similarity --backbone vgg16 --weights random',
+      );
     const backend = await ctx.backend();
     const reg = await ctx.registry();
     const result = await runCell(

@@ -39,7 +39,18 @@ async function list(ctx: CliContext) {
   });
   if (ctx.args.json) return ctx.json({ cache: weightsDir(), weights: rows });
   ctx.io.out(`weight cache: ${weightsDir()}`);
-  ctx.io.out(table(rows.map((r) => [r.backbone, r.cached ? 'yes' : '-', r.cached ? `${(r.bytes / 2 ** 20).toFixed(1)} MiB` : '', r.verified ? 'yes' : r.cached ? 'NO' : '', r.file ?? '(no known file)']), ['backbone', 'cached', 'size', 'verified', 'file']));
+  ctx.io.out(
+    table(
+      rows.map((r) => [
+        r.backbone,
+        r.cached ? 'yes' : '-',
+        r.cached ? `${(r.bytes / 2 ** 20).toFixed(1)} MiB` : '',
+        r.verified ? 'yes' : r.cached ? 'NO' : '',
+        r.file ?? '(no known file)',
+      ]),
+      ['backbone', 'cached', 'size', 'verified', 'file'],
+    ),
+  );
 }
 
 async function pull(ctx: CliContext, ids: string[], mirror: string | undefined, timeout: number) {
@@ -47,7 +58,12 @@ async function pull(ctx: CliContext, ids: string[], mirror: string | undefined, 
   const results: { backbone: string; file: string; sha256: string; skipped: boolean }[] = [];
   for (const b of await pick(ctx, ids)) {
     const w = b.metadata.weights;
-    if (!w) throw new DplError('E_NO_URL', `${b.id} has no known weight file to download`, `import one with 'dpl weights import FILE --backbone ${b.id}'`);
+    if (!w)
+      throw new DplError(
+        'E_NO_URL',
+        `${b.id} has no known weight file to download`,
+        `import one with 'dpl weights import FILE --backbone ${b.id}'`,
+      );
     const dest = officialPath(b) as string;
     const rec = recordedHash(dest);
     if (fs.existsSync(dest) && rec?.startsWith(w.sha256Prefix)) {
@@ -57,7 +73,13 @@ async function pull(ctx: CliContext, ids: string[], mirror: string | undefined, 
     }
     const base = mirror ?? process.env.DPL_WEIGHTS_MIRROR;
     const url = base ? `${base.replace(/\/$/, '')}/${w.file}` : w.url;
-    const sha256 = await download({ url, dest, sha256Prefix: w.sha256Prefix, idleTimeoutMs: timeout * 1000, progress: ctx.args.json ? undefined : makeProgress(ctx.io) });
+    const sha256 = await download({
+      url,
+      dest,
+      sha256Prefix: w.sha256Prefix,
+      idleTimeoutMs: timeout * 1000,
+      progress: ctx.args.json ? undefined : makeProgress(ctx.io),
+    });
     recordHash(dest, sha256);
     results.push({ backbone: b.id, file: dest, sha256, skipped: false });
     if (!ctx.args.json) ctx.io.out(`${b.id}: ${dest} (sha256 ${sha256.slice(0, 16)}..., verified)`);
@@ -71,7 +93,10 @@ async function importFile(ctx: CliContext, file: string, id: string) {
   b.prepareWeights(await readWeights(src), src); // throws naming every bad key before anything is stored
   const sha256 = await sha256File(src);
   const official = officialPath(b);
-  const dest = official && b.metadata.weights && sha256.startsWith(b.metadata.weights.sha256Prefix) ? official : importedPath(b, path.extname(src) === '.safetensors' ? '.safetensors' : '.pth');
+  const dest =
+    official && b.metadata.weights && sha256.startsWith(b.metadata.weights.sha256Prefix)
+      ? official
+      : importedPath(b, path.extname(src) === '.safetensors' ? '.safetensors' : '.pth');
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   fs.copyFileSync(src, `${dest}.part`);
   fs.renameSync(`${dest}.part`, dest);
@@ -94,10 +119,16 @@ async function verify(ctx: CliContext, ids: string[] | undefined) {
   if (ctx.args.json) ctx.json(rows);
   else {
     if (!rows.length) ctx.io.out(`nothing cached in ${weightsDir()}`);
-    for (const r of rows) ctx.io.out(`${r.ok ? 'ok ' : 'BAD'} ${r.backbone}  ${r.file}${r.problem ? `  (${r.problem}; remove it and pull again)` : ''}`);
+    for (const r of rows)
+      ctx.io.out(`${r.ok ? 'ok ' : 'BAD'} ${r.backbone}  ${r.file}${r.problem ? `  (${r.problem}; remove it and pull again)` : ''}`);
   }
   const bad = rows.filter((r) => !r.ok);
-  if (bad.length) throw new DplError('E_VERIFY', `${bad.length} cached file(s) failed verification: ${bad.map((r) => r.file).join(', ')}`, 'delete them and run dpl weights pull again');
+  if (bad.length)
+    throw new DplError(
+      'E_VERIFY',
+      `${bad.length} cached file(s) failed verification: ${bad.map((r) => r.file).join(', ')}`,
+      'delete them and run dpl weights pull again',
+    );
 }
 
 export const weightsCommand = (ctx: CliContext): CommandModule => ({
@@ -116,10 +147,20 @@ export const weightsCommand = (ctx: CliContext): CommandModule => ({
       case 'list':
         return list(ctx);
       case 'pull':
-        if (!rest.length) throw new DplError('E_ARGS', 'weights pull: name backbones or paper', 'e.g. dpl weights pull vgg16 resnet50, or dpl weights pull paper');
+        if (!rest.length)
+          throw new DplError(
+            'E_ARGS',
+            'weights pull: name backbones or paper',
+            'e.g. dpl weights pull vgg16 resnet50, or dpl weights pull paper',
+          );
         return pull(ctx, rest, a.mirror as string | undefined, a.timeout as number);
       case 'import':
-        if (rest.length !== 1 || !a.backbone) throw new DplError('E_ARGS', 'weights import: give one file and --backbone', 'e.g. dpl weights import vgg16.pth --backbone vgg16');
+        if (rest.length !== 1 || !a.backbone)
+          throw new DplError(
+            'E_ARGS',
+            'weights import: give one file and --backbone',
+            'e.g. dpl weights import vgg16.pth --backbone vgg16',
+          );
         return importFile(ctx, rest[0], a.backbone as string);
       case 'verify':
         return verify(ctx, rest.length ? rest : undefined);

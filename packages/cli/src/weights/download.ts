@@ -47,7 +47,11 @@ export async function download(o: DownloadOptions): Promise<string> {
   } catch (e) {
     clearTimeout(timer);
     if (ctrl.signal.aborted) throw downloadError(o.url, `no response within ${idle / 1000}s`, 'check the network or use --mirror URL');
-    throw downloadError(o.url, `cannot connect (${(e as Error).message}${(e as { cause?: Error }).cause ? `: ${(e as { cause: Error }).cause.message}` : ''})`, 'check the network, or set --mirror / DPL_WEIGHTS_MIRROR');
+    throw downloadError(
+      o.url,
+      `cannot connect (${(e as Error).message}${(e as { cause?: Error }).cause ? `: ${(e as { cause: Error }).cause.message}` : ''})`,
+      'check the network, or set --mirror / DPL_WEIGHTS_MIRROR',
+    );
   }
   if (res.status === 416 && have) {
     // the partial file is already complete (or bigger than the remote file): start over
@@ -57,7 +61,11 @@ export async function download(o: DownloadOptions): Promise<string> {
   }
   if (!res.ok) {
     clearTimeout(timer);
-    throw downloadError(o.url, `HTTP ${res.status} ${res.statusText}`, res.status === 404 ? 'the file is not at this address: check --mirror / DPL_WEIGHTS_MIRROR' : 'try again later or use --mirror URL');
+    throw downloadError(
+      o.url,
+      `HTTP ${res.status} ${res.statusText}`,
+      res.status === 404 ? 'the file is not at this address: check --mirror / DPL_WEIGHTS_MIRROR' : 'try again later or use --mirror URL',
+    );
   }
   if (have && res.status !== 206) {
     // the server ignored the Range header: restart from zero
@@ -83,7 +91,11 @@ export async function download(o: DownloadOptions): Promise<string> {
   } catch (e) {
     await new Promise((r) => out.end(r));
     if (ctrl.signal.aborted) {
-      throw downloadError(o.url, `stalled: no data for ${idle / 1000}s (partial file kept: ${part})`, 'run the same command again to resume');
+      throw downloadError(
+        o.url,
+        `stalled: no data for ${idle / 1000}s (partial file kept: ${part})`,
+        'run the same command again to resume',
+      );
     }
     throw downloadError(o.url, `transfer failed (${(e as Error).message}); partial file kept`, 'run the same command again to resume');
   } finally {
@@ -94,7 +106,11 @@ export async function download(o: DownloadOptions): Promise<string> {
   const digest = hash.digest('hex');
   if (o.sha256Prefix && !digest.startsWith(o.sha256Prefix)) {
     fs.rmSync(part, { force: true });
-    throw downloadError(o.url, `SHA-256 mismatch: expected prefix ${o.sha256Prefix}, got ${digest.slice(0, 16)}...; the file was removed`, 'download again, or check that the mirror serves the original torchvision file');
+    throw downloadError(
+      o.url,
+      `SHA-256 mismatch: expected prefix ${o.sha256Prefix}, got ${digest.slice(0, 16)}...; the file was removed`,
+      'download again, or check that the mirror serves the original torchvision file',
+    );
   }
   fs.renameSync(part, o.dest);
   return digest;

@@ -1,10 +1,4 @@
-import type {
-  Backbone,
-  BackboneMetadata,
-  BuildOptions,
-  ExtractionPoint,
-  FeatureExtractor,
-} from '../contracts/backbone';
+import type { Backbone, BackboneMetadata, BuildOptions, ExtractionPoint, FeatureExtractor } from '../contracts/backbone';
 import { inputError, unknownPoint } from '../errors';
 import { analyse, totalConvs } from '../graph/analyse';
 import { GraphBuilder, type Ref } from '../graph/builder';
@@ -81,18 +75,31 @@ export class GraphBackbone implements Backbone {
 
   point(name: string): ExtractionPoint {
     const found = this.points().find((p) => p.name === name || p.aliases.includes(name));
-    if (!found) throw unknownPoint(this.id, name, this.points().map((p) => p.name));
+    if (!found)
+      throw unknownPoint(
+        this.id,
+        name,
+        this.points().map((p) => p.name),
+      );
     return found;
   }
 
   resolvePoints(spec: string | string[]): ExtractionPoint[] {
-    const names = (Array.isArray(spec) ? spec : [spec]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    const names = (Array.isArray(spec) ? spec : [spec])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
     const out: ExtractionPoint[] = [];
     for (const n of names) {
       const add = n === 'paper' ? this.points().filter((p) => p.paper) : n === 'all' ? this.points() : [this.point(n)];
       for (const p of add) if (!out.includes(p)) out.push(p);
     }
-    if (!out.length) throw unknownPoint(this.id, String(spec), this.points().map((p) => p.name));
+    if (!out.length)
+      throw unknownPoint(
+        this.id,
+        String(spec),
+        this.points().map((p) => p.name),
+      );
     return out;
   }
 

@@ -10,7 +10,11 @@ import { inputError } from '../errors';
 export class GraphFeatureExtractor implements FeatureExtractor {
   private layers: Map<number, Layer> | null;
 
-  constructor(readonly backbone: GraphBackbone, sd: StateDict, readonly provenance: WeightsProvenance) {
+  constructor(
+    readonly backbone: GraphBackbone,
+    sd: StateDict,
+    readonly provenance: WeightsProvenance,
+  ) {
     this.layers = buildLayers(backbone.graph(), sd);
   }
 
@@ -21,7 +25,13 @@ export class GraphFeatureExtractor implements FeatureExtractor {
     }
     const pts = this.backbone.resolvePoints(points);
     this.backbone.checkInputSize(images.shape[1], images.shape[2], pts);
-    const outs = runGraph(this.backbone.graph(), this.layers, images, pts.map((p) => p.node), opts.batchNorm ?? 'eval');
+    const outs = runGraph(
+      this.backbone.graph(),
+      this.layers,
+      images,
+      pts.map((p) => p.node),
+      opts.batchNorm ?? 'eval',
+    );
     const result = new Map<string, tf.Tensor4D>();
     pts.forEach((p, i) => result.set(p.name, outs[i] as tf.Tensor4D));
     return result;

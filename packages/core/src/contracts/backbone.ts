@@ -5,9 +5,7 @@ import type { BatchNormMode } from '../graph/executor';
 import type { StateDict } from '../weights/state-dict';
 
 /** Where a backbone's weights came from; every output that used them records this. */
-export type WeightsProvenance =
-  | { kind: 'pretrained'; file: string; sha256?: string }
-  | { kind: 'random'; seed: number };
+export type WeightsProvenance = { kind: 'pretrained'; file: string; sha256?: string } | { kind: 'random'; seed: number };
 
 export type InputNormalization = 'imagenet' | 'none';
 

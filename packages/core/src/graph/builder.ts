@@ -103,7 +103,11 @@ export class GraphBuilder {
   }
 
   concat(xs: Ref[]): Ref {
-    return this.add({ kind: 'concat' }, xs, xs.reduce((s, r) => s + r.channels, 0));
+    return this.add(
+      { kind: 'concat' },
+      xs,
+      xs.reduce((s, r) => s + r.channels, 0),
+    );
   }
 
   add2(a: Ref, b: Ref): Ref {

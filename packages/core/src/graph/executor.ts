@@ -104,7 +104,12 @@ function evalNode(n: GraphNode, ins: tf.Tensor[], layers: Map<number, Layer>, bn
       return adaptiveAvgPool2d(x, op.out);
     case 'pad': {
       const [t, b, l, r] = op.pads;
-      const p: [number, number][] = [[0, 0], [t, b], [l, r], [0, 0]];
+      const p: [number, number][] = [
+        [0, 0],
+        [t, b],
+        [l, r],
+        [0, 0],
+      ];
       // pad2d: tfjs' registered MirrorPad gradient drops the mirrored border's share
       return op.mode === 'reflect' ? pad2d(x, op.pads, 'reflect') : tf.pad(x, p, op.value);
     }

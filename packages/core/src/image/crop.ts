@@ -43,14 +43,8 @@ function roundHalfEven(n: number): number {
  * coordinates (negative where torchvision first zero-pads a too-small image: left/top padding
  * floor(d / 2) for a size shortfall d, offset `int(round((size - crop) / 2.0))` otherwise).
  */
-export function centerCropOffset(
-  imgWidth: number,
-  imgHeight: number,
-  width: number,
-  height: number,
-): { left: number; top: number } {
-  const axis = (size: number, want: number): number =>
-    want > size ? -Math.floor((want - size) / 2) : roundHalfEven(size - want);
+export function centerCropOffset(imgWidth: number, imgHeight: number, width: number, height: number): { left: number; top: number } {
+  const axis = (size: number, want: number): number => (want > size ? -Math.floor((want - size) / 2) : roundHalfEven(size - want));
   return { left: axis(imgWidth, width), top: axis(imgHeight, height) };
 }
 

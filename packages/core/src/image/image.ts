@@ -36,7 +36,11 @@ export function isImage8(img: AnyImage): img is Image8 {
 /** Throws an input error unless dimensions are positive integers and `data` has the right length. */
 export function checkImage(img: AnyImage, name = 'image'): void {
   const { width, height, channels, data } = img;
-  for (const [k, v] of [['width', width], ['height', height], ['channels', channels]] as const) {
+  for (const [k, v] of [
+    ['width', width],
+    ['height', height],
+    ['channels', channels],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) {
       throw inputError(name, `${k} must be a positive integer, got ${v}`);
     }

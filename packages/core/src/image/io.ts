@@ -36,7 +36,9 @@ export async function readImage(file: string): Promise<RgbFloatImage> {
 export async function writePng(file: string, img: RgbFloatImage): Promise<void> {
   const buf = Buffer.alloc(img.width * img.height * 3);
   for (let i = 0; i < buf.length; i++) buf[i] = Math.max(0, Math.min(255, Math.round(img.data[i] * 255)));
-  await sharp(buf, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(file);
+  await sharp(buf, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 /**

@@ -24,7 +24,11 @@ export class FrozenConv2d {
   readonly forward: (x: tf.Tensor4D) => tf.Tensor4D;
 
   /** `w` in tfjs HWIO layout [kh, kw, in, out]; the layer takes ownership of `w` and `b`. */
-  constructor(w: tf.Tensor4D, b: tf.Tensor1D | null, readonly spec: ConvSpec) {
+  constructor(
+    w: tf.Tensor4D,
+    b: tf.Tensor1D | null,
+    readonly spec: ConvSpec,
+  ) {
     this.w = w;
     this.b = b;
     this.forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -50,8 +54,10 @@ export class FrozenConv2d {
       const { stride, pad, dilation } = this.spec;
       const [kh, kw] = this.w.shape;
       const up = zeroInsert(dy, stride[0], stride[1]);
-      const effH = dilation[0] * (kh - 1), effW = dilation[1] * (kw - 1);
-      const top = effH - pad[0], left = effW - pad[1];
+      const effH = dilation[0] * (kh - 1),
+        effW = dilation[1] * (kw - 1);
+      const top = effH - pad[0],
+        left = effW - pad[1];
       const bottom = inShape[1] - up.shape[1] + pad[0];
       const right = inShape[2] - up.shape[2] + pad[1];
       const padded = padOrCrop(up, top, bottom, left, right);

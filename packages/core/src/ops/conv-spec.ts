@@ -39,7 +39,12 @@ export function convOutLength(inLen: number, k: number, stride: number, pad: num
 
 /** Output length of a transposed convolution along one axis (torch.nn.ConvTranspose2d). */
 export function convTransposeOutLength(
-  inLen: number, k: number, stride: number, pad: number, dilation: number, outputPadding: number,
+  inLen: number,
+  k: number,
+  stride: number,
+  pad: number,
+  dilation: number,
+  outputPadding: number,
 ): number {
   return (inLen - 1) * stride - 2 * pad + dilation * (k - 1) + outputPadding + 1;
 }
@@ -73,9 +78,7 @@ export function checkRank4(op: string, name: string, shape: readonly number[], l
  * Checks that the kernel fits the padded input, so the output has at least one pixel, and
  * returns the output [OH, OW].
  */
-export function checkConvFits(
-  op: string, xShape: readonly number[], kh: number, kw: number, spec: Conv2DSpec,
-): Pair {
+export function checkConvFits(op: string, xShape: readonly number[], kh: number, kw: number, spec: Conv2DSpec): Pair {
   const oh = convOutLength(xShape[1], kh, spec.stride[0], spec.pad[0], spec.dilation[0]);
   const ow = convOutLength(xShape[2], kw, spec.stride[1], spec.pad[1], spec.dilation[1]);
   if (oh < 1 || ow < 1) {

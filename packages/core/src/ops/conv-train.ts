@@ -15,10 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { inputError } from '../errors';
-import {
-  type Conv2DSpec, type Pads4, type Pair,
-  checkBias, checkConvFits, checkConvSpec, checkRank4,
-} from './conv-spec';
+import { type Conv2DSpec, type Pads4, type Pair, checkBias, checkConvFits, checkConvSpec, checkRank4 } from './conv-spec';
 import { type ConvImpl, type Shape4, frozenConv, trainableConv } from './custom-conv';
 import { transposedConv } from './input-grad';
 import { padOrCrop, subsample } from './zero-insert';
@@ -44,7 +41,10 @@ export const cropNegative = (x: tf.Tensor4D, pads: Pads4): tf.Tensor4D =>
  * has such a conv; when a forward conv does, its dw conv (stride d, dilation s) has both too.
  */
 export function withPadsAndStride(
-  x: tf.Tensor4D, stride: Pair, pads: Pads4, dilation: Pair,
+  x: tf.Tensor4D,
+  stride: Pair,
+  pads: Pads4,
+  dilation: Pair,
   conv: (x: tf.Tensor4D, stride: Pair, pad: Explicit, dilation: Pair) => tf.Tensor4D,
 ): tf.Tensor4D {
   return tf.tidy(() => {
@@ -67,10 +67,16 @@ export function convRaw(x: tf.Tensor4D, w: tf.Tensor4D, stride: Pair, pads: Pads
 
 /** The padding of x in the dw conv that makes its output exactly k long. */
 export function filterGradPads(xShape: readonly number[], dyShape: readonly number[], k: Pair, spec: Conv2DSpec): Pads4 {
-  const { stride: [sh, sw], pad: [ph, pw], dilation: [dh, dw] } = spec;
+  const {
+    stride: [sh, sw],
+    pad: [ph, pw],
+    dilation: [dh, dw],
+  } = spec;
   return [
-    ph, dh * (k[0] - 1) + sh * (dyShape[1] - 1) + 1 - xShape[1] - ph,
-    pw, dw * (k[1] - 1) + sw * (dyShape[2] - 1) + 1 - xShape[2] - pw,
+    ph,
+    dh * (k[0] - 1) + sh * (dyShape[1] - 1) + 1 - xShape[1] - ph,
+    pw,
+    dw * (k[1] - 1) + sw * (dyShape[2] - 1) + 1 - xShape[2] - pw,
   ];
 }
 
@@ -79,8 +85,9 @@ export const rotateSwap = (w: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => tf.tran
 
 /** dL/dx of a conv: forward convs of dy (see input-grad.ts). */
 export function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], spec: Conv2DSpec): tf.Tensor4D {
-  return transposedConv(dy, w, xShape[1], xShape[2], w.shape[2], spec,
-    (inp, wf, pads) => convRaw(inp, rotateSwap(wf), [1, 1], pads, spec.dilation));
+  return transposedConv(dy, w, xShape[1], xShape[2], w.shape[2], spec, (inp, wf, pads) =>
+    convRaw(inp, rotateSwap(wf), [1, 1], pads, spec.dilation),
+  );
 }
 
 /**
@@ -112,7 +119,11 @@ function checkDense(op: string, x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D |
   checkRank4(op, 'x', x.shape, 'NHWC');
   checkRank4(op, 'w', w.shape, 'HWIO [kh, kw, in, out]');
   if (w.shape[2] !== x.shape[3]) {
-    throw inputError(`${op} w`, `has ${w.shape[2]} input channels (w.shape[2]) but x has ${x.shape[3]} (x.shape[3])`, 'w must be HWIO [kh, kw, in, out]');
+    throw inputError(
+      `${op} w`,
+      `has ${w.shape[2]} input channels (w.shape[2]) but x has ${x.shape[3]} (x.shape[3])`,
+      'w must be HWIO [kh, kw, in, out]',
+    );
   }
   checkConvFits(op, x.shape, w.shape[0], w.shape[1], s);
   checkBias(op, b ? b.shape : null, w.shape[3]);

@@ -44,7 +44,10 @@ function resolve(spec: ConvTranspose2DSpec): Resolved {
   };
   for (const a of [0, 1]) {
     if (r.outputPadding[a] >= Math.max(r.stride[a], r.dilation[a])) {
-      throw inputError('convTranspose2d outputPadding', `must be smaller than stride or dilation (as in PyTorch), got ${r.outputPadding[a]} with stride ${r.stride[a]} and dilation ${r.dilation[a]}`);
+      throw inputError(
+        'convTranspose2d outputPadding',
+        `must be smaller than stride or dilation (as in PyTorch), got ${r.outputPadding[a]} with stride ${r.stride[a]} and dilation ${r.dilation[a]}`,
+      );
     }
   }
   return r;
@@ -63,13 +66,15 @@ export function convTransposeOutShape(xShape: readonly number[], k: Pair, spec: 
 }
 
 function transposeImpl(r: Resolved): ConvImpl {
-  const [ph, pw] = r.pad, [oph, opw] = r.outputPadding;
+  const [ph, pw] = r.pad,
+    [oph, opw] = r.outputPadding;
   return {
     // the input gradient of the adjoint conv, evaluated at the output size
     forward: (x, w) => {
       const [oh, ow] = convTransposeOutShape(x.shape, [w.shape[0], w.shape[1]], r);
-      return transposedConv(x, w, oh, ow, w.shape[2], adjointSpec(r),
-        (inp, wf, pads) => convRaw(inp, rotateSwap(wf), [1, 1], pads, r.dilation));
+      return transposedConv(x, w, oh, ow, w.shape[2], adjointSpec(r), (inp, wf, pads) =>
+        convRaw(inp, rotateSwap(wf), [1, 1], pads, r.dilation),
+      );
     },
     // bottom/right padding p - output_padding keeps dx exactly H x W (negative crops rows of dy
     // that no input pixel reached)
@@ -83,12 +88,19 @@ function check(op: string, x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null
   checkRank4(op, 'x', x.shape, 'NHWC');
   checkRank4(op, 'w', w.shape, '[kh, kw, C_out, C_in]');
   if (w.shape[3] !== x.shape[3]) {
-    throw inputError(`${op} w`, `has ${w.shape[3]} input channels (w.shape[3]) but x has ${x.shape[3]}`,
-      'w must be [kh, kw, C_out, C_in]: torch ConvTranspose2d weight [C_in, C_out, kh, kw] permuted (2, 3, 1, 0)');
+    throw inputError(
+      `${op} w`,
+      `has ${w.shape[3]} input channels (w.shape[3]) but x has ${x.shape[3]}`,
+      'w must be [kh, kw, C_out, C_in]: torch ConvTranspose2d weight [C_in, C_out, kh, kw] permuted (2, 3, 1, 0)',
+    );
   }
   const [oh, ow] = convTransposeOutShape(x.shape, [w.shape[0], w.shape[1]], r);
   if (oh < 1 || ow < 1) {
-    throw inputError(`${op} pad`, `[${r.pad}] leaves an empty output (${oh}x${ow}) for a ${x.shape[1]}x${x.shape[2]} input`, 'reduce the padding');
+    throw inputError(
+      `${op} pad`,
+      `[${r.pad}] leaves an empty output (${oh}x${ow}) for a ${x.shape[1]}x${x.shape[2]} input`,
+      'reduce the padding',
+    );
   }
   checkBias(op, b ? b.shape : null, w.shape[2]);
   return r;

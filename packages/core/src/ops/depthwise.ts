@@ -10,10 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { inputError } from '../errors';
-import {
-  type Conv2DSpec, type Pads4, type Pair,
-  checkBias, checkConvFits, checkConvSpec, checkRank4,
-} from './conv-spec';
+import { type Conv2DSpec, type Pads4, type Pair, checkBias, checkConvFits, checkConvSpec, checkRank4 } from './conv-spec';
 import { filterGradPads, withPadsAndStride } from './conv-train';
 import { type ConvImpl, type Shape4, frozenConv, trainableConv } from './custom-conv';
 import { transposedConv } from './input-grad';
@@ -26,14 +23,24 @@ export function depthwiseRaw(x: tf.Tensor4D, w: tf.Tensor4D, stride: Pair, pads:
 /** dL/dx of a depthwise conv with kernel w [kh, kw, C, m]. */
 export function depthwiseInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], spec: Conv2DSpec): tf.Tensor4D {
   const [, , c, m] = w.shape;
-  return transposedConv(dy, w, xShape[1], xShape[2], c, spec, (inp, wf, pads) => tf.tidy(() => {
-    const [th, tw] = wf.shape;
-    const wRot = tf.reshape(tf.reverse(wf, [0, 1]), [th, tw, c * m, 1]) as tf.Tensor4D;
-    const z = depthwiseRaw(inp, wRot, [1, 1], pads, spec.dilation);
-    if (m === 1) return z;
-    const [n, h, wd] = z.shape;
-    return tf.sum(tf.reshape(z, [n, h, wd, c, m]), 4) as tf.Tensor4D;
-  }), false);
+  return transposedConv(
+    dy,
+    w,
+    xShape[1],
+    xShape[2],
+    c,
+    spec,
+    (inp, wf, pads) =>
+      tf.tidy(() => {
+        const [th, tw] = wf.shape;
+        const wRot = tf.reshape(tf.reverse(wf, [0, 1]), [th, tw, c * m, 1]) as tf.Tensor4D;
+        const z = depthwiseRaw(inp, wRot, [1, 1], pads, spec.dilation);
+        if (m === 1) return z;
+        const [n, h, wd] = z.shape;
+        return tf.sum(tf.reshape(z, [n, h, wd, c, m]), 4) as tf.Tensor4D;
+      }),
+    false,
+  );
 }
 
 /** dL/dw of a depthwise conv, [kh, kw, C, m]. */
@@ -43,7 +50,7 @@ export function depthwiseFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, wShape: rea
     const [n, h, w] = x.shape;
     const [, oh, ow] = dy.shape;
     // x: one image whose channels are (n, c); dy: one filter per (n, c) with m outputs each
-    const xt = n === 1 ? x : tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, h, w, n * c]) as tf.Tensor4D;
+    const xt = n === 1 ? x : (tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, h, w, n * c]) as tf.Tensor4D);
     const f = tf.reshape(n === 1 ? dy : tf.transpose(dy, [1, 2, 0, 3]), [oh, ow, n * c, m]) as tf.Tensor4D;
     const out = depthwiseRaw(xt, f, spec.dilation, filterGradPads(x.shape, dy.shape, [kh, kw], spec), spec.stride);
     const r = tf.reshape(out, [kh, kw, n, c, m]);
@@ -67,8 +74,11 @@ function checkDepthwise(op: string, x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor
   checkRank4(op, 'x', x.shape, 'NHWC');
   checkRank4(op, 'w', w.shape, '[kh, kw, C, multiplier]');
   if (w.shape[2] !== x.shape[3]) {
-    throw inputError(`${op} w`, `has ${w.shape[2]} channels (w.shape[2]) but x has ${x.shape[3]}`,
-      'a depthwise kernel is [kh, kw, C, multiplier]; from torch [C*m, 1, kh, kw] reshape to [C, m, kh, kw] and permute to (2, 3, 0, 1)');
+    throw inputError(
+      `${op} w`,
+      `has ${w.shape[2]} channels (w.shape[2]) but x has ${x.shape[3]}`,
+      'a depthwise kernel is [kh, kw, C, multiplier]; from torch [C*m, 1, kh, kw] reshape to [C, m, kh, kw] and permute to (2, 3, 0, 1)',
+    );
   }
   checkConvFits(op, x.shape, w.shape[0], w.shape[1], s);
   checkBias(op, b ? b.shape : null, w.shape[2] * w.shape[3]);

@@ -13,10 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { inputError } from '../errors';
-import {
-  type Conv2DSpec, type GroupedConv2DSpec, type Pads4,
-  checkBias, checkConvFits, checkConvSpec, checkRank4,
-} from './conv-spec';
+import { type Conv2DSpec, type GroupedConv2DSpec, type Pads4, checkBias, checkConvFits, checkConvSpec, checkRank4 } from './conv-spec';
 import { convFilterGrad, convInputGrad, convRaw, denseConvImpl, filterGradPads } from './conv-train';
 import { type ConvImpl, type Shape4, frozenConv, trainableConv } from './custom-conv';
 import { depthwiseRaw } from './depthwise';
@@ -29,7 +26,9 @@ export function groupedToDepthwiseFilter(w: tf.Tensor4D, groups: number): tf.Ten
   const [kh, kw, cg, cout] = w.shape;
   const og = cout / groups;
   if (cg === 1) return tf.reshape(w, [kh, kw, groups, og]);
-  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(w, [kh, kw, cg, groups, og]), [0, 1, 3, 2, 4]), [kh, kw, groups * cg, og]) as tf.Tensor4D);
+  return tf.tidy(
+    () => tf.reshape(tf.transpose(tf.reshape(w, [kh, kw, cg, groups, og]), [0, 1, 3, 2, 4]), [kh, kw, groups * cg, og]) as tf.Tensor4D,
+  );
 }
 
 /** Inverse of groupedToDepthwiseFilter. */
@@ -37,7 +36,9 @@ export function depthwiseToGroupedFilter(wd: tf.Tensor4D, groups: number): tf.Te
   const [kh, kw, cin, og] = wd.shape;
   const cg = cin / groups;
   if (cg === 1) return tf.reshape(wd, [kh, kw, 1, groups * og]);
-  return tf.tidy(() => tf.reshape(tf.transpose(tf.reshape(wd, [kh, kw, groups, cg, og]), [0, 1, 3, 2, 4]), [kh, kw, cg, groups * og]) as tf.Tensor4D);
+  return tf.tidy(
+    () => tf.reshape(tf.transpose(tf.reshape(wd, [kh, kw, groups, cg, og]), [0, 1, 3, 2, 4]), [kh, kw, cg, groups * og]) as tf.Tensor4D,
+  );
 }
 
 /**
@@ -60,15 +61,24 @@ function sumOverGroupInputs(z: tf.Tensor4D, groups: number, cg: number, og: numb
  * [OH, OW, N*G, og]; forward stride and dilation swap roles; summed over N. Only rank-4
  * transposes of data-sized tensors (wasm's rank-5 transpose is ~30x slower).
  */
-export function groupedFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, wShape: readonly number[], groups: number, spec: Conv2DSpec): tf.Tensor4D {
+export function groupedFilterGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  wShape: readonly number[],
+  groups: number,
+  spec: Conv2DSpec,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw, cg, cout] = wShape;
     const og = cout / groups;
     const [n, h, w] = x.shape;
     const [, oh, ow] = dy.shape;
     const xb = tf.reshape(tf.transpose(tf.reshape(x, [n, h * w, groups, cg]), [3, 1, 0, 2]), [cg, h, w, n * groups]) as tf.Tensor4D;
-    const f = (n === 1 ? tf.reshape(dy, [oh, ow, groups, og])
-      : tf.reshape(tf.transpose(tf.reshape(dy, [n, oh * ow, groups, og]), [1, 0, 2, 3]), [oh, ow, n * groups, og])) as tf.Tensor4D;
+    const f = (
+      n === 1
+        ? tf.reshape(dy, [oh, ow, groups, og])
+        : tf.reshape(tf.transpose(tf.reshape(dy, [n, oh * ow, groups, og]), [1, 0, 2, 3]), [oh, ow, n * groups, og])
+    ) as tf.Tensor4D;
     const out = depthwiseRaw(xb, f, spec.dilation, filterGradPads(x.shape, dy.shape, [kh, kw], spec), spec.stride);
     // out [cg, kh, kw, (n, g, q)]
     const s = n === 1 ? out : tf.sum(tf.reshape(out, [cg * kh * kw, n, cout]), 1);
@@ -77,7 +87,14 @@ export function groupedFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, wShape: reado
 }
 
 /** Grouped forward conv through one depthwise conv (see the file header). */
-export function groupedRawDepthwise(x: tf.Tensor4D, w: tf.Tensor4D, groups: number, stride: [number, number], pads: Pads4, dilation: [number, number]): tf.Tensor4D {
+export function groupedRawDepthwise(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  groups: number,
+  stride: [number, number],
+  pads: Pads4,
+  dilation: [number, number],
+): tf.Tensor4D {
   return tf.tidy(() => {
     const [, , cg, cout] = w.shape;
     const z = depthwiseRaw(x, groupedToDepthwiseFilter(w, groups), stride, pads, dilation);
@@ -86,11 +103,21 @@ export function groupedRawDepthwise(x: tf.Tensor4D, w: tf.Tensor4D, groups: numb
 }
 
 /** Grouped forward conv as G dense convs. */
-export function groupedRawSplit(x: tf.Tensor4D, w: tf.Tensor4D, groups: number, stride: [number, number], pads: Pads4, dilation: [number, number]): tf.Tensor4D {
+export function groupedRawSplit(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  groups: number,
+  stride: [number, number],
+  pads: Pads4,
+  dilation: [number, number],
+): tf.Tensor4D {
   return tf.tidy(() => {
     const xs = tf.split<tf.Tensor4D>(x, groups, 3);
     const ws = tf.split<tf.Tensor4D>(w, groups, 3);
-    return tf.concat(xs.map((xi, g) => convRaw(xi, ws[g], stride, pads, dilation)), 3);
+    return tf.concat(
+      xs.map((xi, g) => convRaw(xi, ws[g], stride, pads, dilation)),
+      3,
+    );
   });
 }
 
@@ -106,13 +133,26 @@ function depthwiseFormImpl(spec: Conv2DSpec, groups: number): ConvImpl {
     inputGrad: (dy, w, xShape: Shape4) => {
       const [, , cg, cout] = w.shape;
       const og = cout / groups;
-      return transposedConv(dy, w, xShape[1], xShape[2], xShape[3], spec, (inp, wf, pads) => tf.tidy(() => {
-        const [th, tw] = wf.shape;
-        const rot = tf.reverse(wf, [0, 1]);
-        const wt = (cg === 1 ? tf.reshape(rot, [th, tw, cout, 1])
-          : tf.reshape(tf.transpose(tf.reshape(rot, [th, tw, cg, groups, og]), [0, 1, 3, 4, 2]), [th, tw, cout, cg])) as tf.Tensor4D;
-        return sumOverGroupInputs(depthwiseRaw(inp, wt, [1, 1], pads, spec.dilation), groups, og, cg);
-      }), false);
+      return transposedConv(
+        dy,
+        w,
+        xShape[1],
+        xShape[2],
+        xShape[3],
+        spec,
+        (inp, wf, pads) =>
+          tf.tidy(() => {
+            const [th, tw] = wf.shape;
+            const rot = tf.reverse(wf, [0, 1]);
+            const wt = (
+              cg === 1
+                ? tf.reshape(rot, [th, tw, cout, 1])
+                : tf.reshape(tf.transpose(tf.reshape(rot, [th, tw, cg, groups, og]), [0, 1, 3, 4, 2]), [th, tw, cout, cg])
+            ) as tf.Tensor4D;
+            return sumOverGroupInputs(depthwiseRaw(inp, wt, [1, 1], pads, spec.dilation), groups, og, cg);
+          }),
+        false,
+      );
     },
     filterGrad: (x, dy, wShape: Shape4) => groupedFilterGrad(x, dy, wShape, groups, spec),
   };
@@ -122,17 +162,25 @@ function depthwiseFormImpl(spec: Conv2DSpec, groups: number): ConvImpl {
 function splitFormImpl(spec: Conv2DSpec, groups: number): ConvImpl {
   return {
     forward: (x, w) => groupedRawSplit(x, w, groups, spec.stride, pads4(spec), spec.dilation),
-    inputGrad: (dy, w, xShape: Shape4) => tf.tidy(() => {
-      const dys = tf.split<tf.Tensor4D>(dy, groups, 3);
-      const ws = tf.split<tf.Tensor4D>(w, groups, 3);
-      const xs: Shape4 = [xShape[0], xShape[1], xShape[2], xShape[3] / groups];
-      return tf.concat(dys.map((d, g) => convInputGrad(d, ws[g], xs, spec)), 3);
-    }),
-    filterGrad: (x, dy, wShape: Shape4) => tf.tidy(() => {
-      const xs = tf.split<tf.Tensor4D>(x, groups, 3);
-      const dys = tf.split<tf.Tensor4D>(dy, groups, 3);
-      return tf.concat(xs.map((xi, g) => convFilterGrad(xi, dys[g], [wShape[0], wShape[1]], spec)), 3);
-    }),
+    inputGrad: (dy, w, xShape: Shape4) =>
+      tf.tidy(() => {
+        const dys = tf.split<tf.Tensor4D>(dy, groups, 3);
+        const ws = tf.split<tf.Tensor4D>(w, groups, 3);
+        const xs: Shape4 = [xShape[0], xShape[1], xShape[2], xShape[3] / groups];
+        return tf.concat(
+          dys.map((d, g) => convInputGrad(d, ws[g], xs, spec)),
+          3,
+        );
+      }),
+    filterGrad: (x, dy, wShape: Shape4) =>
+      tf.tidy(() => {
+        const xs = tf.split<tf.Tensor4D>(x, groups, 3);
+        const dys = tf.split<tf.Tensor4D>(dy, groups, 3);
+        return tf.concat(
+          xs.map((xi, g) => convFilterGrad(xi, dys[g], [wShape[0], wShape[1]], spec)),
+          3,
+        );
+      }),
   };
 }
 
@@ -141,13 +189,17 @@ function checkGrouped(op: string, x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D
   checkRank4(op, 'x', x.shape, 'NHWC');
   checkRank4(op, 'w', w.shape, 'HWIO [kh, kw, in/groups, out]');
   const g = spec.groups;
-  const cin = x.shape[3], cout = w.shape[3];
+  const cin = x.shape[3],
+    cout = w.shape[3];
   if (!Number.isInteger(g) || g < 1 || cin % g !== 0 || cout % g !== 0) {
     throw inputError(`${op} groups`, `must be a positive integer dividing both C_in (${cin}) and C_out (${cout}), got ${g}`);
   }
   if (w.shape[2] * g !== cin) {
-    throw inputError(`${op} w`, `has ${w.shape[2]} input channels per group (w.shape[2]) but x has ${cin} channels in ${g} groups`,
-      'w must be HWIO [kh, kw, C_in/groups, C_out] (torch OIHW permuted (2, 3, 1, 0))');
+    throw inputError(
+      `${op} w`,
+      `has ${w.shape[2]} input channels per group (w.shape[2]) but x has ${cin} channels in ${g} groups`,
+      'w must be HWIO [kh, kw, C_in/groups, C_out] (torch OIHW permuted (2, 3, 1, 0))',
+    );
   }
   checkConvFits(op, x.shape, w.shape[0], w.shape[1], s);
   checkBias(op, b ? b.shape : null, cout);
@@ -167,7 +219,11 @@ function implFor(w: tf.Tensor4D, spec: GroupedConv2DSpec, strategy: GroupedStrat
  * b: [C_out] or null. Any groups (1 = dense, C_in = depthwise).
  */
 export function groupedConv2d(
-  x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, spec: GroupedConv2DSpec, strategy: GroupedStrategy = 'auto',
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  b: tf.Tensor1D | null,
+  spec: GroupedConv2DSpec,
+  strategy: GroupedStrategy = 'auto',
 ): tf.Tensor4D {
   const s = checkGrouped('groupedConv2d', x, w, b, spec);
   return trainableConv(implFor(w, s, strategy), x, w, b);
@@ -178,7 +234,11 @@ export function groupedConv2d(
  * must stay alive until the backward pass has run).
  */
 export function groupedConv2dFrozen(
-  x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, spec: GroupedConv2DSpec, strategy: GroupedStrategy = 'auto',
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  b: tf.Tensor1D | null,
+  spec: GroupedConv2DSpec,
+  strategy: GroupedStrategy = 'auto',
 ): tf.Tensor4D {
   const s = checkGrouped('groupedConv2dFrozen', x, w, b, spec);
   return frozenConv(implFor(w, s, strategy), x, w, b);

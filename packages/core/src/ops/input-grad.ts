@@ -29,9 +29,16 @@ const subTaps = (k: number, s: number, r: number) => (r >= k ? 0 : Math.ceil((k 
  */
 function subKernel(w: tf.Tensor4D, sh: number, sw: number, rh: number, rw: number): tf.Tensor4D {
   const [kh, kw, a, b] = w.shape;
-  const mh = Math.ceil(kh / sh), mw = Math.ceil(kw / sw);
-  const th = subTaps(kh, sh, rh), tw = subTaps(kw, sw, rw);
-  const wp = tf.pad(w, [[0, mh * sh - kh], [0, mw * sw - kw], [0, 0], [0, 0]]);
+  const mh = Math.ceil(kh / sh),
+    mw = Math.ceil(kw / sw);
+  const th = subTaps(kh, sh, rh),
+    tw = subTaps(kw, sw, rw);
+  const wp = tf.pad(w, [
+    [0, mh * sh - kh],
+    [0, mw * sw - kw],
+    [0, 0],
+    [0, 0],
+  ]);
   const rows = tf.slice(tf.reshape(wp, [mh, sh, mw * sw * a * b]), [0, rh, 0], [th, 1, mw * sw * a * b]);
   const cols = tf.slice(tf.reshape(rows, [th, mw, sw, a * b]), [0, 0, rw, 0], [th, tw, 1, a * b]);
   return tf.reshape(cols, [th, tw, a, b]) as tf.Tensor4D;
@@ -46,11 +53,21 @@ function subKernel(w: tf.Tensor4D, sh: number, sw: number, rh: number, rw: numbe
  * GEMM-bound and gain from the phases: 37 vs 139 ms for [4,72,72,64] 3x3x64x64 stride 2).
  */
 export function transposedConv(
-  dy: tf.Tensor4D, w: tf.Tensor4D, outH: number, outW: number, outChannels: number, spec: Conv2DSpec, conv: RotatedConv,
+  dy: tf.Tensor4D,
+  w: tf.Tensor4D,
+  outH: number,
+  outW: number,
+  outChannels: number,
+  spec: Conv2DSpec,
+  conv: RotatedConv,
   byPhases = true,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const { stride: [sh, sw], pad: [ph, pw], dilation: [dh, dw] } = spec;
+    const {
+      stride: [sh, sw],
+      pad: [ph, pw],
+      dilation: [dh, dw],
+    } = spec;
     const [kh, kw] = w.shape;
     const [n, oh, ow] = dy.shape;
     if (sh === 1 && sw === 1) {
@@ -61,21 +78,25 @@ export function transposedConv(
       const pads: Pads4 = [dh * (kh - 1) - ph, outH + ph - oh * sh, dw * (kw - 1) - pw, outW + pw - ow * sw];
       return conv(zeroInsertFull(dy, sh, sw), w, pads);
     }
-    const qh = Math.ceil((ph + outH) / sh), qw = Math.ceil((pw + outW) / sw);
+    const qh = Math.ceil((ph + outH) / sh),
+      qw = Math.ceil((pw + outW) / sw);
     // phase (rh, rw) gives pixel (q*sh + rh, q'*sw + rw) of the padded dx, q < qh, q' < qw;
     // interleaved by stack + reshape (on wasm a stack copies rows and a 6-D transpose is slow)
     const rows: tf.Tensor4D[] = [];
     for (let rh = 0; rh < sh; rh++) {
       const cols: tf.Tensor4D[] = [];
       for (let rw = 0; rw < sw; rw++) {
-        const th = subTaps(kh, sh, rh), tw = subTaps(kw, sw, rw);
-        cols.push(th === 0 || tw === 0
-          ? tf.zeros([n, qh, qw, outChannels])
-          : conv(dy, subKernel(w, sh, sw, rh, rw), [th - 1, qh - oh, tw - 1, qw - ow]));
+        const th = subTaps(kh, sh, rh),
+          tw = subTaps(kw, sw, rw);
+        cols.push(
+          th === 0 || tw === 0
+            ? tf.zeros([n, qh, qw, outChannels])
+            : conv(dy, subKernel(w, sh, sw, rh, rw), [th - 1, qh - oh, tw - 1, qw - ow]),
+        );
       }
-      rows.push(sw === 1 ? cols[0] : tf.reshape(tf.stack(cols, 3), [n, qh, qw * sw, outChannels]) as tf.Tensor4D);
+      rows.push(sw === 1 ? cols[0] : (tf.reshape(tf.stack(cols, 3), [n, qh, qw * sw, outChannels]) as tf.Tensor4D));
     }
-    const full = sh === 1 ? rows[0] : tf.reshape(tf.stack(rows, 2), [n, qh * sh, qw * sw, outChannels]) as tf.Tensor4D;
+    const full = sh === 1 ? rows[0] : (tf.reshape(tf.stack(rows, 2), [n, qh * sh, qw * sw, outChannels]) as tf.Tensor4D);
     return padOrCrop(full, -ph, outH + ph - qh * sh, -pw, outW + pw - qw * sw);
   });
 }

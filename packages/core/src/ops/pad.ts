@@ -15,7 +15,8 @@ export type Pad2d = [number, number, number, number];
 
 /** `size` entries of x along `axis` from `begin`. */
 function sliceAxis(x: tf.Tensor4D, axis: 1 | 2, begin: number, size: number): tf.Tensor4D {
-  const b = [0, 0, 0, 0], s = [...x.shape];
+  const b = [0, 0, 0, 0],
+    s = [...x.shape];
   b[axis] = begin;
   s[axis] = size;
   return tf.slice(x, b, s);
@@ -23,7 +24,12 @@ function sliceAxis(x: tf.Tensor4D, axis: 1 | 2, begin: number, size: number): tf
 
 /** Zero-pads x along `axis` by (before, after). */
 function padAxis(x: tf.Tensor4D, axis: 1 | 2, before: number, after: number): tf.Tensor4D {
-  const p: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0]];
+  const p: [number, number][] = [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ];
   p[axis] = [before, after];
   return tf.pad(x, p);
 }
@@ -31,7 +37,11 @@ function padAxis(x: tf.Tensor4D, axis: 1 | 2, before: number, after: number): tf
 /** Edge replication along one axis: the first/last entry repeated before/after times. */
 function replicateAxis(x: tf.Tensor4D, axis: 1 | 2, before: number, after: number): tf.Tensor4D {
   const len = x.shape[axis];
-  const reps = (n: number) => { const r = [1, 1, 1, 1]; r[axis] = n; return r; };
+  const reps = (n: number) => {
+    const r = [1, 1, 1, 1];
+    r[axis] = n;
+    return r;
+  };
   const parts: tf.Tensor4D[] = [];
   if (before > 0) parts.push(tf.tile(sliceAxis(x, axis, 0, 1), reps(before)));
   parts.push(x);
@@ -67,8 +77,11 @@ function check(x: tf.Tensor4D, pads: Pad2d, mode: PadMode): void {
   }
   const [, h, w] = x.shape;
   if (mode === 'reflect' && (pads[0] >= h || pads[1] >= h || pads[2] >= w || pads[3] >= w)) {
-    throw inputError('pad2d pads', `reflect padding must be smaller than the input (${h}x${w}), got [${pads.join(', ')}]`,
-      'as in PyTorch, pad by less than the image size');
+    throw inputError(
+      'pad2d pads',
+      `reflect padding must be smaller than the input (${h}x${w}), got [${pads.join(', ')}]`,
+      'as in PyTorch, pad by less than the image size',
+    );
   }
   if (mode === 'replicate' && (h === 0 || w === 0)) throw inputError('pad2d x', 'replicate padding needs a non-empty image');
 }
@@ -85,7 +98,12 @@ export function pad2d(x: tf.Tensor4D, pads: Pad2d, mode: PadMode = 'constant', v
     const [xi, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
     save([]);
     const [, h, w] = xi.shape;
-    const paddings: [number, number][] = [[0, 0], [t, b], [l, r], [0, 0]];
+    const paddings: [number, number][] = [
+      [0, 0],
+      [t, b],
+      [l, r],
+      [0, 0],
+    ];
     const out = tf.tidy((): tf.Tensor4D => {
       if (mode === 'constant') return tf.pad(xi, paddings, value);
       if (mode === 'reflect') return tf.mirrorPad(xi, paddings, 'reflect');

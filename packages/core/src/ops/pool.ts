@@ -25,7 +25,12 @@ export function maxPool2d(x: tf.Tensor4D, spec: PoolSpec): tf.Tensor4D {
     const oh = overhang(h, spec.kernel[0], spec.stride[0], spec.pad[0], spec.ceil);
     const ow = overhang(w, spec.kernel[1], spec.stride[1], spec.pad[1], spec.ceil);
     let y = x;
-    const pads: [number, number][] = [[0, 0], [spec.pad[0], spec.pad[0] + oh.extra], [spec.pad[1], spec.pad[1] + ow.extra], [0, 0]];
+    const pads: [number, number][] = [
+      [0, 0],
+      [spec.pad[0], spec.pad[0] + oh.extra],
+      [spec.pad[1], spec.pad[1] + ow.extra],
+      [0, 0],
+    ];
     if (pads[1][0] || pads[1][1] || pads[2][0] || pads[2][1]) y = tf.pad(y, pads, -Infinity);
     return cropTo(tf.maxPool(y, spec.kernel, spec.stride, 'valid'), oh.out, ow.out);
   });
@@ -41,14 +46,22 @@ export function avgPool2d(x: tf.Tensor4D, spec: PoolSpec): tf.Tensor4D {
     const [kh, kw] = spec.kernel;
     const oh = overhang(h, kh, spec.stride[0], spec.pad[0], spec.ceil);
     const ow = overhang(w, kw, spec.stride[1], spec.pad[1], spec.ceil);
-    const padded = tf.pad(x, [[0, 0], [spec.pad[0], spec.pad[0] + oh.extra], [spec.pad[1], spec.pad[1] + ow.extra], [0, 0]]);
+    const padded = tf.pad(x, [
+      [0, 0],
+      [spec.pad[0], spec.pad[0] + oh.extra],
+      [spec.pad[1], spec.pad[1] + ow.extra],
+      [0, 0],
+    ]);
     const mean = cropTo(tf.avgPool(padded, spec.kernel, spec.stride, 'valid'), oh.out, ow.out);
     const plainDivisor = (spec.countIncludePad || (spec.pad[0] === 0 && spec.pad[1] === 0)) && oh.extra === 0 && ow.extra === 0;
     if (plainDivisor) return mean;
     const dh = divisors(h, kh, spec.stride[0], spec.pad[0], oh.out, spec.countIncludePad);
     const dw = divisors(w, kw, spec.stride[1], spec.pad[1], ow.out, spec.countIncludePad);
     // mean * (k*k) / divisor, with the divisor an outer product of the per-axis counts
-    const scale = tf.tensor4d(dh.flatMap((a) => dw.map((b) => (kh * kw) / (a * b))), [1, oh.out, ow.out, 1]);
+    const scale = tf.tensor4d(
+      dh.flatMap((a) => dw.map((b) => (kh * kw) / (a * b))),
+      [1, oh.out, ow.out, 1],
+    );
     return tf.mul(mean, scale);
   });
 }
@@ -78,10 +91,12 @@ export function adaptiveAvgPool2d(x: tf.Tensor4D, out: [number, number]): tf.Ten
     if (h % oh === 0 && w % ow === 0) return tf.avgPool(x, [h / oh, w / ow], [h / oh, w / ow], 'valid');
     const rows: tf.Tensor4D[] = [];
     for (let i = 0; i < oh; i++) {
-      const h0 = Math.floor((i * h) / oh), h1 = Math.ceil(((i + 1) * h) / oh);
+      const h0 = Math.floor((i * h) / oh),
+        h1 = Math.ceil(((i + 1) * h) / oh);
       const cols: tf.Tensor4D[] = [];
       for (let j = 0; j < ow; j++) {
-        const w0 = Math.floor((j * w) / ow), w1 = Math.ceil(((j + 1) * w) / ow);
+        const w0 = Math.floor((j * w) / ow),
+          w1 = Math.ceil(((j + 1) * w) / ow);
         cols.push(tf.mean(tf.slice(x, [0, h0, w0, 0], [n, h1 - h0, w1 - w0, c]), [1, 2], true) as tf.Tensor4D);
       }
       rows.push(tf.concat(cols, 2));

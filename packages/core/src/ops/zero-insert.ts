@@ -18,12 +18,22 @@ export function zeroInsertFull(x: tf.Tensor4D, sh: number, sw: number): tf.Tenso
     const [n, h, w, c] = x.shape;
     let t: tf.Tensor4D = x;
     if (sh > 1) {
-      const t4 = tf.pad(tf.reshape(t, [n, h, 1, w * c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0]]);
+      const t4 = tf.pad(tf.reshape(t, [n, h, 1, w * c]), [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+      ]);
       t = tf.reshape(t4, [n, h * sh, w, c]);
     }
     if (sw > 1) {
       const hh = t.shape[1];
-      const t4 = tf.pad(tf.reshape(t, [n * hh, w, 1, c]), [[0, 0], [0, 0], [0, sw - 1], [0, 0]]);
+      const t4 = tf.pad(tf.reshape(t, [n * hh, w, 1, c]), [
+        [0, 0],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ]);
       t = tf.reshape(t4, [n, hh, w * sw, c]);
     }
     return t;
@@ -50,7 +60,12 @@ export function padOrCrop(x: tf.Tensor4D, t: number, b: number, l: number, r: nu
       y = tf.slice(y, [0, ct, cl, 0], [n, h - ct - Math.max(0, -b), w - cl - Math.max(0, -r), c]);
     }
     if (t > 0 || b > 0 || l > 0 || r > 0) {
-      y = tf.pad(y, [[0, 0], [Math.max(0, t), Math.max(0, b)], [Math.max(0, l), Math.max(0, r)], [0, 0]]);
+      y = tf.pad(y, [
+        [0, 0],
+        [Math.max(0, t), Math.max(0, b)],
+        [Math.max(0, l), Math.max(0, r)],
+        [0, 0],
+      ]);
     }
     return y;
   });

@@ -93,12 +93,14 @@ export class PerceptualDistance {
     }
     this.batchNorm = opts.batchNorm ?? 'eval';
     if (opts.variant === 'lin') {
-      if (!opts.linWeights) throw configError("variant 'lin'", 'needs linWeights', "pass linWeights (e.g. from loadLpipsLinWeights) or use variant 'baseline'");
+      if (!opts.linWeights)
+        throw configError("variant 'lin'", 'needs linWeights', "pass linWeights (e.g. from loadLpipsLinWeights) or use variant 'baseline'");
       const checked = checkLinWeights(opts.linWeights, resolved, opts.points);
       this.lin = new Map([...checked].map(([k, v]) => [k, tf.keep(tf.tensor1d(v))]));
       this.linSource = opts.linSource ?? 'given';
     } else {
-      if (opts.linWeights) throw configError("linWeights with variant 'baseline'", 'would be ignored', "use variant 'lin' or drop linWeights");
+      if (opts.linWeights)
+        throw configError("linWeights with variant 'baseline'", 'would be ignored', "use variant 'lin' or drop linWeights");
       this.lin = null;
       this.linSource = null;
     }
@@ -220,10 +222,18 @@ export class PerceptualDistance {
       const a = fa.get(p);
       const b = fb.get(p);
       if (!a || !b) {
-        throw inputError(`features without point '${p}'`, `this distance compares ${this.points.join(', ')}`, 'compute them with the same distance\'s features()');
+        throw inputError(
+          `features without point '${p}'`,
+          `this distance compares ${this.points.join(', ')}`,
+          "compute them with the same distance's features()",
+        );
       }
       if (a.shape.join() !== b.shape.join()) {
-        throw inputError(`features at '${p}' of shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`, 'differ', 'compare images of the same size and batch');
+        throw inputError(
+          `features at '${p}' of shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`,
+          'differ',
+          'compare images of the same size and batch',
+        );
       }
       const sq = tf.squaredDifference(a, b);
       const lin = this.lin?.get(p);
@@ -243,7 +253,12 @@ export function resolveUnique(extractor: FeatureExtractor, names: string[]): Ext
   const pts = names.map((n) => extractor.backbone.point(n));
   const seen = new Set<string>();
   for (const [i, p] of pts.entries()) {
-    if (seen.has(p.name)) throw configError(`points [${names.join(', ')}]`, `name '${p.name}' twice ('${names[i]}')`, 'list each point once; use pointWeights to weight one more');
+    if (seen.has(p.name))
+      throw configError(
+        `points [${names.join(', ')}]`,
+        `name '${p.name}' twice ('${names[i]}')`,
+        'list each point once; use pointWeights to weight one more',
+      );
     seen.add(p.name);
   }
   return pts;
@@ -251,7 +266,8 @@ export function resolveUnique(extractor: FeatureExtractor, names: string[]): Ext
 
 export function checkPointWeights(w: number[] | undefined, n: number): number[] {
   if (!w) return new Array<number>(n).fill(1);
-  if (w.length !== n) throw configError(`pointWeights [${w.join(', ')}]`, `has ${w.length} entries for ${n} points`, 'give one weight per point');
+  if (w.length !== n)
+    throw configError(`pointWeights [${w.join(', ')}]`, `has ${w.length} entries for ${n} points`, 'give one weight per point');
   const bad = w.find((v) => !Number.isFinite(v) || v < 0);
   if (bad !== undefined) throw configError(`pointWeights [${w.join(', ')}]`, `contains ${bad}`, 'use finite non-negative weights');
   return [...w];
@@ -283,6 +299,10 @@ function checkLinWeights(given: Map<string, Float32Array>, pts: ExtractionPoint[
 
 function checkPair(a: tf.Tensor4D, b: tf.Tensor4D): void {
   if (a.shape.join() !== b.shape.join()) {
-    throw inputError(`image pair of shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`, 'differ', 'compare batches of the same size and shape');
+    throw inputError(
+      `image pair of shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`,
+      'differ',
+      'compare batches of the same size and shape',
+    );
   }
 }

@@ -56,7 +56,10 @@ export function checkInputSpec(spec: PerceptualInputSpec): void {
   const r = spec.resize;
   if (r) {
     if (r.method !== 'bilinear') throw configError(`input resize method '${r.method}'`, 'is not supported', "use 'bilinear'");
-    for (const [k, v] of [['height', r.height], ['width', r.width]] as const) {
+    for (const [k, v] of [
+      ['height', r.height],
+      ['width', r.width],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw configError(`input resize ${k} ${v}`, 'must be a positive integer');
     }
   }
@@ -97,7 +100,11 @@ export function prepareInput(x: tf.Tensor4D, spec: PerceptualInputSpec): tf.Tens
   }
   const c = x.shape[3];
   if (c !== 1 && c !== 3) {
-    throw inputError(`images of shape [${x.shape.join(', ')}]`, `have ${c} channels`, 'pass RGB (3 channels) or grayscale (1 channel) NHWC images');
+    throw inputError(
+      `images of shape [${x.shape.join(', ')}]`,
+      `have ${c} channels`,
+      'pass RGB (3 channels) or grayscale (1 channel) NHWC images',
+    );
   }
   if (x.dtype !== 'float32') {
     throw inputError(`images of dtype ${x.dtype}`, 'must be float32', `cast them and scale to ${spec.range}`);
@@ -130,7 +137,9 @@ export function prepareInput(x: tf.Tensor4D, spec: PerceptualInputSpec): tf.Tens
 }
 
 /** A stable, JSON-friendly copy of a spec (for provenance records). */
-export function describeInputSpec(spec: PerceptualInputSpec): Required<Omit<PerceptualInputSpec, 'resize'>> & { resize: PerceptualResize | null } {
+export function describeInputSpec(
+  spec: PerceptualInputSpec,
+): Required<Omit<PerceptualInputSpec, 'resize'>> & { resize: PerceptualResize | null } {
   return {
     range: spec.range,
     normalize: spec.normalize,

@@ -90,7 +90,11 @@ export class PerceptualLoss {
    */
   compute(pred: tf.Tensor4D, target: tf.Tensor4D): tf.Tensor {
     if (pred.shape.join() !== target.shape.join()) {
-      throw inputError(`pred [${pred.shape.join(', ')}] and target [${target.shape.join(', ')}]`, 'differ in shape', 'pass a target for every prediction, same size');
+      throw inputError(
+        `pred [${pred.shape.join(', ')}] and target [${target.shape.join(', ')}]`,
+        'differ in shape',
+        'pass a target for every prediction, same size',
+      );
     }
     const t = this.targetFeatures(target);
     try {
@@ -125,7 +129,11 @@ export class PerceptualLoss {
           const a = fp.get(p)!;
           const b = target.get(p);
           if (!b || b.shape.join() !== a.shape.join()) {
-            throw inputError(`target features at '${p}'`, `are missing or of another shape than the prediction's [${a.shape.join(', ')}]`, "compute them with this loss's targetFeatures()");
+            throw inputError(
+              `target features at '${p}'`,
+              `are missing or of another shape than the prediction's [${a.shape.join(', ')}]`,
+              "compute them with this loss's targetFeatures()",
+            );
           }
           const diff = tf.sub(a, b);
           const err = this.criterion === 'mse' ? tf.square(diff) : tf.abs(diff);

@@ -34,7 +34,10 @@ function toFound(dir: string, source: FoundPlugin['source']): FoundPlugin | null
 
 const subdirs = (dir: string): string[] => {
   try {
-    return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => path.join(dir, e.name));
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() || e.isSymbolicLink())
+      .map((e) => path.join(dir, e.name));
   } catch {
     return [];
   }

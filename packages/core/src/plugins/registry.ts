@@ -44,7 +44,17 @@ export class Registry {
   task(id: string): Task {
     const all = this.tasks();
     const t = all.find((x) => x.id === id);
-    if (!t) throw new DplError('E_UNKNOWN_TASK', `unknown task '${id}'`, `use one of: ${all.map((x) => x.id).sort().join(', ') || '(none installed)'}`);
+    if (!t)
+      throw new DplError(
+        'E_UNKNOWN_TASK',
+        `unknown task '${id}'`,
+        `use one of: ${
+          all
+            .map((x) => x.id)
+            .sort()
+            .join(', ') || '(none installed)'
+        }`,
+      );
     return t;
   }
 

@@ -63,7 +63,12 @@ export function backboneContract(b: Backbone, opts: ContractOptions = {}): Contr
           const x = input(s);
           const m = extractor().extract(x, names);
           const shapes = new Map([...m].map(([k, v]) => [k, v.shape]));
-          const predicted = spatialShapes(b.graph(), s, s, pts.map((p) => p.node));
+          const predicted = spatialShapes(
+            b.graph(),
+            s,
+            s,
+            pts.map((p) => p.node),
+          );
           release(m);
           x.dispose();
           return { shapes, predicted };

@@ -58,11 +58,17 @@ async function checkIsSafetensors(file: string): Promise<void> {
     await f.handle.close();
   }
   if (looksLikeSafetensors(head, f.size)) return;
-  const what = head[0] === 0x50 && head[1] === 0x4b ? 'a zip archive (a torch.save .pth/.pt file?)'
-    : head[0] === 0x80 ? 'a Python pickle'
-      : 'not a safetensors file';
-  throw weightsError(file, `is ${what}; training checkpoints are read only as safetensors (a checkpoint never executes code)`,
-    'pass a checkpoint written by ParamStore.save, or convert the weights to safetensors');
+  const what =
+    head[0] === 0x50 && head[1] === 0x4b
+      ? 'a zip archive (a torch.save .pth/.pt file?)'
+      : head[0] === 0x80
+        ? 'a Python pickle'
+        : 'not a safetensors file';
+  throw weightsError(
+    file,
+    `is ${what}; training checkpoints are read only as safetensors (a checkpoint never executes code)`,
+    'pass a checkpoint written by ParamStore.save, or convert the weights to safetensors',
+  );
 }
 
 async function readSidecar(file: string): Promise<CheckpointMeta> {

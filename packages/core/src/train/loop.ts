@@ -125,7 +125,12 @@ function checkOptions<B extends tf.TensorContainer>(o: TrainLoopOptions<B>): voi
   if (o.epochs === undefined && o.maxSteps === undefined) throw bad('epochs', 'and maxSteps are both missing', 'give at least one');
   if (o.epochs !== undefined && !isPosInt(o.epochs)) throw bad('epochs', `must be a positive integer, got ${o.epochs}`);
   if (o.maxSteps !== undefined && !isPosInt(o.maxSteps)) throw bad('maxSteps', `must be a positive integer, got ${o.maxSteps}`);
-  if (!o.loss === !o.update) throw bad('loss', o.loss ? 'and update are both given' : 'or update is required', 'give loss (the loop updates) or update (you update)');
+  if (!o.loss === !o.update)
+    throw bad(
+      'loss',
+      o.loss ? 'and update are both given' : 'or update is required',
+      'give loss (the loop updates) or update (you update)',
+    );
   if (o.update && o.afterUpdate) throw bad('afterUpdate', 'only applies to loss; with update, do it inside update');
   if (o.update && o.lrSchedule && !o.optimizer) throw bad('lrSchedule', 'needs the optimizer when update is given');
   if (o.patience !== undefined && !isPosInt(o.patience)) throw bad('patience', `must be a positive integer, got ${o.patience}`);
@@ -144,20 +149,30 @@ function checkOptions<B extends tf.TensorContainer>(o: TrainLoopOptions<B>): voi
 
 /** One update through the optimizer (optimizer.minimize's two halves, with checks between). */
 async function minimizeStep<B extends tf.TensorContainer>(
-  o: TrainLoopOptions<B>, opt: tf.Optimizer, vars: tf.Variable[], batch: B, info: StepInfo,
+  o: TrainLoopOptions<B>,
+  opt: tf.Optimizer,
+  vars: tf.Variable[],
+  batch: B,
+  info: StepInfo,
 ): Promise<number> {
   const sizeBefore = o.store.size;
   const { value, grads } = opt.computeGradients(() => o.loss!(batch, info), vars);
   try {
     if (o.store.size !== sizeBefore) {
       const created = o.store.names().slice(sizeBefore);
-      throw configError('trainLoop loss', `created parameters during step ${info.step} (${created.join(', ')}); they would not be trained`,
-        'create all parameters before training: store.build(() => model(sampleBatch, false))');
+      throw configError(
+        'trainLoop loss',
+        `created parameters during step ${info.step} (${created.join(', ')}); they would not be trained`,
+        'create all parameters before training: store.build(() => model(sampleBatch, false))',
+      );
     }
     const missing = vars.filter((v) => grads[v.name] == null).map((v) => o.store.nameOf(v) ?? v.name);
     if (missing.length > 0) {
-      throw configError('trainLoop loss', `does not depend on parameter(s) ${missing.join(', ')}`,
-        'use every trainable parameter in the loss, or train with update (your own optimizer step)');
+      throw configError(
+        'trainLoop loss',
+        `does not depend on parameter(s) ${missing.join(', ')}`,
+        'use every trainable parameter in the loss, or train with update (your own optimizer step)',
+      );
     }
     opt.applyGradients(grads);
     o.afterUpdate?.(info);
@@ -175,7 +190,11 @@ export async function trainLoop<B extends tf.TensorContainer>(o: TrainLoopOption
   checkOptions(o);
   const vars = o.store.trainableVariables();
   if (o.loss && vars.length === 0) {
-    throw configError('trainLoop store', 'has no trainable parameters yet', 'create them first: store.build(() => model(sampleBatch, false))');
+    throw configError(
+      'trainLoop store',
+      'has no trainable parameters yet',
+      'create them first: store.build(() => model(sampleBatch, false))',
+    );
   }
   const ownOptimizer = o.loss !== undefined && o.optimizer === undefined;
   const opt = o.optimizer ?? (o.loss ? adam() : undefined);
@@ -218,7 +237,9 @@ export async function trainLoop<B extends tf.TensorContainer>(o: TrainLoopOption
     } else {
       sinceBest++;
     }
-    o.progress?.log(`${o.label ?? 'train'}: step ${step} epoch ${epoch + 1} validation ${metric}${improved ? ' (best)' : ` (best ${best} at step ${bestStep})`}`);
+    o.progress?.log(
+      `${o.label ?? 'train'}: step ${step} epoch ${epoch + 1} validation ${metric}${improved ? ' (best)' : ` (best ${best} at step ${bestStep})`}`,
+    );
     return o.patience !== undefined && sinceBest >= o.patience;
   };
 
@@ -229,7 +250,10 @@ export async function trainLoop<B extends tf.TensorContainer>(o: TrainLoopOption
       if (o.lrSchedule) setLearningRate(opt!, o.lrSchedule(epoch));
       const batches = epochBatches(o.numExamples, o.batchSize, o.seed, epoch, o.dropLast);
       for (let bi = 0; bi < batches.length; bi++) {
-        if (o.signal?.aborted) { stopReason = 'aborted'; break outer; }
+        if (o.signal?.aborted) {
+          stopReason = 'aborted';
+          break outer;
+        }
         if (step >= total) break outer;
         step++;
         const info: StepInfo = { step, epoch, batchIndex: bi };
@@ -243,11 +267,18 @@ export async function trainLoop<B extends tf.TensorContainer>(o: TrainLoopOption
         }
         const after = tf.memory().numTensors;
         if (guard && step > warmup && after > before) {
-          throw new DplError('E_TENSOR_LEAK', `tensor leak: ${after - before} tensors per step (step ${step}: ${before} tensors before, ${after} after)`,
-            'wrap the step in tf.tidy and dispose tensors created outside it (makeBatch, update, afterUpdate)');
+          throw new DplError(
+            'E_TENSOR_LEAK',
+            `tensor leak: ${after - before} tensors per step (step ${step}: ${before} tensors before, ${after} after)`,
+            'wrap the step in tf.tidy and dispose tensors created outside it (makeBatch, update, afterUpdate)',
+          );
         }
         if (!Number.isFinite(loss)) {
-          throw new DplError('E_DIVERGED', `training loss is ${loss} at step ${step} (epoch ${epoch + 1})`, 'lower the learning rate or check the inputs');
+          throw new DplError(
+            'E_DIVERGED',
+            `training loss is ${loss} at step ${step} (epoch ${epoch + 1})`,
+            'lower the learning rate or check the inputs',
+          );
         }
         history.steps.push({ step, epoch, loss, numTensors: after });
         const eta = ((Date.now() - start) / 1000 / step) * (total - step);

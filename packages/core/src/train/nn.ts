@@ -24,7 +24,8 @@ export type IntOrPair = number | Pair;
 const pair = (v: IntOrPair): Pair => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
 function checkRank(op: string, x: tf.Tensor, ranks: number[], layout: string): void {
-  if (!ranks.includes(x.rank)) throw inputError(`${op} x`, `must be rank ${ranks.join(' or ')} (${layout}), got shape [${x.shape.join(', ')}]`);
+  if (!ranks.includes(x.rank))
+    throw inputError(`${op} x`, `must be rank ${ranks.join(' or ')} (${layout}), got shape [${x.shape.join(', ')}]`);
 }
 
 export interface ConvOptions {
@@ -84,7 +85,10 @@ export function convTranspose(store: ParamStore, name: string, x: tf.Tensor4D, o
   const w = store.param<tf.Rank.R4>(`${name}.weight`, [kh, kw, o.out, cin], init);
   const b = o.bias === false ? null : store.param<tf.Rank.R1>(`${name}.bias`, [o.out], init);
   return convTranspose2d(x, w, b, {
-    stride: pair(o.stride ?? 1), pad: pair(o.pad ?? 0), outputPadding: pair(o.outputPadding ?? 0), dilation: pair(o.dilation ?? 1),
+    stride: pair(o.stride ?? 1),
+    pad: pair(o.pad ?? 0),
+    outputPadding: pair(o.outputPadding ?? 0),
+    dilation: pair(o.dilation ?? 1),
   });
 }
 
@@ -114,7 +118,13 @@ const channelMean = (x2: tf.Tensor2D, ones: tf.Tensor2D, m: number): tf.Tensor2D
  * gradient tape paused: the update is never differentiated.
  */
 function batchNormTrain(
-  x: tf.Tensor, gamma: tf.Variable, beta: tf.Variable, runMean: tf.Variable, runVar: tf.Variable, momentum: number, eps: number,
+  x: tf.Tensor,
+  gamma: tf.Variable,
+  beta: tf.Variable,
+  runMean: tf.Variable,
+  runVar: tf.Variable,
+  momentum: number,
+  eps: number,
 ): tf.Tensor {
   const c = x.shape[x.rank - 1];
   const m = x.size / c;
@@ -134,15 +144,16 @@ function batchNormTrain(
     });
     save([xhat, scale]);
     // dx = gamma*rstd * (dy - mean(dy) - xhat*mean(dy*xhat)); dgamma = sum(dy*xhat); dbeta = sum(dy)
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
-      const [xh, sc] = saved;
-      const dy2 = tf.reshape(dy, [m, c]) as tf.Tensor2D;
-      const ones = tf.ones([1, m]) as tf.Tensor2D;
-      const sdy = tf.matMul(ones, dy2);
-      const sdyx = tf.matMul(ones, tf.mul(dy2, xh) as tf.Tensor2D);
-      const dx = tf.mul(tf.sub(tf.sub(dy2, tf.div(sdy, m)), tf.mul(xh, tf.div(sdyx, m))), sc);
-      return [tf.reshape(dx, dy.shape), tf.reshape(sdyx, [c]), tf.reshape(sdy, [c])];
-    });
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [xh, sc] = saved;
+        const dy2 = tf.reshape(dy, [m, c]) as tf.Tensor2D;
+        const ones = tf.ones([1, m]) as tf.Tensor2D;
+        const sdy = tf.matMul(ones, dy2);
+        const sdyx = tf.matMul(ones, tf.mul(dy2, xh) as tf.Tensor2D);
+        const dx = tf.mul(tf.sub(tf.sub(dy2, tf.div(sdy, m)), tf.mul(xh, tf.div(sdyx, m))), sc);
+        return [tf.reshape(dx, dy.shape), tf.reshape(sdyx, [c]), tf.reshape(sdy, [c])];
+      });
     return { value: y, gradFunc };
   });
   return f(x, gamma, beta);
@@ -165,8 +176,11 @@ export function batchNorm<T extends tf.Tensor>(store: ParamStore, name: string, 
   const runVar = store.param(`${name}.running_var`, [c], { kind: 'constant', value: 1 }, false);
   if (training) {
     if (x.size / c < 2) {
-      throw inputError(`batchNorm '${name}' x`, `has one value per channel (shape [${x.shape.join(', ')}]); batch statistics need at least two`,
-        'use a batch larger than 1 (or eval mode)');
+      throw inputError(
+        `batchNorm '${name}' x`,
+        `has one value per channel (shape [${x.shape.join(', ')}]); batch statistics need at least two`,
+        'use a batch larger than 1 (or eval mode)',
+      );
     }
     return batchNormTrain(x, gamma, beta, runMean, runVar, momentum, eps) as T;
   }

@@ -31,7 +31,8 @@ export function adam(o: AdamOptions = {}): tf.AdamOptimizer {
 /** The optimiser's current learning rate (tfjs keeps it in a protected field read at each step). */
 export function getLearningRate(opt: tf.Optimizer): number {
   const lr = (opt as unknown as { learningRate?: unknown }).learningRate;
-  if (typeof lr !== 'number') throw configError('optimizer', `${opt.getClassName()} has no numeric learning rate`, 'use tf.train.adam / sgd / momentum');
+  if (typeof lr !== 'number')
+    throw configError('optimizer', `${opt.getClassName()} has no numeric learning rate`, 'use tf.train.adam / sgd / momentum');
   return lr;
 }
 
@@ -50,7 +51,10 @@ export function setLearningRate(opt: tf.Optimizer, lr: number): void {
  */
 export function constantThenLinearDecay(lr: number, constantEpochs: number, decayEpochs: number): (epoch: number) => number {
   if (!(lr >= 0) || !Number.isInteger(constantEpochs) || constantEpochs < 0 || !Number.isInteger(decayEpochs) || decayEpochs < 1) {
-    throw configError('learning-rate schedule', `needs lr >= 0 and integer epochs (constant >= 0, decay >= 1), got ${lr}, ${constantEpochs}, ${decayEpochs}`);
+    throw configError(
+      'learning-rate schedule',
+      `needs lr >= 0 and integer epochs (constant >= 0, decay >= 1), got ${lr}, ${constantEpochs}, ${decayEpochs}`,
+    );
   }
   return (epoch: number) => lr * Math.max(0, Math.min(1, (constantEpochs + decayEpochs - epoch) / decayEpochs));
 }

@@ -24,9 +24,7 @@ export type { CheckpointMeta } from './checkpoint';
 
 /** How a parameter's initial values are drawn. */
 export type Init =
-  | { kind: 'uniform'; bound: number }
-  | { kind: 'constant'; value: number }
-  | { kind: 'normal'; std: number; mean?: number };
+  { kind: 'uniform'; bound: number } | { kind: 'constant'; value: number } | { kind: 'normal'; std: number; mean?: number };
 
 /**
  * PyTorch's default bound for Conv2d / ConvTranspose2d / Linear weights and biases:
@@ -90,17 +88,25 @@ export class ParamStore {
     const v = this.vars.get(name);
     if (v) {
       if (!sameShape(v.shape, shape)) {
-        throw inputError(`parameter '${name}'`, `was created with shape [${v.shape.join(', ')}] but is now requested as [${shape.join(', ')}]`,
-          'give each layer its own name');
+        throw inputError(
+          `parameter '${name}'`,
+          `was created with shape [${v.shape.join(', ')}] but is now requested as [${shape.join(', ')}]`,
+          'give each layer its own name',
+        );
       }
       if (v.trainable !== trainable) {
-        throw inputError(`parameter '${name}'`, `was created ${v.trainable ? 'trainable' : 'non-trainable'} and is now requested ${trainable ? 'trainable' : 'non-trainable'}`,
-          'give each layer its own name');
+        throw inputError(
+          `parameter '${name}'`,
+          `was created ${v.trainable ? 'trainable' : 'non-trainable'} and is now requested ${trainable ? 'trainable' : 'non-trainable'}`,
+          'give each layer its own name',
+        );
       }
       return v as tf.Variable<R>;
     }
     checkShape(name, shape);
-    const created = tf.tidy(() => tf.variable(tf.tensor(initialValues(this.seed, name, shape, init), [...shape]), trainable, `${this.prefix}/${name}`));
+    const created = tf.tidy(() =>
+      tf.variable(tf.tensor(initialValues(this.seed, name, shape, init), [...shape]), trainable, `${this.prefix}/${name}`),
+    );
     this.vars.set(name, created);
     this.nameByVar.set(created, name);
     return created as tf.Variable<R>;
@@ -109,7 +115,12 @@ export class ParamStore {
   /** The existing variable `name`. */
   get<R extends tf.Rank = tf.Rank>(name: string): tf.Variable<R> {
     const v = this.vars.get(name);
-    if (!v) throw inputError(`parameter '${name}'`, 'does not exist in this ParamStore', `known: ${this.names().join(', ') || '(none yet: run the model once)'}`);
+    if (!v)
+      throw inputError(
+        `parameter '${name}'`,
+        'does not exist in this ParamStore',
+        `known: ${this.names().join(', ') || '(none yet: run the model once)'}`,
+      );
     return v as tf.Variable<R>;
   }
 
@@ -149,7 +160,9 @@ export class ParamStore {
    */
   build(forward: () => tf.TensorContainer): string[] {
     const before = new Set(this.vars.keys());
-    tf.tidy(() => { forward(); });
+    tf.tidy(() => {
+      forward();
+    });
     return this.names().filter((n) => !before.has(n));
   }
 
@@ -157,7 +170,7 @@ export class ParamStore {
   async snapshot(): Promise<ParamSnapshot> {
     this.checkAlive();
     const out: ParamSnapshot = new Map();
-    for (const [name, v] of this.vars) out.set(name, { shape: v.shape.slice(), data: Float32Array.from(await v.data() as Float32Array) });
+    for (const [name, v] of this.vars) out.set(name, { shape: v.shape.slice(), data: Float32Array.from((await v.data()) as Float32Array) });
     return out;
   }
 
@@ -167,7 +180,8 @@ export class ParamStore {
     for (const [name, v] of this.vars) {
       const t = values.get(name);
       if (!t) problems.push(`missing '${name}' [${v.shape.join(', ')}]`);
-      else if (!sameShape(t.shape, v.shape)) problems.push(`'${name}' has shape [${t.shape.join(', ')}] in the ${source}, the model expects [${v.shape.join(', ')}]`);
+      else if (!sameShape(t.shape, v.shape))
+        problems.push(`'${name}' has shape [${t.shape.join(', ')}] in the ${source}, the model expects [${v.shape.join(', ')}]`);
     }
     for (const [name, t] of values) if (!this.vars.has(name)) problems.push(`unexpected '${name}' [${t.shape.join(', ')}]`);
     return problems;
@@ -197,8 +211,11 @@ export class ParamStore {
     const { values, meta } = await readCheckpoint(file);
     const problems = this.mismatches(values, 'checkpoint');
     if (problems.length > 0) {
-      throw weightsError(file, `does not match the model's parameters: ${problems.join('; ')}`,
-        'load a checkpoint written by the same model configuration (same layers, names and sizes)');
+      throw weightsError(
+        file,
+        `does not match the model's parameters: ${problems.join('; ')}`,
+        'load a checkpoint written by the same model configuration (same layers, names and sizes)',
+      );
     }
     this.assignAll(values);
     return meta;

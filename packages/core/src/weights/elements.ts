@@ -8,12 +8,32 @@ import type { TorchDType } from './state-dict';
 export type ElementKind = 'f8' | 'f4' | 'f2' | 'bf16' | 'i8' | 'i4' | 'i2' | 'i1' | 'u8' | 'u4' | 'u2' | 'u1' | 'b1';
 
 export const ELEMENT_SIZE: Readonly<Record<ElementKind, number>> = {
-  f8: 8, f4: 4, f2: 2, bf16: 2, i8: 8, i4: 4, i2: 2, i1: 1, u8: 8, u4: 4, u2: 2, u1: 1, b1: 1,
+  f8: 8,
+  f4: 4,
+  f2: 2,
+  bf16: 2,
+  i8: 8,
+  i4: 4,
+  i2: 2,
+  i1: 1,
+  u8: 8,
+  u4: 4,
+  u2: 2,
+  u1: 1,
+  b1: 1,
 };
 
 export const TORCH_KIND: Readonly<Record<TorchDType, ElementKind>> = {
-  float64: 'f8', float32: 'f4', float16: 'f2', bfloat16: 'bf16',
-  int64: 'i8', int32: 'i4', int16: 'i2', int8: 'i1', uint8: 'u1', bool: 'b1',
+  float64: 'f8',
+  float32: 'f4',
+  float16: 'f2',
+  bfloat16: 'bf16',
+  int64: 'i8',
+  int32: 'i4',
+  int16: 'i2',
+  int8: 'i1',
+  uint8: 'u1',
+  bool: 'b1',
 };
 
 export const torchElementSize = (dtype: TorchDType) => ELEMENT_SIZE[TORCH_KIND[dtype]];
@@ -40,12 +60,7 @@ function half(): Float32Array {
  * Decodes `bytes` (a whole number of elements) to float32. With `mayAlias`, float32 data that
  * is already aligned and in host byte order is returned as a view on the same memory (no copy).
  */
-export function decodeElements(
-  bytes: Uint8Array,
-  kind: ElementKind,
-  littleEndian: boolean,
-  mayAlias = false,
-): Float32Array {
+export function decodeElements(bytes: Uint8Array, kind: ElementKind, littleEndian: boolean, mayAlias = false): Float32Array {
   const size = ELEMENT_SIZE[kind];
   const n = Math.floor(bytes.byteLength / size);
   let src = bytes;
@@ -134,12 +149,7 @@ export function viewExtent(offset: number, shape: readonly number[], stride: rea
 }
 
 /** Copies a strided view of `src` into a new C-ordered array. */
-export function gatherStrided(
-  src: Float32Array,
-  offset: number,
-  shape: readonly number[],
-  stride: readonly number[],
-): Float32Array {
+export function gatherStrided(src: Float32Array, offset: number, shape: readonly number[], stride: readonly number[]): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
   if (n === 0) return out;

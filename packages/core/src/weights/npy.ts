@@ -127,8 +127,7 @@ export function readNpy(buf: Uint8Array, name: string): NpyArray {
   return { dtype: descr, shape: [...dims], fortranOrder: fortran, data };
 }
 
-const pyTuple = (shape: readonly number[]) =>
-  shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+const pyTuple = (shape: readonly number[]) => (shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`);
 
 /** float32, C order, header laid out exactly as numpy.save writes it (aligned to 64 bytes). */
 export function writeNpy(shape: readonly number[], data: Float32Array): Buffer {

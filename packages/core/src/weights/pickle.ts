@@ -103,8 +103,7 @@ export interface UnpickleResult {
 }
 
 const SECURITY_HINT =
-  'only load checkpoints from sources you trust; a plain torch.save(model.state_dict(), path) ' +
-  'file never needs this';
+  'only load checkpoints from sources you trust; a plain torch.save(model.state_dict(), path) ' + 'file never needs this';
 
 type Callable = (args: readonly PyValue[], fail: (problem: string) => Error) => PyValue;
 
@@ -199,10 +198,26 @@ const utf8 = new TextDecoder('utf-8');
 const latin1 = new TextDecoder('latin1');
 
 const OPCODE_NAMES: Record<number, string> = {
-  0x46: 'FLOAT', 0x49: 'INT', 0x4c: 'LONG', 0x50: 'PERSID', 0x53: 'STRING', 0x56: 'UNICODE',
-  0x64: 'DICT', 0x67: 'GET', 0x69: 'INST', 0x6c: 'LIST', 0x6f: 'OBJ', 0x70: 'PUT',
-  0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x8f: 'EMPTY_SET', 0x90: 'ADDITEMS', 0x91: 'FROZENSET',
-  0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
+  0x46: 'FLOAT',
+  0x49: 'INT',
+  0x4c: 'LONG',
+  0x50: 'PERSID',
+  0x53: 'STRING',
+  0x56: 'UNICODE',
+  0x64: 'DICT',
+  0x67: 'GET',
+  0x69: 'INST',
+  0x6c: 'LIST',
+  0x6f: 'OBJ',
+  0x70: 'PUT',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
 };
 
 function decodeLong(bytes: Uint8Array): number | bigint {
@@ -337,7 +352,8 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
     opAt = pos;
     const op = u8();
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const proto = u8();
         if (proto > 5) throw fail(`unsupported pickle protocol ${proto}`);
         break;
@@ -363,12 +379,14 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
       case 0x85: // TUPLE1
         stack.push(tuple([pop()]));
         break;
-      case 0x86: { // TUPLE2
+      case 0x86: {
+        // TUPLE2
         const b = pop();
         stack.push(tuple([pop(), b]));
         break;
       }
-      case 0x87: { // TUPLE3
+      case 0x87: {
+        // TUPLE3
         const c = pop();
         const b = pop();
         stack.push(tuple([pop(), b, c]));
@@ -389,7 +407,8 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
       case 0x55: // SHORT_BINSTRING (Python 2 str)
         stack.push(utf8.decode(bytes(u8())));
         break;
-      case 0x54: { // BINSTRING (Python 2 str)
+      case 0x54: {
+        // BINSTRING (Python 2 str)
         const n = view.getInt32((need(4), pos), true);
         pos += 4;
         stack.push(utf8.decode(bytes(n)));
@@ -419,7 +438,8 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
       case 0x8a: // LONG1
         stack.push(decodeLong(bytes(u8())));
         break;
-      case 0x8b: { // LONG4
+      case 0x8b: {
+        // LONG4
         const n = u32();
         if (n > 64) throw corrupt('integer too large');
         stack.push(decodeLong(bytes(n)));
@@ -439,25 +459,29 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
       case 0x89: // NEWFALSE
         stack.push(false);
         break;
-      case 0x73: { // SETITEM
+      case 0x73: {
+        // SETITEM
         const v = pop();
         const k = pop();
         dictTarget('SETITEM').items.set(k, v);
         break;
       }
-      case 0x75: { // SETITEMS
+      case 0x75: {
+        // SETITEMS
         const items = popMark();
         if (items.length % 2) throw corrupt('odd SETITEMS');
         const d = dictTarget('SETITEMS');
         for (let i = 0; i < items.length; i += 2) d.items.set(items[i], items[i + 1]);
         break;
       }
-      case 0x61: { // APPEND
+      case 0x61: {
+        // APPEND
         const v = pop();
         listTarget('APPEND').push(v);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: {
+        // APPENDS
         const items = popMark();
         listTarget('APPENDS').push(...items);
         break;
@@ -487,25 +511,29 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
       case 0x32: // DUP
         stack.push(top());
         break;
-      case 0x63: { // GLOBAL: checked against the allow-list before anything else happens
+      case 0x63: {
+        // GLOBAL: checked against the allow-list before anything else happens
         const module = line();
         stack.push(global(module, line()));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') throw corrupt('STACK_GLOBAL of non-strings');
         stack.push(global(module, name));
         break;
       }
-      case 0x52: { // REDUCE
+      case 0x52: {
+        // REDUCE
         const args = pop();
         stack.push(call(pop(), args, 'REDUCE'));
         break;
       }
       case 0x81: // NEWOBJ
-      case 0x92: { // NEWOBJ_EX
+      case 0x92: {
+        // NEWOBJ_EX
         if (op === 0x92) pop(); // kwargs
         pop(); // args: OrderedDict.__new__ ignores them; items arrive via SETITEMS
         const cls = pop();
@@ -515,7 +543,8 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
         stack.push(new PyDict('OrderedDict'));
         break;
       }
-      case 0x62: { // BUILD
+      case 0x62: {
+        // BUILD
         const state = pop();
         const target = top();
         if (!(target instanceof PyDict)) throw fail(`BUILD of a ${describe(target)} is not supported`, SECURITY_HINT);

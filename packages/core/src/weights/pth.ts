@@ -97,8 +97,11 @@ async function readZipPth(file: WeightsFile): Promise<StateDict> {
     }
     const prefix = pkls[0].slice(0, -'data.pkl'.length);
     if ([...entries.keys()].some((n) => n.startsWith(`${prefix}code/`))) {
-      throw weightsError(file.path, 'is a TorchScript archive (torch.jit.save), not a state_dict checkpoint',
-        'save model.state_dict() with torch.save instead');
+      throw weightsError(
+        file.path,
+        'is a TorchScript archive (torch.jit.save), not a state_dict checkpoint',
+        'save model.state_dict() with torch.save instead',
+      );
     }
     const source = `${file.path} (${pkls[0]})`;
     const pkl = await readZipEntry(file, zip, entries.get(pkls[0]) as yauzl.Entry);

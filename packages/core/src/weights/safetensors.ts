@@ -10,8 +10,16 @@ import { numel, type StateDict, type TorchDType } from './state-dict';
 import { openWeightsFile, readRange, type WeightsFile } from './weights-file';
 
 const DTYPES: Readonly<Record<string, TorchDType>> = {
-  F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16',
-  I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool',
+  F64: 'float64',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  BOOL: 'bool',
 };
 /** The reference implementation refuses larger headers too. */
 const MAX_HEADER = 100_000_000;
@@ -58,7 +66,11 @@ async function readHeader(file: WeightsFile): Promise<{ entries: Entry[]; dataSt
     if (typeof dtype !== 'string') throw bad(`tensor '${name}' has no dtype`);
     const torchDtype = DTYPES[dtype];
     if (!torchDtype) {
-      throw weightsError(file.path, `tensor '${name}' has unsupported dtype '${dtype}'`, `convert it to one of ${Object.keys(DTYPES).join(', ')}`);
+      throw weightsError(
+        file.path,
+        `tensor '${name}' has unsupported dtype '${dtype}'`,
+        `convert it to one of ${Object.keys(DTYPES).join(', ')}`,
+      );
     }
     if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(`tensor '${name}' has a malformed shape`);
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every(isCount)) throw bad(`tensor '${name}' has malformed data_offsets`);
@@ -96,7 +108,7 @@ export async function readSafetensors(path: string): Promise<StateDict> {
 
 /** fs writes may be partial and are capped near 2 GiB per call. */
 async function writeAll(fh: fs.FileHandle, bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
+  for (let done = 0; done < bytes.length;) {
     const { bytesWritten } = await fh.write(bytes, done, Math.min(bytes.length - done, 1 << 30));
     done += bytesWritten;
   }

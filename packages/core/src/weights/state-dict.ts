@@ -1,7 +1,5 @@
 /** A checkpoint's tensors, as read from disk, before any tfjs tensor is made. */
-export type TorchDType =
-  | 'float64' | 'float32' | 'float16' | 'bfloat16'
-  | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+export type TorchDType = 'float64' | 'float32' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 export interface TensorRecord {
   dtype: TorchDType;

@@ -42,10 +42,7 @@ export async function readRange(file: WeightsFile, position: number, length: num
     const chunk = Math.min(length - done, 1 << 30);
     const { bytesRead } = await file.handle.read(out, done, chunk, position + done);
     if (bytesRead === 0) {
-      throw weightsError(
-        file.path,
-        `is truncated (${what} ends at byte ${position + length}, file has ${file.size}); re-download it`,
-      );
+      throw weightsError(file.path, `is truncated (${what} ends at byte ${position + length}, file has ${file.size}); re-download it`);
     }
     done += bytesRead;
   }

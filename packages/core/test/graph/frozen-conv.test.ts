@@ -32,8 +32,7 @@ function dilateKernel(w: Float32Array, c: Case): { w: Float32Array; k: [number, 
   const io = c.x[3] * c.out;
   const out = new Float32Array(k[0] * k[1] * io);
   for (let i = 0; i < c.k[0]; i++)
-    for (let j = 0; j < c.k[1]; j++)
-      for (let t = 0; t < io; t++) out[((i * dh) * k[1] + j * dw) * io + t] = w[(i * c.k[1] + j) * io + t];
+    for (let j = 0; j < c.k[1]; j++) for (let t = 0; t < io; t++) out[(i * dh * k[1] + j * dw) * io + t] = w[(i * c.k[1] + j) * io + t];
   return { w: out, k };
 }
 
@@ -42,7 +41,13 @@ async function reference(c: Case, x: Float32Array, w0: Float32Array, dy: Float32
   await tf.setBackend('cpu');
   const { w, k } = dilateKernel(w0, c);
   const wt = tf.tensor4d(w, [k[0], k[1], c.x[3], c.out]);
-  const f = (xi: tf.Tensor4D) => tf.conv2d(xi, wt, c.stride, [[0, 0], [c.pad[0], c.pad[0]], [c.pad[1], c.pad[1]], [0, 0]]);
+  const f = (xi: tf.Tensor4D) =>
+    tf.conv2d(xi, wt, c.stride, [
+      [0, 0],
+      [c.pad[0], c.pad[0]],
+      [c.pad[1], c.pad[1]],
+      [0, 0],
+    ]);
   const xt = tf.tensor4d(x, c.x);
   const y = f(xt);
   const dyt = tf.tensor(dy, y.shape);
@@ -64,7 +69,10 @@ function maxRel(a: ArrayLike<number>, b: ArrayLike<number>) {
 
 describe('FrozenConv2d: input gradient as a forward convolution', () => {
   it.each(CASES.map((c, i) => [i, c] as const))('case %d equals the built-in gradient (cpu), on wasm', async (i, c) => {
-    const x = rnd(c.x.reduce((a, b) => a * b, 1), 10 + i);
+    const x = rnd(
+      c.x.reduce((a, b) => a * b, 1),
+      10 + i,
+    );
     const w = rnd(c.k[0] * c.k[1] * c.x[3] * c.out, 20 + i);
     // output size from the reference run with a dummy dy of the right size
     const oh = Math.floor((c.x[1] + 2 * c.pad[0] - c.dilation[0] * (c.k[0] - 1) - 1) / c.stride[0]) + 1;

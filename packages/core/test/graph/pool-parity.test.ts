@@ -60,18 +60,29 @@ maybe('max/avg/adaptive pooling equal torch.nn.functional', async () => {
   ];
   const all = [...CASES, ...adaptive].map((c, i) => {
     const n = c.size[0] * c.size[1] * 2;
-    return { ...c, x: Array.from({ length: n }, (_, j) => Math.sin(j * 12.9898 + i * 78.233) * 43758.5453 % 1) };
+    return { ...c, x: Array.from({ length: n }, (_, j) => (Math.sin(j * 12.9898 + i * 78.233) * 43758.5453) % 1) };
   });
-  const ref = JSON.parse(execFileSync(PYTHON, ['-c', PY], { input: JSON.stringify(all), encoding: 'utf8' })) as { shape: number[]; y: number[] }[];
+  const ref = JSON.parse(execFileSync(PYTHON, ['-c', PY], { input: JSON.stringify(all), encoding: 'utf8' })) as {
+    shape: number[];
+    y: number[];
+  }[];
   all.forEach((c, i) => {
     const x = tf.tensor4d(c.x, [1, c.size[0], c.size[1], 2]);
     let y: tf.Tensor4D;
     if (c.kind === 'adaptive') y = adaptiveAvgPool2d(x, (c as { out: [number, number] }).out);
     else {
       const cc = c as Case;
-      const spec: PoolSpec = { kernel: [cc.k, cc.k], stride: [cc.s, cc.s], pad: [cc.p, cc.p], ceil: cc.ceil, countIncludePad: cc.cip ?? true };
+      const spec: PoolSpec = {
+        kernel: [cc.k, cc.k],
+        stride: [cc.s, cc.s],
+        pad: [cc.p, cc.p],
+        ceil: cc.ceil,
+        countIncludePad: cc.cip ?? true,
+      };
       y = cc.kind === 'max' ? maxPool2d(x, spec) : avgPool2d(x, spec);
-      expect([poolOut(cc.size[0], cc.k, cc.s, cc.p, cc.ceil), poolOut(cc.size[1], cc.k, cc.s, cc.p, cc.ceil)]).toEqual(ref[i].shape.slice(2));
+      expect([poolOut(cc.size[0], cc.k, cc.s, cc.p, cc.ceil), poolOut(cc.size[1], cc.k, cc.s, cc.p, cc.ceil)]).toEqual(
+        ref[i].shape.slice(2),
+      );
     }
     expect([y.shape[1], y.shape[2]]).toEqual(ref[i].shape.slice(2));
     const got = y.dataSync();

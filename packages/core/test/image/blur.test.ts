@@ -52,7 +52,7 @@ describe('blur (no reference needed)', () => {
       const l = Math.floor(r);
       const a = r - l;
       // Variance of an extended box of integer radius l and fractional part a (Gwosdek eq. 19).
-      const variance = ((2 * l + 1) * l * (l + 1) / 3 + 2 * a * (l + 1) ** 2) / (2 * l + 1 + 2 * a);
+      const variance = (((2 * l + 1) * l * (l + 1)) / 3 + 2 * a * (l + 1) ** 2) / (2 * l + 1 + 2 * a);
       expect(3 * variance).toBeCloseTo(sigma * sigma, 4);
     }
   });

@@ -29,7 +29,9 @@ describe('crop, pipelines and converters vs Pillow/torchvision', () => {
   };
   CROPS.forEach(([w, h, cw, ch], i) => {
     const img = noiseImage(w, h, 3, 100 + i);
-    add(`CenterCrop ${w}x${h} -> ${cw}x${ch}`, { input: img, steps: [{ op: 'tv_centercrop', size: [ch, cw] }] }, () => centerCrop(img, cw, ch));
+    add(`CenterCrop ${w}x${h} -> ${cw}x${ch}`, { input: img, steps: [{ op: 'tv_centercrop', size: [ch, cw] }] }, () =>
+      centerCrop(img, cw, ch),
+    );
   });
   const f = floatImage(31, 20, 7);
   add('CenterCrop F 31x20 -> 16x25', { input: f, steps: [{ op: 'tv_centercrop', size: [25, 16] }] }, () => centerCrop(f, 16, 25));
@@ -41,13 +43,25 @@ describe('crop, pipelines and converters vs Pillow/torchvision', () => {
   const photo = smoothImage(400, 300, 3, 9);
   add(
     'HR: Resize(288) bilinear + CenterCrop(288)',
-    { input: photo, steps: [{ op: 'tv_resize', size: 288, filter: 'bilinear' }, { op: 'tv_centercrop', size: [288, 288] }] },
+    {
+      input: photo,
+      steps: [
+        { op: 'tv_resize', size: 288, filter: 'bilinear' },
+        { op: 'tv_centercrop', size: [288, 288] },
+      ],
+    },
     () => centerCrop(resizeShorterSide(photo, 288, 'bilinear'), 288, 288),
   );
   const hr = centerCrop(resizeShorterSide(photo, 288, 'bilinear'), 288, 288);
   add(
     'LR: GaussianBlur(1) + bicubic 288 -> 72',
-    { input: hr, steps: [{ op: 'gaussian', radius: 1 }, { op: 'resize', size: [72, 72], filter: 'bicubic' }] },
+    {
+      input: hr,
+      steps: [
+        { op: 'gaussian', radius: 1 },
+        { op: 'resize', size: [72, 72], filter: 'bicubic' },
+      ],
+    },
     () => resize(gaussianBlur(hr, 1), 72, 72, 'bicubic'),
   );
   const small = noiseImage(23, 17, 3, 10);

@@ -94,9 +94,7 @@ export function runReference(jobs: RefJob[]): RefRun {
       const { width, height } = res.results[i];
       const channels = job.outChannels ?? job.input.channels;
       const isFloat = job.outFloat ?? job.input.data instanceof Float32Array;
-      const data = isFloat
-        ? new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength))
-        : new Uint8Array(buf);
+      const data = isFloat ? new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)) : new Uint8Array(buf);
       return { width, height, channels, data } as AnyImage;
     });
     return { info: res.info, outputs };

@@ -1,16 +1,7 @@
 import { Image8, ImageF } from '../../src/image/image';
 import { RESAMPLE_FILTERS, ResampleFilter, resize, resizeShorterSide, shorterSideSize } from '../../src/image/resample';
 import { isDplError } from '../../src/errors';
-import {
-  RefJob,
-  RefRun,
-  compare,
-  floatImage,
-  noiseImage,
-  referenceUnavailable,
-  runReference,
-  smoothImage,
-} from './pil-ref';
+import { RefJob, RefRun, compare, floatImage, noiseImage, referenceUnavailable, runReference, smoothImage } from './pil-ref';
 
 // [in w, in h, out w, out h]: /4 down, odd sizes, x4 up, non-integer factors, mixed, degenerate.
 const SIZES: [number, number, number, number][] = [
@@ -108,7 +99,12 @@ describe('resize vs Pillow Image.resize', () => {
 });
 
 describe('resizeShorterSide vs torchvision Resize(size) on PIL images', () => {
-  const inputs: Image8[] = [smoothImage(500, 375, 3, 11), noiseImage(97, 130, 3, 12), smoothImage(64, 64, 3, 13), noiseImage(300, 256, 3, 14)];
+  const inputs: Image8[] = [
+    smoothImage(500, 375, 3, 11),
+    noiseImage(97, 130, 3, 12),
+    smoothImage(64, 64, 3, 13),
+    noiseImage(300, 256, 3, 14),
+  ];
   const sizes = [256, 288, 64, 33];
   const filters: ResampleFilter[] = ['bilinear', 'bicubic', 'nearest'];
   const all = inputs.flatMap((input) => sizes.flatMap((size) => filters.map((filter) => ({ input, size, filter }))));
@@ -136,7 +132,11 @@ describe('resize (no reference needed)', () => {
     for (const v of [0, 1, 128, 254, 255]) {
       const img: Image8 = { width: 41, height: 29, channels: 3, data: new Uint8Array(41 * 29 * 3).fill(v) };
       for (const filter of RESAMPLE_FILTERS) {
-        for (const [w, h] of [[10, 7], [100, 77], [41, 5]]) {
+        for (const [w, h] of [
+          [10, 7],
+          [100, 77],
+          [41, 5],
+        ]) {
           const out = resize(img, w, h, filter);
           expect(out.data.every((x) => x === v)).toBe(true);
         }

@@ -17,11 +17,29 @@ import { torchRef } from './torch-ref';
 const TOL = 1e-4;
 
 interface Case {
-  n: number; h: number; w: number; cin: number; cout: number; k: [number, number];
-  stride: [number, number]; pad: [number, number]; dilation: [number, number]; bias: boolean;
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: [number, number];
+  stride: [number, number];
+  pad: [number, number];
+  dilation: [number, number];
+  bias: boolean;
 }
-const c = (n: number, h: number, w: number, cin: number, cout: number, k: number | [number, number],
-  s: number | [number, number], p: number | [number, number], d: number | [number, number], bias = true): Case => {
+const c = (
+  n: number,
+  h: number,
+  w: number,
+  cin: number,
+  cout: number,
+  k: number | [number, number],
+  s: number | [number, number],
+  p: number | [number, number],
+  d: number | [number, number],
+  bias = true,
+): Case => {
   const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
   return { n, h, w, cin, cout, k: pair(k), stride: pair(s), pad: pair(p), dilation: pair(d), bias };
 };
@@ -52,20 +70,42 @@ function data(k: Case, seed: number) {
   const x = arr([k.n, k.h, k.w, k.cin], r);
   const w = arr([k.k[0], k.k[1], k.cin, k.cout], r);
   const b = k.bias ? arr([k.cout], r) : null;
-  const ref0 = convRef({ x: x.data, xShape: x.shape as Shape4, w: w.data, wShape: w.shape as Shape4, b: b?.data ?? null, stride: k.stride, pad: k.pad, dilation: k.dilation, groups: 1 });
+  const ref0 = convRef({
+    x: x.data,
+    xShape: x.shape as Shape4,
+    w: w.data,
+    wShape: w.shape as Shape4,
+    b: b?.data ?? null,
+    stride: k.stride,
+    pad: k.pad,
+    dilation: k.dilation,
+    groups: 1,
+  });
   const dy = arr(ref0.yShape, r);
-  const ref = convRef({ x: x.data, xShape: x.shape as Shape4, w: w.data, wShape: w.shape as Shape4, b: b?.data ?? null, stride: k.stride, pad: k.pad, dilation: k.dilation, groups: 1, dy: dy.data });
+  const ref = convRef({
+    x: x.data,
+    xShape: x.shape as Shape4,
+    w: w.data,
+    wShape: w.shape as Shape4,
+    b: b?.data ?? null,
+    stride: k.stride,
+    pad: k.pad,
+    dilation: k.dilation,
+    groups: 1,
+    dy: dy.data,
+  });
   return { x, w, b, dy, ref };
 }
 
 const specOf = (k: Case): Conv2DSpec => ({ stride: k.stride, pad: k.pad, dilation: k.dilation });
-const ours = (k: Case) => (...t: tf.Tensor[]) =>
-  conv2d(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, k.bias ? (t[2] as tf.Tensor1D) : null, specOf(k));
+const ours =
+  (k: Case) =>
+  (...t: tf.Tensor[]) =>
+    conv2d(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, k.bias ? (t[2] as tf.Tensor1D) : null, specOf(k));
 
 afterAll(() => printWorst('conv2d'));
 /** wasm results of the first describe, reused by the comparisons with other references. */
 const wasmRuns = new Map<number, { value: Arr; grads: Arr[] }>();
-
 
 describe('conv2d (trainable) against the float64 reference', () => {
   for (const [i, k] of CASES.entries()) {
@@ -100,7 +140,7 @@ describe("conv2d on wasm against the cpu backend's built-in conv and its gradien
     if (strideAndDilation) continue; // tf.conv2d refuses this combination on every backend
     it(label(k), async () => {
       const { x, w, b, dy } = data(k, 100 + i);
-      const ourRes = wasmRuns.get(i) ?? await valueAndGrads('wasm', ours(k), b ? [x, w, b] : [x, w], dy);
+      const ourRes = wasmRuns.get(i) ?? (await valueAndGrads('wasm', ours(k), b ? [x, w, b] : [x, w], dy));
       const cpu = await builtinConv(x, w, b, dy, k.stride, k.pad, k.dilation, 1);
       expectClose(`${label(k)} y`, 'wasm y vs cpu tf.conv2d', ourRes.value.data, cpu.y, TOL, ourRes.value.shape, cpu.yShape);
       if (!cpu.dx || !cpu.dw) return; // no built-in dilated gradient exists
@@ -114,12 +154,23 @@ const hasTorch = torchAvailable();
 (hasTorch ? describe : describe.skip)('conv2d on wasm against PyTorch (float64)', () => {
   it('all cases', async () => {
     const all = CASES.map((k, i) => ({ k, ...data(k, 100 + i) }));
-    const res = torchRef(all.map(({ k, x, w, b, dy }) => ({
-      op: 'conv' as const, x: [...x.data], xShape: x.shape, w: [...w.data], wShape: w.shape, b: b ? [...b.data] : null,
-      stride: k.stride, pad: k.pad, dilation: k.dilation, groups: 1, dy: [...dy.data],
-    })));
+    const res = torchRef(
+      all.map(({ k, x, w, b, dy }) => ({
+        op: 'conv' as const,
+        x: [...x.data],
+        xShape: x.shape,
+        w: [...w.data],
+        wShape: w.shape,
+        b: b ? [...b.data] : null,
+        stride: k.stride,
+        pad: k.pad,
+        dilation: k.dilation,
+        groups: 1,
+        dy: [...dy.data],
+      })),
+    );
     for (const [i, { k, x, w, b, dy }] of all.entries()) {
-      const got = wasmRuns.get(i) ?? await valueAndGrads('wasm', ours(k), b ? [x, w, b] : [x, w], dy);
+      const got = wasmRuns.get(i) ?? (await valueAndGrads('wasm', ours(k), b ? [x, w, b] : [x, w], dy));
       const t = res[i];
       expectClose(`${label(k)} y`, 'wasm y vs torch', got.value.data, t.y, TOL, got.value.shape, t.yShape);
       expectClose(`${label(k)} dx`, 'wasm dx vs torch', got.grads[0].data, t.dx, TOL);
@@ -139,7 +190,8 @@ describe('conv2d memory', () => {
     const spec: Conv2DSpec = { stride: [2, 2], pad: [1, 1], dilation: [1, 1] };
     const step = () => {
       const { value, grads } = tf.valueAndGrads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
-        conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, spec))([x, w, b]);
+        conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, spec),
+      )([x, w, b]);
       tf.dispose([value, ...grads]);
       const fz = tf.grad((xi: tf.Tensor) => conv2dInputOnly(xi as tf.Tensor4D, w, b, spec))(x);
       fz.dispose();

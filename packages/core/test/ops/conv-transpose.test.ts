@@ -16,13 +16,32 @@ import { torchRef } from './torch-ref';
 const TOL = 1e-4;
 
 interface Case {
-  n: number; h: number; w: number; cin: number; cout: number; k: [number, number];
-  stride: [number, number]; pad: [number, number]; op: [number, number]; dilation: [number, number]; bias: boolean;
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: [number, number];
+  stride: [number, number];
+  pad: [number, number];
+  op: [number, number];
+  dilation: [number, number];
+  bias: boolean;
 }
 const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
-const c = (n: number, h: number, w: number, cin: number, cout: number, k: number | [number, number],
-  s: number | [number, number], p: number | [number, number], op: number | [number, number], d: number | [number, number] = 1, bias = true): Case =>
-  ({ n, h, w, cin, cout, k: pair(k), stride: pair(s), pad: pair(p), op: pair(op), dilation: pair(d), bias });
+const c = (
+  n: number,
+  h: number,
+  w: number,
+  cin: number,
+  cout: number,
+  k: number | [number, number],
+  s: number | [number, number],
+  p: number | [number, number],
+  op: number | [number, number],
+  d: number | [number, number] = 1,
+  bias = true,
+): Case => ({ n, h, w, cin, cout, k: pair(k), stride: pair(s), pad: pair(p), op: pair(op), dilation: pair(d), bias });
 
 const CASES: Case[] = [
   c(1, 5, 7, 3, 2, 4, 2, 1, 0), // U-Net up-sampling: 4x4, stride 2, pad 1
@@ -49,18 +68,29 @@ function data(k: Case, seed: number) {
   const x = arr([k.n, k.h, k.w, k.cin], r);
   const w = arr([k.k[0], k.k[1], k.cout, k.cin], r);
   const b = k.bias ? arr([k.cout], r) : null;
-  const base = { x: x.data, xShape: x.shape as Shape4, w: w.data, wShape: w.shape as Shape4, b: b?.data ?? null, stride: k.stride, pad: k.pad, outputPadding: k.op, dilation: k.dilation };
+  const base = {
+    x: x.data,
+    xShape: x.shape as Shape4,
+    w: w.data,
+    wShape: w.shape as Shape4,
+    b: b?.data ?? null,
+    stride: k.stride,
+    pad: k.pad,
+    outputPadding: k.op,
+    dilation: k.dilation,
+  };
   const dy = arr(convTransposeRef(base).yShape, r);
   return { x, w, b, dy, ref: convTransposeRef({ ...base, dy: dy.data }) };
 }
 
-const ours = (k: Case) => (...t: tf.Tensor[]) =>
-  convTranspose2d(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, k.bias ? (t[2] as tf.Tensor1D) : null, specOf(k));
+const ours =
+  (k: Case) =>
+  (...t: tf.Tensor[]) =>
+    convTranspose2d(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, k.bias ? (t[2] as tf.Tensor1D) : null, specOf(k));
 
 afterAll(() => printWorst('convTranspose2d'));
 /** wasm results of the first describe, reused by the comparisons with other references. */
 const wasmRuns = new Map<number, { value: Arr; grads: Arr[] }>();
-
 
 describe('convTranspose2d against the float64 reference and the cpu built-ins', () => {
   for (const [i, k] of CASES.entries()) {
@@ -96,12 +126,23 @@ const hasTorch = torchAvailable();
 (hasTorch ? describe : describe.skip)('convTranspose2d on wasm against PyTorch (float64)', () => {
   it('all cases', async () => {
     const all = CASES.map((k, i) => ({ k, ...data(k, 400 + i) }));
-    const res = torchRef(all.map(({ k, x, w, b, dy }) => ({
-      op: 'convT' as const, x: [...x.data], xShape: x.shape, w: [...w.data], wShape: w.shape, b: b ? [...b.data] : null,
-      stride: k.stride, pad: k.pad, outputPadding: k.op, dilation: k.dilation, dy: [...dy.data],
-    })));
+    const res = torchRef(
+      all.map(({ k, x, w, b, dy }) => ({
+        op: 'convT' as const,
+        x: [...x.data],
+        xShape: x.shape,
+        w: [...w.data],
+        wShape: w.shape,
+        b: b ? [...b.data] : null,
+        stride: k.stride,
+        pad: k.pad,
+        outputPadding: k.op,
+        dilation: k.dilation,
+        dy: [...dy.data],
+      })),
+    );
     for (const [i, { k, x, w, b, dy }] of all.entries()) {
-      const got = wasmRuns.get(i) ?? await valueAndGrads('wasm', ours(k), b ? [x, w, b] : [x, w], dy);
+      const got = wasmRuns.get(i) ?? (await valueAndGrads('wasm', ours(k), b ? [x, w, b] : [x, w], dy));
       const t = res[i];
       expectClose(`${label(k)} y`, 'wasm y vs torch', got.value.data, t.y, TOL, got.value.shape, t.yShape);
       expectClose(`${label(k)} dx`, 'wasm dx vs torch', got.grads[0].data, t.dx, TOL);
@@ -121,7 +162,8 @@ describe('convTranspose2d memory and checks', () => {
     const spec: ConvTranspose2DSpec = { stride: [2, 2], pad: [1, 1] };
     const step = () => {
       const { value, grads } = tf.valueAndGrads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
-        convTranspose2d(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, spec))([x, w, b]);
+        convTranspose2d(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, spec),
+      )([x, w, b]);
       expect(value.shape).toEqual([2, 10, 10, 2]);
       tf.dispose([value, ...grads]);
     };
@@ -136,8 +178,9 @@ describe('convTranspose2d memory and checks', () => {
     await useBackend('cpu');
     const x = tf.zeros([1, 5, 5, 3]) as tf.Tensor4D;
     const w = tf.zeros([3, 3, 2, 3]) as tf.Tensor4D;
-    expect(() => convTranspose2d(x, w, null, { stride: [2, 2], pad: [1, 1], outputPadding: [2, 0] }))
-      .toThrow(/convTranspose2d outputPadding: must be smaller than stride or dilation/);
+    expect(() => convTranspose2d(x, w, null, { stride: [2, 2], pad: [1, 1], outputPadding: [2, 0] })).toThrow(
+      /convTranspose2d outputPadding: must be smaller than stride or dilation/,
+    );
     const wBad = tf.zeros([3, 3, 3, 2]) as tf.Tensor4D;
     expect(() => convTranspose2d(x, wBad, null, { stride: [2, 2], pad: [1, 1] })).toThrow(/convTranspose2d w: has 2 input channels/);
     tf.dispose([x, w, wBad]);

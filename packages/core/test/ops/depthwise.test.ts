@@ -16,13 +16,30 @@ import { torchRef } from './torch-ref';
 const TOL = 1e-4;
 
 interface Case {
-  n: number; h: number; w: number; c: number; m: number; k: [number, number];
-  stride: [number, number]; pad: [number, number]; dilation: [number, number]; bias: boolean;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  m: number;
+  k: [number, number];
+  stride: [number, number];
+  pad: [number, number];
+  dilation: [number, number];
+  bias: boolean;
 }
 const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
-const c = (n: number, h: number, w: number, ch: number, m: number, k: number | [number, number],
-  s: number | [number, number], p: number | [number, number], d: number | [number, number], bias = true): Case =>
-  ({ n, h, w, c: ch, m, k: pair(k), stride: pair(s), pad: pair(p), dilation: pair(d), bias });
+const c = (
+  n: number,
+  h: number,
+  w: number,
+  ch: number,
+  m: number,
+  k: number | [number, number],
+  s: number | [number, number],
+  p: number | [number, number],
+  d: number | [number, number],
+  bias = true,
+): Case => ({ n, h, w, c: ch, m, k: pair(k), stride: pair(s), pad: pair(p), dilation: pair(d), bias });
 
 const CASES: Case[] = [
   c(1, 7, 9, 4, 1, 3, 1, 1, 1),
@@ -39,8 +56,7 @@ const CASES: Case[] = [
   c(3, 9, 10, 2, 2, [3, 5], [2, 1], [1, 2], 1),
 ];
 
-const label = (k: Case) =>
-  `n${k.n} ${k.h}x${k.w} C${k.c} m${k.m} k${k.k} s${k.stride} p${k.pad} d${k.dilation}${k.bias ? '' : ' nobias'}`;
+const label = (k: Case) => `n${k.n} ${k.h}x${k.w} C${k.c} m${k.m} k${k.k} s${k.stride} p${k.pad} d${k.dilation}${k.bias ? '' : ' nobias'}`;
 const specOf = (k: Case): Conv2DSpec => ({ stride: k.stride, pad: k.pad, dilation: k.dilation });
 
 function data(k: Case, seed: number) {
@@ -49,18 +65,29 @@ function data(k: Case, seed: number) {
   const w = arr([k.k[0], k.k[1], k.c, k.m], r);
   const b = k.bias ? arr([k.c * k.m], r) : null;
   // [kh,kw,C,m] and grouped HWIO [kh,kw,1,C*m] have the same memory order
-  const base = { x: x.data, xShape: x.shape as Shape4, w: w.data, wShape: [k.k[0], k.k[1], 1, k.c * k.m] as Shape4, b: b?.data ?? null, stride: k.stride, pad: k.pad, dilation: k.dilation, groups: k.c };
+  const base = {
+    x: x.data,
+    xShape: x.shape as Shape4,
+    w: w.data,
+    wShape: [k.k[0], k.k[1], 1, k.c * k.m] as Shape4,
+    b: b?.data ?? null,
+    stride: k.stride,
+    pad: k.pad,
+    dilation: k.dilation,
+    groups: k.c,
+  };
   const dy = arr(convRef(base).yShape, r);
   return { x, w, b, dy, ref: convRef({ ...base, dy: dy.data }) };
 }
 
-const ours = (k: Case) => (...t: tf.Tensor[]) =>
-  depthwiseConv2d(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, k.bias ? (t[2] as tf.Tensor1D) : null, specOf(k));
+const ours =
+  (k: Case) =>
+  (...t: tf.Tensor[]) =>
+    depthwiseConv2d(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, k.bias ? (t[2] as tf.Tensor1D) : null, specOf(k));
 
 afterAll(() => printWorst('depthwise'));
 /** wasm results of the first describe, reused by the comparisons with other references. */
 const wasmRuns = new Map<number, { value: Arr; grads: Arr[] }>();
-
 
 describe('depthwiseConv2d against the float64 reference and the cpu built-ins', () => {
   for (const [i, k] of CASES.entries()) {
@@ -97,12 +124,23 @@ const hasTorch = torchAvailable();
 (hasTorch ? describe : describe.skip)('depthwiseConv2d on wasm against PyTorch (float64)', () => {
   it('all cases', async () => {
     const all = CASES.map((k, i) => ({ k, ...data(k, 200 + i) }));
-    const res = torchRef(all.map(({ k, x, w, b, dy }) => ({
-      op: 'conv' as const, x: [...x.data], xShape: x.shape, w: [...w.data], wShape: [k.k[0], k.k[1], 1, k.c * k.m],
-      b: b ? [...b.data] : null, stride: k.stride, pad: k.pad, dilation: k.dilation, groups: k.c, dy: [...dy.data],
-    })));
+    const res = torchRef(
+      all.map(({ k, x, w, b, dy }) => ({
+        op: 'conv' as const,
+        x: [...x.data],
+        xShape: x.shape,
+        w: [...w.data],
+        wShape: [k.k[0], k.k[1], 1, k.c * k.m],
+        b: b ? [...b.data] : null,
+        stride: k.stride,
+        pad: k.pad,
+        dilation: k.dilation,
+        groups: k.c,
+        dy: [...dy.data],
+      })),
+    );
     for (const [i, { k, x, w, b, dy }] of all.entries()) {
-      const got = wasmRuns.get(i) ?? await valueAndGrads('wasm', ours(k), b ? [x, w, b] : [x, w], dy);
+      const got = wasmRuns.get(i) ?? (await valueAndGrads('wasm', ours(k), b ? [x, w, b] : [x, w], dy));
       const t = res[i];
       expectClose(`${label(k)} y`, 'wasm y vs torch', got.value.data, t.y, TOL, got.value.shape, t.yShape);
       expectClose(`${label(k)} dx`, 'wasm dx vs torch', got.grads[0].data, t.dx, TOL);
@@ -122,7 +160,8 @@ describe('depthwise memory and checks', () => {
     const spec: Conv2DSpec = { stride: [2, 2], pad: [1, 1], dilation: [1, 1] };
     const step = () => {
       const { value, grads } = tf.valueAndGrads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
-        depthwiseConv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, spec))([x, w, b]);
+        depthwiseConv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, spec),
+      )([x, w, b]);
       tf.dispose([value, ...grads]);
       tf.grad((xi: tf.Tensor) => depthwiseConv2dFrozen(xi as tf.Tensor4D, w, b, spec))(x).dispose();
     };
@@ -137,8 +176,9 @@ describe('depthwise memory and checks', () => {
     await useBackend('cpu');
     const x = tf.zeros([1, 5, 5, 3]) as tf.Tensor4D;
     const w = tf.zeros([3, 3, 1, 3]) as tf.Tensor4D;
-    expect(() => depthwiseConv2d(x, w, null, { stride: [1, 1], pad: [1, 1], dilation: [1, 1] }))
-      .toThrow(/depthwiseConv2d w: has 1 channels/);
+    expect(() => depthwiseConv2d(x, w, null, { stride: [1, 1], pad: [1, 1], dilation: [1, 1] })).toThrow(
+      /depthwiseConv2d w: has 1 channels/,
+    );
     tf.dispose([x, w]);
   });
 });

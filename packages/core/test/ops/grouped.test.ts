@@ -15,13 +15,32 @@ import { torchRef } from './torch-ref';
 const TOL = 1e-4;
 
 interface Case {
-  n: number; h: number; w: number; g: number; cg: number; og: number; k: [number, number];
-  stride: [number, number]; pad: [number, number]; dilation: [number, number]; bias: boolean;
+  n: number;
+  h: number;
+  w: number;
+  g: number;
+  cg: number;
+  og: number;
+  k: [number, number];
+  stride: [number, number];
+  pad: [number, number];
+  dilation: [number, number];
+  bias: boolean;
 }
 const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
-const c = (n: number, h: number, w: number, g: number, cg: number, og: number, k: number | [number, number],
-  s: number | [number, number], p: number | [number, number], d: number | [number, number], bias = true): Case =>
-  ({ n, h, w, g, cg, og, k: pair(k), stride: pair(s), pad: pair(p), dilation: pair(d), bias });
+const c = (
+  n: number,
+  h: number,
+  w: number,
+  g: number,
+  cg: number,
+  og: number,
+  k: number | [number, number],
+  s: number | [number, number],
+  p: number | [number, number],
+  d: number | [number, number],
+  bias = true,
+): Case => ({ n, h, w, g, cg, og, k: pair(k), stride: pair(s), pad: pair(p), dilation: pair(d), bias });
 
 const CASES: Case[] = [
   c(1, 7, 9, 2, 2, 3, 3, 1, 1, 1),
@@ -48,18 +67,29 @@ function data(k: Case, seed: number) {
   const x = arr([k.n, k.h, k.w, k.g * k.cg], r);
   const w = arr([k.k[0], k.k[1], k.cg, k.g * k.og], r);
   const b = k.bias ? arr([k.g * k.og], r) : null;
-  const base = { x: x.data, xShape: x.shape as Shape4, w: w.data, wShape: w.shape as Shape4, b: b?.data ?? null, stride: k.stride, pad: k.pad, dilation: k.dilation, groups: k.g };
+  const base = {
+    x: x.data,
+    xShape: x.shape as Shape4,
+    w: w.data,
+    wShape: w.shape as Shape4,
+    b: b?.data ?? null,
+    stride: k.stride,
+    pad: k.pad,
+    dilation: k.dilation,
+    groups: k.g,
+  };
   const dy = arr(convRef(base).yShape, r);
   return { x, w, b, dy, ref: convRef({ ...base, dy: dy.data }) };
 }
 
-const ours = (k: Case, strategy: GroupedStrategy) => (...t: tf.Tensor[]) =>
-  groupedConv2d(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, k.bias ? (t[2] as tf.Tensor1D) : null, specOf(k), strategy);
+const ours =
+  (k: Case, strategy: GroupedStrategy) =>
+  (...t: tf.Tensor[]) =>
+    groupedConv2d(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, k.bias ? (t[2] as tf.Tensor1D) : null, specOf(k), strategy);
 
 afterAll(() => printWorst('grouped'));
 /** wasm results of the first describe, reused by the comparisons with other references. */
 const wasmRuns = new Map<number, { value: Arr; grads: Arr[] }>();
-
 
 describe('groupedConv2d against the float64 reference and the cpu built-ins', () => {
   for (const [i, k] of CASES.entries()) {
@@ -100,12 +130,23 @@ const hasTorch = torchAvailable();
 (hasTorch ? describe : describe.skip)('groupedConv2d on wasm against PyTorch (float64)', () => {
   it('all cases', async () => {
     const all = CASES.map((k, i) => ({ k, ...data(k, 300 + i) }));
-    const res = torchRef(all.map(({ k, x, w, b, dy }) => ({
-      op: 'conv' as const, x: [...x.data], xShape: x.shape, w: [...w.data], wShape: w.shape, b: b ? [...b.data] : null,
-      stride: k.stride, pad: k.pad, dilation: k.dilation, groups: k.g, dy: [...dy.data],
-    })));
+    const res = torchRef(
+      all.map(({ k, x, w, b, dy }) => ({
+        op: 'conv' as const,
+        x: [...x.data],
+        xShape: x.shape,
+        w: [...w.data],
+        wShape: w.shape,
+        b: b ? [...b.data] : null,
+        stride: k.stride,
+        pad: k.pad,
+        dilation: k.dilation,
+        groups: k.g,
+        dy: [...dy.data],
+      })),
+    );
     for (const [i, { k, x, w, b, dy }] of all.entries()) {
-      const got = wasmRuns.get(i) ?? await valueAndGrads('wasm', ours(k, 'auto'), b ? [x, w, b] : [x, w], dy);
+      const got = wasmRuns.get(i) ?? (await valueAndGrads('wasm', ours(k, 'auto'), b ? [x, w, b] : [x, w], dy));
       const t = res[i];
       expectClose(`${label(k)} y`, 'wasm y vs torch', got.value.data, t.y, TOL, got.value.shape, t.yShape);
       expectClose(`${label(k)} dx`, 'wasm dx vs torch', got.grads[0].data, t.dx, TOL);
@@ -127,7 +168,8 @@ describe('grouped conv: memory, layer, checks', () => {
     const step = () => {
       for (const s of STRATEGIES) {
         const { value, grads } = tf.valueAndGrads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
-          groupedConv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, spec, s))([x, w, b]);
+          groupedConv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, spec, s),
+        )([x, w, b]);
         tf.dispose([value, ...grads]);
       }
       tf.grad((xi: tf.Tensor) => layer.forward(xi as tf.Tensor4D))(x).dispose();

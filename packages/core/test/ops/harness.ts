@@ -51,7 +51,10 @@ export const arr = (shape: number[], r: () => number): Arr => ({ data: randArray
  * to every input. Checks that the computation leaves no tensor behind.
  */
 export async function valueAndGrads(
-  backend: BackendName, f: (...ts: tf.Tensor[]) => tf.Tensor, inputs: Arr[], dy: Arr | ((valueShape: number[]) => Arr),
+  backend: BackendName,
+  f: (...ts: tf.Tensor[]) => tf.Tensor,
+  inputs: Arr[],
+  dy: Arr | ((valueShape: number[]) => Arr),
 ): Promise<{ value: Arr; grads: Arr[] }> {
   await useBackend(backend);
   const before = tf.memory().numTensors;
@@ -101,8 +104,13 @@ export const worst = new Map<string, number>();
  * measured relative difference under `kind`.
  */
 export function expectClose(
-  label: string, kind: string, got: ArrayLike<number>, ref: ArrayLike<number>, relTol: number,
-  gotShape?: readonly number[], refShape?: readonly number[],
+  label: string,
+  kind: string,
+  got: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  relTol: number,
+  gotShape?: readonly number[],
+  refShape?: readonly number[],
 ): void {
   if (gotShape && refShape) expect(`${label} shape [${gotShape}]`).toBe(`${label} shape [${refShape}]`);
   expect(`${label} length ${got.length}`).toBe(`${label} length ${ref.length}`);

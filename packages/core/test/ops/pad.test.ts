@@ -14,7 +14,12 @@ import { torchRef } from './torch-ref';
 
 const TOL = 1e-6;
 
-interface Case { shape: Shape4; pads: Pad2d; mode: PadMode; value: number }
+interface Case {
+  shape: Shape4;
+  pads: Pad2d;
+  mode: PadMode;
+  value: number;
+}
 const CASES: Case[] = [];
 for (const mode of ['constant', 'reflect', 'replicate'] as const) {
   CASES.push(
@@ -40,7 +45,6 @@ afterAll(() => printWorst('pad2d'));
 /** wasm results of the first describe, reused by the PyTorch comparison. */
 const wasmRuns = new Map<number, { value: Arr; grads: Arr[] }>();
 
-
 describe('pad2d against the float64 reference and the cpu built-ins', () => {
   for (const [i, k] of CASES.entries()) {
     it(label(k), async () => {
@@ -52,9 +56,22 @@ describe('pad2d against the float64 reference and the cpu built-ins', () => {
         expectClose(`${L} y`, `${backend} y vs f64`, got.value.data, ref.y, TOL, got.value.shape, ref.yShape);
         expectClose(`${L} dx`, `${backend} dx vs f64`, got.grads[0].data, ref.dx!, TOL);
         if (backend !== 'wasm' || k.mode === 'replicate') continue;
-        const p: [number, number][] = [[0, 0], [k.pads[0], k.pads[1]], [k.pads[2], k.pads[3]], [0, 0]];
+        const p: [number, number][] = [
+          [0, 0],
+          [k.pads[0], k.pads[1]],
+          [k.pads[2], k.pads[3]],
+          [0, 0],
+        ];
         const cpu = await valueOn('cpu', (t) => (k.mode === 'constant' ? tf.pad(t, p, k.value) : tf.mirrorPad(t, p, 'reflect')), [x]);
-        expectClose(`${L} y`, `wasm y vs cpu tf.${k.mode === 'constant' ? 'pad' : 'mirrorPad'}`, got.value.data, cpu.data, TOL, got.value.shape, cpu.shape);
+        expectClose(
+          `${L} y`,
+          `wasm y vs cpu tf.${k.mode === 'constant' ? 'pad' : 'mirrorPad'}`,
+          got.value.data,
+          cpu.data,
+          TOL,
+          got.value.shape,
+          cpu.shape,
+        );
         if (k.mode === 'constant') {
           // tfjs' registered PadV2 gradient: dy's centre
           const dxCpu = await valueOn('cpu', (d) => tf.slice(d, [0, k.pads[0], k.pads[2], 0], k.shape), [dy]);
@@ -69,11 +86,19 @@ const hasTorch = torchAvailable();
 (hasTorch ? describe : describe.skip)('pad2d on wasm against PyTorch F.pad (float64)', () => {
   it('all cases', async () => {
     const all = CASES.map((k, i) => ({ k, ...data(k, 500 + i) }));
-    const res = torchRef(all.map(({ k, x, dy }) => ({
-      op: 'pad' as const, x: [...x.data], xShape: x.shape, pads: k.pads, mode: k.mode, value: k.value, dy: [...dy.data],
-    })));
+    const res = torchRef(
+      all.map(({ k, x, dy }) => ({
+        op: 'pad' as const,
+        x: [...x.data],
+        xShape: x.shape,
+        pads: k.pads,
+        mode: k.mode,
+        value: k.value,
+        dy: [...dy.data],
+      })),
+    );
     for (const [i, { k, x, dy }] of all.entries()) {
-      const got = wasmRuns.get(i) ?? await valueAndGrads('wasm', (t) => pad2d(t as tf.Tensor4D, k.pads, k.mode, k.value), [x], dy);
+      const got = wasmRuns.get(i) ?? (await valueAndGrads('wasm', (t) => pad2d(t as tf.Tensor4D, k.pads, k.mode, k.value), [x], dy));
       expectClose(`${label(k)} y`, 'wasm y vs torch', got.value.data, res[i].y, TOL, got.value.shape, res[i].yShape);
       expectClose(`${label(k)} dx`, 'wasm dx vs torch', got.grads[0].data, res[i].dx, TOL);
     }

@@ -38,7 +38,9 @@ export function convRef(a: ConvRefArgs): RefResult {
   const g = a.groups;
   if (cg * g !== cin || cout % g !== 0) throw new Error('reference: bad groups');
   const og = cout / g;
-  const [sh, sw] = a.stride, [ph, pw] = a.pad, [dh, dw] = a.dilation;
+  const [sh, sw] = a.stride,
+    [ph, pw] = a.pad,
+    [dh, dw] = a.dilation;
   const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
   const ow = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
   const yShape: Shape4 = [n, oh, ow, cout];
@@ -96,7 +98,10 @@ export interface ConvTRefArgs {
 export function convTransposeRef(a: ConvTRefArgs): RefResult {
   const [n, h, w, cin] = a.xShape;
   const [kh, kw, cout] = a.wShape;
-  const [sh, sw] = a.stride, [ph, pw] = a.pad, [dh, dw] = a.dilation, [oph, opw] = a.outputPadding;
+  const [sh, sw] = a.stride,
+    [ph, pw] = a.pad,
+    [dh, dw] = a.dilation,
+    [oph, opw] = a.outputPadding;
   const oh = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1;
   const ow = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1;
   const yShape: Shape4 = [n, oh, ow, cout];
@@ -145,8 +150,12 @@ function srcIndex(i: number, len: number, mode: PadMode): number {
 
 /** torch.nn.functional.pad(x, (left, right, top, bottom), mode, value) in NHWC and its dx. */
 export function padRef(
-  x: Float32Array | Float64Array, xShape: Shape4, pads: [number, number, number, number],
-  mode: PadMode, value: number, dy?: Float32Array | Float64Array,
+  x: Float32Array | Float64Array,
+  xShape: Shape4,
+  pads: [number, number, number, number],
+  mode: PadMode,
+  value: number,
+  dy?: Float32Array | Float64Array,
 ): { y: Float64Array; yShape: Shape4; dx?: Float64Array } {
   const [n, h, w, c] = xShape;
   const [t, bt, l, r] = pads;
@@ -156,10 +165,14 @@ export function padRef(
   for (let bn = 0; bn < n; bn++)
     for (let i = 0; i < yShape[1]; i++)
       for (let j = 0; j < yShape[2]; j++) {
-        const si = srcIndex(i - t, h, mode), sj = srcIndex(j - l, w, mode);
+        const si = srcIndex(i - t, h, mode),
+          sj = srcIndex(j - l, w, mode);
         for (let k = 0; k < c; k++) {
           const yi = idx4(yShape, bn, i, j, k);
-          if (si < 0 || sj < 0) { y[yi] = value; continue; }
+          if (si < 0 || sj < 0) {
+            y[yi] = value;
+            continue;
+          }
           const xi = idx4(xShape, bn, si, sj, k);
           y[yi] = x[xi];
           if (dy) dx![xi] += dy[yi];

@@ -61,7 +61,7 @@ describe('PerceptualDistance', () => {
     }
   });
 
-  it('features are unit vectors over channels; reusing a reference\'s features (2AFC) gives the same distances', () => {
+  it("features are unit vectors over channels; reusing a reference's features (2AFC) gives the same distances", () => {
     const d = baseline();
     const ref = d.features(a);
     for (const p of POINTS) {
@@ -87,7 +87,12 @@ describe('PerceptualDistance', () => {
     const want = [0, 1, 2].map((n) => [2, 0, 0.5, 1, 0].reduce((s, wl, l) => s + wl * per.get(POINTS[l])!.dataSync()[n], 0));
     values(w.fromFeatures(fa, fb)).forEach((v, n) => expect(v).toBeCloseTo(want[n], 6));
     const plain = values(d.fromFeatures(fa, fb));
-    plain.forEach((v, n) => expect(v).toBeCloseTo(POINTS.reduce((s, p) => s + per.get(p)!.dataSync()[n], 0), 6));
+    plain.forEach((v, n) =>
+      expect(v).toBeCloseTo(
+        POINTS.reduce((s, p) => s + per.get(p)!.dataSync()[n], 0),
+        6,
+      ),
+    );
     tf.dispose([...fa.values(), ...fb.values(), ...per.values()]);
     d.dispose();
     w.dispose();
@@ -200,7 +205,10 @@ describe('PerceptualDistance', () => {
     short.set('relu2', new Float32Array(10));
     expect(() => baseline({ variant: 'lin', linWeights: short })).toThrow(/point 'relu2' has 192 channels but 10 weights/);
     const neg = new Map(lin);
-    neg.set('relu3', Float32Array.from({ length: 384 }, (_, i) => (i === 5 ? -0.1 : 0.1)));
+    neg.set(
+      'relu3',
+      Float32Array.from({ length: 384 }, (_, i) => (i === 5 ? -0.1 : 0.1)),
+    );
     expect(() => baseline({ variant: 'lin', linWeights: neg })).toThrow(/point 'relu3' weight 5 is -0\.1/);
     const missing = new Map(lin);
     missing.delete('relu5');
@@ -240,8 +248,11 @@ describe('LPIPS points and lin checkpoints', () => {
 
   const sd = (channels: readonly number[], extra: Record<string, number[]> = {}): StateDict => {
     const m: StateDict = new Map();
-    channels.forEach((c, i) => m.set(`lin${i}.model.1.weight`, { dtype: 'float32', shape: [1, c, 1, 1], data: new Float32Array(c).fill(0.25) }));
-    for (const [k, s] of Object.entries(extra)) m.set(k, { dtype: 'float32', shape: s, data: new Float32Array(s.reduce((x, y) => x * y, 1)) });
+    channels.forEach((c, i) =>
+      m.set(`lin${i}.model.1.weight`, { dtype: 'float32', shape: [1, c, 1, 1], data: new Float32Array(c).fill(0.25) }),
+    );
+    for (const [k, s] of Object.entries(extra))
+      m.set(k, { dtype: 'float32', shape: s, data: new Float32Array(s.reduce((x, y) => x * y, 1)) });
     return m;
   };
 
@@ -250,12 +261,14 @@ describe('LPIPS points and lin checkpoints', () => {
     expect(ok.backbone).toBe('alexnet');
     expect([...ok.weights.keys()]).toEqual(POINTS);
     expect(ok.weights.get('relu3')!.length).toBe(384);
-    expect(() => lpipsLinFromStateDict(sd(LPIPS_POINTS.alexnet.channels, { 'net.slice1.0.weight': [64, 3, 11, 11] }), 'alexnet', 'full.pth')).toThrow(
-      /full\.pth[\s\S]*unexpected keys: net\.slice1\.0\.weight/,
-    );
+    expect(() =>
+      lpipsLinFromStateDict(sd(LPIPS_POINTS.alexnet.channels, { 'net.slice1.0.weight': [64, 3, 11, 11] }), 'alexnet', 'full.pth'),
+    ).toThrow(/full\.pth[\s\S]*unexpected keys: net\.slice1\.0\.weight/);
     const flat = sd(LPIPS_POINTS.alexnet.channels);
     flat.set('lin2.model.1.weight', { dtype: 'float32', shape: [384], data: new Float32Array(384) });
-    expect(() => lpipsLinFromStateDict(flat, 'alexnet', 'x.pth')).toThrow(/lin2\.model\.1\.weight has shape \[384\], expected \[1, 384, 1, 1\]/);
+    expect(() => lpipsLinFromStateDict(flat, 'alexnet', 'x.pth')).toThrow(
+      /lin2\.model\.1\.weight has shape \[384\], expected \[1, 384, 1, 1\]/,
+    );
     const neg = sd(LPIPS_POINTS.alexnet.channels);
     neg.get('lin4.model.1.weight')!.data[7] = -1;
     expect(() => lpipsLinFromStateDict(neg, 'alexnet', 'x.pth')).toThrow(/lin4\.model\.1\.weight has weight -1 at channel 7/);

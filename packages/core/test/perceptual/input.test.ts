@@ -22,10 +22,14 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-const spec = (range: PerceptualInputSpec['range'], normalize: PerceptualInputSpec['normalize']): PerceptualInputSpec => ({ range, normalize });
+const spec = (range: PerceptualInputSpec['range'], normalize: PerceptualInputSpec['normalize']): PerceptualInputSpec => ({
+  range,
+  normalize,
+});
 
 /** A seeded NHWC batch with values in [lo, hi]. */
-const images = (shape: [number, number, number, number], lo = 0, hi = 1, seed = 1) => tf.randomUniform(shape, lo, hi, 'float32', seed) as tf.Tensor4D;
+const images = (shape: [number, number, number, number], lo = 0, hi = 1, seed = 1) =>
+  tf.randomUniform(shape, lo, hi, 'float32', seed) as tf.Tensor4D;
 
 function thrown(f: () => unknown): Error {
   try {
@@ -49,7 +53,9 @@ describe('range check', () => {
 
   it('[-1,1] images declared [0,1] are rejected; declared [-1,1] they pass', () => {
     const x = tf.tensor4d([-0.75, 0.5, 1, 0, -1, 0.25], [1, 1, 2, 3]);
-    expect(thrown(() => prepareInput(x, spec('[0,1]', 'none'))).message).toMatch(/\[-1, 1\], outside the declared range \[0,1\][\s\S]*declare range '\[-1,1\]'/);
+    expect(thrown(() => prepareInput(x, spec('[0,1]', 'none'))).message).toMatch(
+      /\[-1, 1\], outside the declared range \[0,1\][\s\S]*declare range '\[-1,1\]'/,
+    );
     const y = prepareInput(x, spec('[-1,1]', 'none'));
     expect(Array.from(y.dataSync())).toEqual([0.125, 0.75, 1, 0.5, 0, 0.625]);
     tf.dispose([x, y]);
@@ -73,9 +79,13 @@ describe('range check', () => {
 
   it('malformed specs and shapes are clear errors', () => {
     const x = images([1, 4, 4, 3]);
-    expect(() => prepareInput(x, { range: '[0,255]' as never, normalize: 'none' })).toThrow(/input range '\[0,255\]'[\s\S]*'\[0,1\]' or '\[-1,1\]'/);
+    expect(() => prepareInput(x, { range: '[0,255]' as never, normalize: 'none' })).toThrow(
+      /input range '\[0,255\]'[\s\S]*'\[0,1\]' or '\[-1,1\]'/,
+    );
     expect(() => prepareInput(x, { range: '[0,1]', normalize: 'caffe' as never })).toThrow(/normalize 'caffe'/);
-    expect(() => prepareInput(x, { range: '[0,1]', normalize: 'none', resize: { height: 0, width: 4, method: 'bilinear' } })).toThrow(/resize height 0/);
+    expect(() => prepareInput(x, { range: '[0,1]', normalize: 'none', resize: { height: 0, width: 4, method: 'bilinear' } })).toThrow(
+      /resize height 0/,
+    );
     const four = images([1, 4, 4, 4]);
     expect(() => prepareInput(four, spec('[0,1]', 'none'))).toThrow(/have 4 channels/);
     const ints = tf.zeros([1, 2, 2, 3], 'int32') as tf.Tensor4D;
@@ -134,7 +144,11 @@ describe('normalisation', () => {
 describe('bilinear resize (PyTorch align_corners=False)', () => {
   it('forward values equal tfjs half-pixel bilinear, up and down, both axes', () => {
     const x = images([2, 7, 10, 3]);
-    for (const [h, w] of [[12, 6], [5, 15], [7, 10]] as const) {
+    for (const [h, w] of [
+      [12, 6],
+      [5, 15],
+      [7, 10],
+    ] as const) {
       const ours = resizeBilinear(x, h, w);
       const tfjs = tf.image.resizeBilinear(x, [h, w], false, true);
       expect(ours.shape).toEqual([2, h, w, 3]);

@@ -27,7 +27,9 @@ let target: tf.Tensor4D;
 beforeAll(async () => {
   await initBackend('wasm');
   const variablesBefore = Object.keys(tf.engine().registeredVariables).length;
-  extractor = squeezenetBackbones().find((b) => b.id === 'squeezenet1_1')!.build({ seed: 3 });
+  extractor = squeezenetBackbones()
+    .find((b) => b.id === 'squeezenet1_1')!
+    .build({ seed: 3 });
   // the loss network holds plain tensors: nothing an optimizer could find
   expect(Object.keys(tf.engine().registeredVariables).length).toBe(variablesBefore);
   pred = tf.randomUniform(SHAPE, 0, 1, 'float32', 11) as tf.Tensor4D;
@@ -57,7 +59,9 @@ describe('PerceptualLoss', () => {
         return POINTS.map((p, i) => {
           const d = tf.sub(fp.get(p)!, ft.get(p)!);
           return tf.mul(tf.mean(criterion === 'mse' ? tf.square(d) : tf.abs(d), [1, 2, 3]), w[i]);
-        }).reduce((s, t) => tf.add(s, t)).dataSync();
+        })
+          .reduce((s, t) => tf.add(s, t))
+          .dataSync();
       });
     for (const c of ['mse', 'l1'] as const) {
       const l = loss(c, { pointWeights: w });

@@ -46,7 +46,10 @@ const GRADIENT_DEPTH: Record<LpipsBackboneId, number> = { alexnet: 5, vgg16: 2, 
 const GRADIENT_LOOSE = 5e-2;
 const IMAGENET: PerceptualInputSpec = { range: '[0,1]', normalize: 'imagenet', resize: { height: SIZE, width: SIZE, method: 'bilinear' } };
 const LPIPS: PerceptualInputSpec = { range: '[-1,1]', normalize: 'lpips', resize: { height: SIZE, width: SIZE, method: 'bilinear' } };
-const SCALINGS = [['imagenet', IMAGENET], ['lpips', LPIPS]] as const;
+const SCALINGS = [
+  ['imagenet', IMAGENET],
+  ['lpips', LPIPS],
+] as const;
 
 /** Reference [L, N] per-point distances -> per point rows and the per-sample totals. */
 function refDistances(ref: LpipsRef, name: string): { perPoint: Float32Array[]; total: Float32Array } {
@@ -92,7 +95,10 @@ maybe('perceptual distance parity with PyTorch (tools/parity/lpips_ref.py)', () 
 
       beforeAll(async () => {
         ref = refs(id);
-        extractor = BACKBONES[id]().build({ weights: await readWeights(ref.file('weights.pth')), weightsSource: { file: ref.file('weights.pth') } });
+        extractor = BACKBONES[id]().build({
+          weights: await readWeights(ref.file('weights.pth')),
+          weightsSource: { file: ref.file('weights.pth') },
+        });
         x0 = ref.nhwc('x0.npy');
         x1 = ref.nhwc('x1.npy');
         for (const [norm, spec] of SCALINGS) {
@@ -125,8 +131,11 @@ maybe('perceptual distance parity with PyTorch (tools/parity/lpips_ref.py)', () 
             const eTotal = relErr((await total.data()) as Float32Array, want.total);
             const perPoint = d.perPointFromFeatures(fa, fb);
             let ePoint = 0;
-            for (const [l, p] of points.entries()) ePoint = Math.max(ePoint, relErr((await perPoint.get(p)!.data()) as Float32Array, want.perPoint[l]));
-            report.push(`${id} ${variant}/${norm}: total rel ${eTotal.toExponential(2)}, per point rel ${ePoint.toExponential(2)} (d = ${Array.from(want.total, (v) => v.toFixed(4)).join(', ')})`);
+            for (const [l, p] of points.entries())
+              ePoint = Math.max(ePoint, relErr((await perPoint.get(p)!.data()) as Float32Array, want.perPoint[l]));
+            report.push(
+              `${id} ${variant}/${norm}: total rel ${eTotal.toExponential(2)}, per point rel ${ePoint.toExponential(2)} (d = ${Array.from(want.total, (v) => v.toFixed(4)).join(', ')})`,
+            );
             expect(eTotal).toBeLessThanOrEqual(1e-4);
             expect(ePoint).toBeLessThanOrEqual(1e-4);
             if (variant === 'lin' && norm === 'imagenet') {
@@ -164,7 +173,9 @@ maybe('perceptual distance parity with PyTorch (tools/parity/lpips_ref.py)', () 
           const e = relativeMaxError(od, want.data);
           expect(od.every(Number.isFinite)).toBe(true);
           const checked = l < depth;
-          report.push(`${id} d(baseline up to ${points[l]})/d(x0): max abs ${e.maxAbs.toExponential(2)}, rel ${e.rel.toExponential(2)}${checked ? '' : ` (ill-conditioned at float32: held to ${GRADIENT_LOOSE})`}`);
+          report.push(
+            `${id} d(baseline up to ${points[l]})/d(x0): max abs ${e.maxAbs.toExponential(2)}, rel ${e.rel.toExponential(2)}${checked ? '' : ` (ill-conditioned at float32: held to ${GRADIENT_LOOSE})`}`,
+          );
           expect(e.rel).toBeLessThanOrEqual(checked ? 1e-4 : GRADIENT_LOOSE);
           tf.dispose([g, ours]);
         }
@@ -177,7 +188,14 @@ maybe('perceptual distance parity with PyTorch (tools/parity/lpips_ref.py)', () 
         for (const file of ['lin.pth', 'lin_legacy.pth']) {
           const lin = await loadLpipsLinWeights(ref.file(file), id);
           expect(lin.points).toEqual(points);
-          const d = new PerceptualDistance({ extractor, points: lin.points, input: IMAGENET, variant: 'lin', linWeights: lin.weights, linSource: lin.source });
+          const d = new PerceptualDistance({
+            extractor,
+            points: lin.points,
+            input: IMAGENET,
+            variant: 'lin',
+            linWeights: lin.weights,
+            linSource: lin.source,
+          });
           const got = d.fromFeatures(fa, fb);
           expect(Array.from(await got.data())).toEqual(Array.from(await want.data()));
           expect(d.describe().linWeights).toEqual({ source: ref.file(file) });
@@ -196,7 +214,9 @@ maybe('perceptual distance parity with PyTorch (tools/parity/lpips_ref.py)', () 
         const c = LPIPS_POINTS[id].channels[1];
         const err = await loadLpipsLinWeights(ref.file('lin_badchannels.pth'), id).catch((e: unknown) => e);
         expect(isDplError(err)).toBe(true);
-        expect((err as Error).message).toMatch(new RegExp(`lin1\\.model\\.1\\.weight has ${c + 1} channels, but ${id} point ${points[1]} has ${c}`));
+        expect((err as Error).message).toMatch(
+          new RegExp(`lin1\\.model\\.1\\.weight has ${c + 1} channels, but ${id} point ${points[1]} has ${c}`),
+        );
         // a checkpoint for another backbone
         const other = id === 'alexnet' ? 'vgg16' : 'alexnet';
         await expect(loadLpipsLinWeights(ref.file('lin.pth'), other)).rejects.toThrow(/not an LPIPS v0\.1 linear-layer checkpoint/);

@@ -44,7 +44,12 @@ describe('plugin discovery and loading', () => {
   it('a broken plugin is reported by name and the others still load', async () => {
     const reg = await createRegistry({
       cwd: ROOT,
-      plugins: [path.join(FIXTURES, 'broken-plugin'), path.join(FIXTURES, 'bad-manifest'), path.join(FIXTURES, 'toy-backbone'), 'no-such-dpl-plugin'],
+      plugins: [
+        path.join(FIXTURES, 'broken-plugin'),
+        path.join(FIXTURES, 'bad-manifest'),
+        path.join(FIXTURES, 'toy-backbone'),
+        'no-such-dpl-plugin',
+      ],
     });
     const byName = new Map(reg.failures().map((f) => [f.name, f.error]));
     expect(byName.get('dpl-backbone-broken')).toMatch(/module \.\/dist\/missing\.js does not exist/);

@@ -13,7 +13,11 @@ describe('data order', () => {
   });
 
   it('visits every index exactly once per epoch, in batches', () => {
-    for (const [n, bs] of [[103, 8], [64, 8], [5, 7]]) {
+    for (const [n, bs] of [
+      [103, 8],
+      [64, 8],
+      [5, 7],
+    ]) {
       for (let epoch = 0; epoch < 3; epoch++) {
         const b = epochBatches(n, bs, 9, epoch);
         expect(b.length).toBe(batchesPerEpoch(n, bs));
@@ -38,7 +42,8 @@ describe('data order', () => {
       expect(sorted([...s.train, ...s.val])).toEqual(range(n));
       expect(splitTrainVal(n, 0.2, 5)).toEqual(s);
     }
-    const a = splitTrainVal(1000, 0.2, 5).val, b = splitTrainVal(1000, 0.2, 6).val;
+    const a = splitTrainVal(1000, 0.2, 5).val,
+      b = splitTrainVal(1000, 0.2, 6).val;
     expect(a).not.toEqual(b);
     // not simply the first or last fifth
     expect(a).not.toEqual(range(200));

@@ -16,7 +16,10 @@ import { adam, getLearningRate } from '../../src/train/optim';
 import { ParamStore, type ParamSnapshot } from '../../src/train/params';
 import { randArray, rng, useBackend } from '../ops/harness';
 
-const H = 8, N_TRAIN = 64, N_VAL = 16, PIX = H * H;
+const H = 8,
+  N_TRAIN = 64,
+  N_VAL = 16,
+  PIX = H * H;
 
 /** x in [-1, 1), target = teacher(x): a fixed 3x3 conv followed by tanh. */
 function makeData(n: number, seed: number): { x: Float32Array; y: Float32Array } {
@@ -30,7 +33,8 @@ function makeData(n: number, seed: number): { x: Float32Array; y: Float32Array }
         let s = 0;
         for (let a = -1; a <= 1; a++) {
           for (let b = -1; b <= 1; b++) {
-            const pp = p + a, qq = q + b;
+            const pp = p + a,
+              qq = q + b;
             if (pp >= 0 && pp < H && qq >= 0 && qq < H) s += x[i * PIX + pp * H + qq] * k[(a + 1) * 3 + b + 1];
           }
         }
@@ -44,10 +48,14 @@ function makeData(n: number, seed: number): { x: Float32Array; y: Float32Array }
 const TRAIN = makeData(N_TRAIN, 1);
 const VAL = makeData(N_VAL, 2);
 
-interface Batch extends tf.NamedTensorMap { x: tf.Tensor4D; y: tf.Tensor4D }
+interface Batch extends tf.NamedTensorMap {
+  x: tf.Tensor4D;
+  y: tf.Tensor4D;
+}
 
 function makeBatch(indices: number[], data = TRAIN, yScale = 1): Batch {
-  const x = new Float32Array(indices.length * PIX), y = new Float32Array(indices.length * PIX);
+  const x = new Float32Array(indices.length * PIX),
+    y = new Float32Array(indices.length * PIX);
   indices.forEach((idx, j) => {
     x.set(data.x.subarray(idx * PIX, (idx + 1) * PIX), j * PIX);
     for (let p = 0; p < PIX; p++) y[j * PIX + p] = yScale * data.y[idx * PIX + p];
@@ -74,28 +82,50 @@ function newModel(seed = 42): ParamStore {
 
 /** Validation MSE in eval mode against yScale * teacher. */
 function validator(store: ParamStore, yScale = 1): () => number {
-  return () => tf.tidy(() => {
-    const b = makeBatch(Array.from({ length: N_VAL }, (_, i) => i), VAL, yScale);
-    return mse(model(store, b.x, false), b.y).dataSync()[0];
-  });
+  return () =>
+    tf.tidy(() => {
+      const b = makeBatch(
+        Array.from({ length: N_VAL }, (_, i) => i),
+        VAL,
+        yScale,
+      );
+      return mse(model(store, b.x, false), b.y).dataSync()[0];
+    });
 }
 
 const lossOf = (store: ParamStore) => (b: Batch) => mse(model(store, b.x, true), b.y);
 
 function recorder() {
-  const calls: { start: [string, number | undefined][]; ticks: number; logs: string[]; done: number } = { start: [], ticks: 0, logs: [], done: 0 };
+  const calls: { start: [string, number | undefined][]; ticks: number; logs: string[]; done: number } = {
+    start: [],
+    ticks: 0,
+    logs: [],
+    done: 0,
+  };
   const progress: ProgressReporter = {
-    start: (label, total) => { calls.start.push([label, total]); },
-    tick: () => { calls.ticks++; },
-    log: (m) => { calls.logs.push(m); },
-    done: () => { calls.done++; },
+    start: (label, total) => {
+      calls.start.push([label, total]);
+    },
+    tick: () => {
+      calls.ticks++;
+    },
+    log: (m) => {
+      calls.logs.push(m);
+    },
+    done: () => {
+      calls.done++;
+    },
   };
   return { calls, progress };
 }
 
 async function expectDplError(p: Promise<unknown>, code: string, re: RegExp): Promise<string> {
   let err: unknown;
-  try { await p; } catch (e) { err = e; }
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
   expect(isDplError(err)).toBe(true);
   expect((err as { code: string }).code).toBe(code);
   expect((err as Error).message).toMatch(re);
@@ -119,15 +149,26 @@ describe('trainLoop', () => {
     const { calls, progress } = recorder();
     const t0 = Date.now();
     const res = await trainLoop({
-      store, numExamples: N_TRAIN, batchSize: 8, seed: 7, maxSteps: 30, optimizer: opt,
-      makeBatch: (idx) => makeBatch(idx), loss: lossOf(store), progress, label: 'tiny',
+      store,
+      numExamples: N_TRAIN,
+      batchSize: 8,
+      seed: 7,
+      maxSteps: 30,
+      optimizer: opt,
+      makeBatch: (idx) => makeBatch(idx),
+      loss: lossOf(store),
+      progress,
+      label: 'tiny',
     });
     const ms = Date.now() - t0;
     const losses = res.history.steps.map((s) => s.loss);
-    const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5, last = losses.slice(-5).reduce((a, b) => a + b) / 5;
+    const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5,
+      last = losses.slice(-5).reduce((a, b) => a + b) / 5;
     const counts = res.history.steps.map((s) => s.numTensors);
-    console.log(`tiny model: ${res.steps} steps in ${ms} ms; loss first-5 mean ${first.toFixed(4)} -> last-5 mean ${last.toFixed(4)} (x${(last / first).toFixed(3)}); ` +
-      `numTensors ${baseline} before Adam, ${counts[0]} after step 1 (Adam state), ${counts[counts.length - 1]} after step ${res.steps}`);
+    console.log(
+      `tiny model: ${res.steps} steps in ${ms} ms; loss first-5 mean ${first.toFixed(4)} -> last-5 mean ${last.toFixed(4)} (x${(last / first).toFixed(3)}); ` +
+        `numTensors ${baseline} before Adam, ${counts[0]} after step 1 (Adam state), ${counts[counts.length - 1]} after step ${res.steps}`,
+    );
     expect(res.steps).toBe(30);
     expect(res.epochs).toBe(3); // 8 steps per epoch; the 4th epoch is partial
     expect(res.stopReason).toBe('completed');
@@ -150,17 +191,25 @@ describe('trainLoop', () => {
     const store = newModel();
     const opt = adam();
     const vars = store.trainableVariables();
-    const msg = await expectDplError(trainLoop({
-      store, numExamples: N_TRAIN, batchSize: 8, seed: 7, maxSteps: 10,
-      makeBatch: (idx) => makeBatch(idx),
-      update: (b) => {
-        tf.mul(b.x, 2); // created outside any tidy and never disposed
-        const cost = opt.minimize(() => lossOf(store)(b), true, vars)!;
-        const v = cost.dataSync()[0];
-        cost.dispose();
-        return v;
-      },
-    }), 'E_TENSOR_LEAK', /tensor leak: 1 tensors per step \(step 2:/);
+    const msg = await expectDplError(
+      trainLoop({
+        store,
+        numExamples: N_TRAIN,
+        batchSize: 8,
+        seed: 7,
+        maxSteps: 10,
+        makeBatch: (idx) => makeBatch(idx),
+        update: (b) => {
+          tf.mul(b.x, 2); // created outside any tidy and never disposed
+          const cost = opt.minimize(() => lossOf(store)(b), true, vars)!;
+          const v = cost.dataSync()[0];
+          cost.dispose();
+          return v;
+        },
+      }),
+      'E_TENSOR_LEAK',
+      /tensor leak: 1 tensors per step \(step 2:/,
+    );
     console.log(`leak guard: ${msg.split('\n')[0]}`);
     opt.dispose();
     store.dispose();
@@ -172,9 +221,16 @@ describe('trainLoop', () => {
     const vars = store.trainableVariables();
     const script = [5, 4, 3, 3.5, 3.2, 3.1, 1, 0.5];
     let calls = 0;
-    let atBest: ParamSnapshot | null = null, atLast: ParamSnapshot | null = null;
+    let atBest: ParamSnapshot | null = null,
+      atLast: ParamSnapshot | null = null;
     const res = await trainLoop({
-      store, numExamples: N_TRAIN, batchSize: 8, seed: 3, epochs: 5, patience: 3, validateEvery: { steps: 2 },
+      store,
+      numExamples: N_TRAIN,
+      batchSize: 8,
+      seed: 3,
+      epochs: 5,
+      patience: 3,
+      validateEvery: { steps: 2 },
       makeBatch: (idx) => makeBatch(idx),
       update: (b) => {
         const cost = opt.minimize(() => lossOf(store)(b), true, vars)!;
@@ -184,7 +240,10 @@ describe('trainLoop', () => {
       },
       validate: async ({ step }) => {
         const m = script[calls++];
-        if (m === 3) { expect(step).toBe(6); atBest = await store.snapshot(); }
+        if (m === 3) {
+          expect(step).toBe(6);
+          atBest = await store.snapshot();
+        }
         if (step === 12) atLast = await store.snapshot();
         return m;
       },
@@ -208,8 +267,17 @@ describe('trainLoop', () => {
     const script = [0.1, 0.4, 0.3, 0.35, 0.2];
     let i = 0;
     const res = await trainLoop({
-      store, numExamples: 8, batchSize: 4, seed: 1, epochs: 10, patience: 2, mode: 'max', restoreBest: false,
-      makeBatch: (idx) => makeBatch(idx), update: () => 0, validate: () => script[i++],
+      store,
+      numExamples: 8,
+      batchSize: 4,
+      seed: 1,
+      epochs: 10,
+      patience: 2,
+      mode: 'max',
+      restoreBest: false,
+      makeBatch: (idx) => makeBatch(idx),
+      update: () => 0,
+      validate: () => script[i++],
     });
     expect(res.bestMetric).toBe(0.4);
     expect(res.bestStep).toBe(4);
@@ -225,9 +293,18 @@ describe('trainLoop', () => {
     const validate = validator(store, 0.5);
     const file = path.join(dir, 'best.safetensors');
     const res = await trainLoop({
-      store, numExamples: N_TRAIN, batchSize: 8, seed: 11, maxSteps: 40, optimizer: opt, validateEvery: { steps: 2 },
-      checkpointPath: file, checkpointConfig: { task: 'test' },
-      makeBatch: (idx) => makeBatch(idx), loss: lossOf(store), validate,
+      store,
+      numExamples: N_TRAIN,
+      batchSize: 8,
+      seed: 11,
+      maxSteps: 40,
+      optimizer: opt,
+      validateEvery: { steps: 2 },
+      checkpointPath: file,
+      checkpointConfig: { task: 'test' },
+      makeBatch: (idx) => makeBatch(idx),
+      loss: lossOf(store),
+      validate,
     });
     const vals = res.history.validations.map((v) => v.metric);
     console.log(`best checkpoint: validations ${vals.map((v) => v.toFixed(4)).join(' ')}; best ${res.bestMetric} at step ${res.bestStep}`);
@@ -250,13 +327,20 @@ describe('trainLoop', () => {
     const ctl = new AbortController();
     const lrs: number[] = [];
     const res = await trainLoop({
-      store, numExamples: 16, batchSize: 4, seed: 2, epochs: 10, optimizer: opt, lrSchedule: (e) => 0.1 * (e + 1),
+      store,
+      numExamples: 16,
+      batchSize: 4,
+      seed: 2,
+      epochs: 10,
+      optimizer: opt,
+      lrSchedule: (e) => 0.1 * (e + 1),
       makeBatch: (idx, info) => {
         if (info.batchIndex === 0) lrs.push(getLearningRate(opt));
         if (info.step === 9) ctl.abort();
         return makeBatch(idx);
       },
-      loss: lossOf(store), signal: ctl.signal,
+      loss: lossOf(store),
+      signal: ctl.signal,
     });
     expect(res.stopReason).toBe('aborted');
     expect(res.steps).toBe(9);
@@ -267,16 +351,32 @@ describe('trainLoop', () => {
   });
 
   it('refuses misuse: no parameters, parameters created mid-training, loss and update together', async () => {
-    const base: TrainLoopOptions<Batch> = { store: new ParamStore(1), numExamples: 8, batchSize: 4, seed: 1, epochs: 1, makeBatch: (idx) => makeBatch(idx) };
+    const base: TrainLoopOptions<Batch> = {
+      store: new ParamStore(1),
+      numExamples: 8,
+      batchSize: 4,
+      seed: 1,
+      epochs: 1,
+      makeBatch: (idx) => makeBatch(idx),
+    };
     await expectDplError(trainLoop({ ...base, loss: lossOf(base.store) }), 'E_CONFIG', /no trainable parameters yet/);
     const store = newModel();
-    const grows = (b: Batch) => tf.mul(lossOf(store)(b), nn.linear(store, 'late', tf.ones([1, 1]) as tf.Tensor2D, { out: 1 }).reshape([])) as tf.Scalar;
-    await expectDplError(trainLoop({ ...base, store, loss: grows }), 'E_CONFIG', /created parameters during step 1 \(late\.weight, late\.bias\)/);
+    const grows = (b: Batch) =>
+      tf.mul(lossOf(store)(b), nn.linear(store, 'late', tf.ones([1, 1]) as tf.Tensor2D, { out: 1 }).reshape([])) as tf.Scalar;
+    await expectDplError(
+      trainLoop({ ...base, store, loss: grows }),
+      'E_CONFIG',
+      /created parameters during step 1 \(late\.weight, late\.bias\)/,
+    );
     await expectDplError(trainLoop({ ...base, store, loss: lossOf(store), update: () => 0 }), 'E_CONFIG', /both given/);
     // a trainable parameter the loss never reaches would shift tfjs' position-keyed Adam slots
     const unused = newModel();
     unused.param('unused', [3], { kind: 'constant', value: 0 });
-    await expectDplError(trainLoop({ ...base, store: unused, loss: lossOf(unused) }), 'E_CONFIG', /does not depend on parameter\(s\) unused/);
+    await expectDplError(
+      trainLoop({ ...base, store: unused, loss: lossOf(unused) }),
+      'E_CONFIG',
+      /does not depend on parameter\(s\) unused/,
+    );
     unused.dispose();
     base.store.dispose();
     store.dispose();

@@ -16,7 +16,9 @@ const maybe = hasTorch ? it : it.skip;
 if (!hasTorch) console.warn('nn.test: PyTorch parity tests skipped (see the warning above)');
 
 beforeAll(() => useBackend('wasm'));
-afterAll(() => { if (hasTorch) printWorst('train/nn vs PyTorch'); });
+afterAll(() => {
+  if (hasTorch) printWorst('train/nn vs PyTorch');
+});
 
 const flat = (t: tf.Tensor) => Array.from(t.dataSync());
 const list = (a: Arr) => Array.from(a.data);
@@ -63,9 +65,22 @@ function bnData(shape: number[], seed: number) {
   const xs = [arr(shape, r), arr(shape, r)].map((a) => ({ ...a, data: a.data.map((v, i) => 3 * v * (1 + (i % c)) + (i % c) - 1) }));
   const dys = [arr(shape, r), arr(shape, r)];
   const xe = arr(shape, r);
-  const gamma = arr([c], r), beta = arr([c], r);
-  const rm = arr([c], r), rv = { data: arr([c], r).data.map((v) => 1 + 0.5 * v), shape: [c] };
-  const py = { C: c, rank: shape.length, shape, xs: xs.map(list), dys: dys.map(list), xe: list(xe), gamma: list(gamma), beta: list(beta), rm: list(rm), rv: list(rv) };
+  const gamma = arr([c], r),
+    beta = arr([c], r);
+  const rm = arr([c], r),
+    rv = { data: arr([c], r).data.map((v) => 1 + 0.5 * v), shape: [c] };
+  const py = {
+    C: c,
+    rank: shape.length,
+    shape,
+    xs: xs.map(list),
+    dys: dys.map(list),
+    xe: list(xe),
+    gamma: list(gamma),
+    beta: list(beta),
+    rm: list(rm),
+    rv: list(rv),
+  };
   return { shape, xs, dys, xe, gamma, beta, rm, rv, py };
 }
 
@@ -76,15 +91,20 @@ function bnCheck(d: ReturnType<typeof bnData>, ref: BnRef): void {
   const x0 = tf.tensor(xs[0].data, shape);
   nn.batchNorm(store, 'bn', x0, false).dispose(); // creates the parameters
   x0.dispose();
-  setParam(store, 'bn.weight', gamma); setParam(store, 'bn.bias', beta);
-  setParam(store, 'bn.running_mean', rm); setParam(store, 'bn.running_var', rv);
-  const gammaV = store.get('bn.weight'), betaV = store.get('bn.bias');
+  setParam(store, 'bn.weight', gamma);
+  setParam(store, 'bn.bias', beta);
+  setParam(store, 'bn.running_mean', rm);
+  setParam(store, 'bn.running_var', rv);
+  const gammaV = store.get('bn.weight'),
+    betaV = store.get('bn.bias');
   for (let s = 0; s < 2; s++) {
     const before = tf.memory().numTensors;
-    const x = tf.tensor(xs[s].data, shape), dy = tf.tensor(dys[s].data, shape);
+    const x = tf.tensor(xs[s].data, shape),
+      dy = tf.tensor(dys[s].data, shape);
     const f = (xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
       // gamma/beta are the store's variables; g and b only route their gradients
-      void g; void b;
+      void g;
+      void b;
       return nn.batchNorm(store, 'bn', xi, true);
     };
     const { value, grads } = tf.valueAndGrads(f)([x, gammaV, betaV], dy);
@@ -147,8 +167,20 @@ def layers(c):
   return out
 `;
 
-interface GradRef { y: number[]; yShape?: number[]; dx: number[]; dw?: number[]; db?: number[] }
-interface LayerRefs { conv: GradRef; convT: GradRef; linear: GradRef; up: GradRef; fanIn: Record<string, number> }
+interface GradRef {
+  y: number[];
+  yShape?: number[];
+  dx: number[];
+  dw?: number[];
+  db?: number[];
+}
+interface LayerRefs {
+  conv: GradRef;
+  convT: GradRef;
+  linear: GradRef;
+  up: GradRef;
+  fanIn: Record<string, number>;
+}
 
 const LAYERS = (() => {
   const r = rng(21);
@@ -167,7 +199,8 @@ let refs: { bn: BnRef[]; layers: LayerRefs } | null = null;
 beforeAll(() => {
   if (!hasTorch) return;
   const { conv, convT, lin, up, dys } = LAYERS;
-  const script = `import json, sys, torch\nimport torch.nn.functional as F\ntorch.set_default_dtype(torch.float64)\n${BN_PART}\n${LAYER_PART}\n` +
+  const script =
+    `import json, sys, torch\nimport torch.nn.functional as F\ntorch.set_default_dtype(torch.float64)\n${BN_PART}\n${LAYER_PART}\n` +
     "c = json.load(sys.stdin)\njson.dump({'bn': [bn_case(b) for b in c['bn']], 'layers': layers(c['layers'])}, sys.stdout)\n";
   refs = runPython(script, {
     bn: BN_CASES.map((b) => b.py),
@@ -188,7 +221,10 @@ describe('nn.batchNorm against torch.nn.BatchNorm2d / 1d', () => {
     const store = new ParamStore(0);
     const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2, 1]);
     nn.batchNorm(store, 'bn', x, false).dispose();
-    tf.tidy(() => { store.get('bn.running_mean').assign(tf.tensor1d([2])); store.get('bn.running_var').assign(tf.tensor1d([4 - 1e-5])); });
+    tf.tidy(() => {
+      store.get('bn.running_mean').assign(tf.tensor1d([2]));
+      store.get('bn.running_var').assign(tf.tensor1d([4 - 1e-5]));
+    });
     const y = nn.batchNorm(store, 'bn', x, false);
     expect(flat(y).map((v) => Number(v.toFixed(5)))).toEqual([-0.5, 0, 0.5, 1, 1.5, 2, 2.5, 3]);
     // and leaves them alone
@@ -212,14 +248,28 @@ describe('nn layers against torch.nn.functional', () => {
     const ref = refs!.layers;
     const store = new ParamStore(3);
     const layers: [string, (x: tf.Tensor) => tf.Tensor, { x: Arr; w?: Arr; b?: Arr }, Arr, GradRef][] = [
-      ['conv', (x) => nn.conv(store, 'conv', x as tf.Tensor4D, { out: 4, k: 5, stride: 2, pad: 2, padMode: 'reflect' }), conv, dys.conv, ref.conv],
-      ['convT', (x) => nn.convTranspose(store, 'convT', x as tf.Tensor4D, { out: 2, k: 4, stride: 2, pad: 1 }), convT, dys.convT, ref.convT],
+      [
+        'conv',
+        (x) => nn.conv(store, 'conv', x as tf.Tensor4D, { out: 4, k: 5, stride: 2, pad: 2, padMode: 'reflect' }),
+        conv,
+        dys.conv,
+        ref.conv,
+      ],
+      [
+        'convT',
+        (x) => nn.convTranspose(store, 'convT', x as tf.Tensor4D, { out: 2, k: 4, stride: 2, pad: 1 }),
+        convT,
+        dys.convT,
+        ref.convT,
+      ],
       ['linear', (x) => nn.linear(store, 'linear', x as tf.Tensor2D, { out: 5 }), lin, dys.linear, ref.linear],
       ['up', (x) => nn.leakyRelu(nn.upsampleNearest2x(x as tf.Tensor4D), 0.2), up, dys.up, ref.up],
     ];
     for (const [name, f, d, dyA, want] of layers) {
       const x = tf.tensor(d.x.data, d.x.shape);
-      tf.tidy(() => { f(x); }); // creates the parameters
+      tf.tidy(() => {
+        f(x);
+      }); // creates the parameters
       if (d.w) setParam(store, `${name}.weight`, d.w);
       if (d.b) setParam(store, `${name}.bias`, d.b);
       const vars = d.w ? [store.get(`${name}.weight`), store.get(`${name}.bias`)] : [];
@@ -238,7 +288,8 @@ describe('nn layers against torch.nn.functional', () => {
 
     // default init bounds use PyTorch's fan_in (ConvTranspose2d: weight dim 1 = out channels)
     const s2 = new ParamStore(5);
-    const x4 = tf.zeros([1, 6, 6, 3]) as tf.Tensor4D, x2 = tf.zeros([1, 7]) as tf.Tensor2D;
+    const x4 = tf.zeros([1, 6, 6, 3]) as tf.Tensor4D,
+      x2 = tf.zeros([1, 7]) as tf.Tensor2D;
     tf.tidy(() => {
       nn.conv(s2, 'conv', x4, { out: 5, k: 4 });
       nn.convTranspose(s2, 'convT', x4, { out: 5, k: 4 });
@@ -263,7 +314,9 @@ describe('nn layers against torch.nn.functional', () => {
 describe('nn.dropout and nn.upsampleNearest2x', () => {
   it('dropout: seeded mask, rate of zeros, 1/(1-p) scaling, identity in eval', () => {
     const x = tf.ones([4, 16, 16, 8]);
-    const a = flat(nn.dropout(x, 0.5, true, 7)), b = flat(nn.dropout(x, 0.5, true, 7)), c = flat(nn.dropout(x, 0.5, true, 8));
+    const a = flat(nn.dropout(x, 0.5, true, 7)),
+      b = flat(nn.dropout(x, 0.5, true, 7)),
+      c = flat(nn.dropout(x, 0.5, true, 8));
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     const zeros = a.filter((v) => v === 0).length / a.length;
@@ -275,7 +328,10 @@ describe('nn.dropout and nn.upsampleNearest2x', () => {
 
   it('upsampleNearest2x gradient sums each 2x2 block (wasm)', () => {
     const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
-    const dy = tf.tensor4d(Array.from({ length: 16 }, (_, i) => i), [1, 4, 4, 1]);
+    const dy = tf.tensor4d(
+      Array.from({ length: 16 }, (_, i) => i),
+      [1, 4, 4, 1],
+    );
     const y = nn.upsampleNearest2x(x);
     expect(flat(y)).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
     const g = tf.grad((xi: tf.Tensor) => nn.upsampleNearest2x(xi as tf.Tensor4D))(x, dy);

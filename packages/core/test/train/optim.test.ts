@@ -10,14 +10,17 @@ beforeAll(() => useBackend('wasm'));
 
 /** Adam (Kingma & Ba, PyTorch's form) on f(w) = (w - c)^2, in float64. */
 function handAdam(w0: number, lrs: number[], b1: number, b2: number, eps: number, c = 2): number[] {
-  let w = w0, m = 0, v = 0;
+  let w = w0,
+    m = 0,
+    v = 0;
   const out: number[] = [];
   lrs.forEach((lr, i) => {
     const t = i + 1;
     const g = 2 * (w - c);
     m = b1 * m + (1 - b1) * g;
     v = b2 * v + (1 - b2) * g * g;
-    const mHat = m / (1 - b1 ** t), vHat = v / (1 - b2 ** t);
+    const mHat = m / (1 - b1 ** t),
+      vHat = v / (1 - b2 ** t);
     w -= (lr * mHat) / (Math.sqrt(vHat) + eps);
     out.push(w);
   });
@@ -46,7 +49,9 @@ describe('adam()', () => {
     const got = tfjsAdam(opt, 0.5, lrs);
     const want = handAdam(0.5, lrs, 0.9, 0.999, 1e-8);
     const diffs = got.map((g, i) => Math.abs(g - want[i]));
-    console.log(`adam default: tfjs ${got.map((x) => x.toFixed(7))} vs hand ${want.map((x) => x.toFixed(7))}, max |diff| ${Math.max(...diffs).toExponential(2)}`);
+    console.log(
+      `adam default: tfjs ${got.map((x) => x.toFixed(7))} vs hand ${want.map((x) => x.toFixed(7))}, max |diff| ${Math.max(...diffs).toExponential(2)}`,
+    );
     // step 1 moves by lr * g/|g| = 1e-3 exactly (bias correction): a wrong beta or a missing correction shows
     expect(Math.abs(got[0] - 0.501)).toBeLessThan(1e-7);
     for (const d of diffs) expect(d).toBeLessThan(2e-7); // float32 w near 0.5: ulp 6e-8
@@ -59,7 +64,9 @@ describe('adam()', () => {
     const got = tfjsAdam(adam({ lr: 1e-2, betas: ADAM_BETAS_LPIPS }), 0.004, lrs, 0);
     const want = handAdam(0.004, lrs, 0.5, 0.999, 1e-8, 0);
     const diffs = got.map((g, i) => Math.abs(g - want[i]));
-    console.log(`adam lpips betas: tfjs ${got.map((x) => x.toExponential(4))} vs hand ${want.map((x) => x.toExponential(4))}, max |diff| ${Math.max(...diffs).toExponential(2)}`);
+    console.log(
+      `adam lpips betas: tfjs ${got.map((x) => x.toExponential(4))} vs hand ${want.map((x) => x.toExponential(4))}, max |diff| ${Math.max(...diffs).toExponential(2)}`,
+    );
     // tfjs keeps beta2^t in float32, so 1 - beta2^t is off by ~1.3e-5 (relative) at t = 1 and
     // each step by half that: 1e-4 of the step size is the tolerance
     for (const d of diffs) expect(d).toBeLessThan(1e-4 * 1e-2);
@@ -83,7 +90,10 @@ describe('constantThenLinearDecay', () => {
     // LPIPS: epochs 1..10 (1-based); after epoch e > 5 the rate becomes old - lr/5
     const want: number[] = [];
     let lr = 1e-3;
-    for (let e = 1; e <= 12; e++) { want.push(Math.max(lr, 0)); if (e > 5) lr -= 1e-3 / 5; }
+    for (let e = 1; e <= 12; e++) {
+      want.push(Math.max(lr, 0));
+      if (e > 5) lr -= 1e-3 / 5;
+    }
     got.forEach((g, i) => expect(g).toBeCloseTo(want[i], 12));
     expect(got[9]).toBeCloseTo(2e-4, 12);
     expect(got[10]).toBe(0);

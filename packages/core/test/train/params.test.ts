@@ -25,7 +25,11 @@ const values = (v: tf.Tensor) => Float32Array.from(v.dataSync());
 /** Rejects with a DplError of `code` whose message matches every pattern; returns the message. */
 async function expectDplError(p: Promise<unknown>, code: string, ...patterns: RegExp[]): Promise<string> {
   let err: unknown;
-  try { await p; } catch (e) { err = e; }
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
   expect(isDplError(err)).toBe(true);
   const e = err as Error & { code: string };
   expect(e.code).toBe(code);
@@ -37,14 +41,20 @@ describe('ParamStore initialisation', () => {
   it('is deterministic per (seed, name) and differs across seeds and names', () => {
     const shape = [3, 3, 16, 32];
     const init = torchDefaultInit(3 * 3 * 16);
-    const a = new ParamStore(42), b = new ParamStore(42), c = new ParamStore(43);
+    const a = new ParamStore(42),
+      b = new ParamStore(42),
+      c = new ParamStore(43);
     const wa = values(a.param('conv1.weight', shape, init));
     const wb = values(b.param('conv1.weight', shape, init));
     const wc = values(c.param('conv1.weight', shape, init));
     const wa2 = values(a.param('conv2.weight', shape, init));
     expect(wb).toEqual(wa);
-    let diffSeed = 0, diffName = 0;
-    for (let i = 0; i < wa.length; i++) { if (wa[i] !== wc[i]) diffSeed++; if (wa[i] !== wa2[i]) diffName++; }
+    let diffSeed = 0,
+      diffName = 0;
+    for (let i = 0; i < wa.length; i++) {
+      if (wa[i] !== wc[i]) diffSeed++;
+      if (wa[i] !== wa2[i]) diffName++;
+    }
     expect(diffSeed).toBeGreaterThan(0.99 * wa.length);
     expect(diffName).toBeGreaterThan(0.99 * wa.length);
     // a second request returns the same variable
@@ -57,12 +67,20 @@ describe('ParamStore initialisation', () => {
     const fanIn = 3 * 3 * 64;
     const bound = torchDefaultBound(fanIn);
     const w = values(store.param('c.weight', [3, 3, 64, 64], torchDefaultInit(fanIn)));
-    let max = 0, sum = 0, sq = 0;
-    for (const v of w) { max = Math.max(max, Math.abs(v)); sum += v; sq += v * v; }
+    let max = 0,
+      sum = 0,
+      sq = 0;
+    for (const v of w) {
+      max = Math.max(max, Math.abs(v));
+      sum += v;
+      sq += v * v;
+    }
     const mean = sum / w.length;
     const std = Math.sqrt(sq / w.length - mean * mean);
     const want = bound / Math.sqrt(3);
-    console.log(`init: n ${w.length}, bound ${bound.toFixed(5)}, max|w| ${max.toFixed(5)}, std ${std.toFixed(5)} (expected ${want.toFixed(5)}, rel. diff ${(Math.abs(std - want) / want).toExponential(2)}), mean ${mean.toExponential(2)}`);
+    console.log(
+      `init: n ${w.length}, bound ${bound.toFixed(5)}, max|w| ${max.toFixed(5)}, std ${std.toFixed(5)} (expected ${want.toFixed(5)}, rel. diff ${(Math.abs(std - want) / want).toExponential(2)}), mean ${mean.toExponential(2)}`,
+    );
     expect(max).toBeLessThanOrEqual(bound * (1 + 1e-6)); // float32 rounding of the bound itself
     expect(max).toBeGreaterThan(0.99 * bound);
     expect(Math.abs(std - want) / want).toBeLessThan(0.02);
@@ -134,9 +152,13 @@ describe('ParamStore save / load', () => {
     const dst = makeStore(6, [3, 3, 2, 8], true);
     dst.param('d.bias', [7], { kind: 'constant', value: 0 });
     const before = values(dst.get('a.weight'));
-    const msg = await expectDplError(dst.load(file), 'E_WEIGHTS',
+    const msg = await expectDplError(
+      dst.load(file),
+      'E_WEIGHTS',
       /'b\.weight' has shape \[3, 3, 2, 4\] in the checkpoint, the model expects \[3, 3, 2, 8\]/,
-      /missing 'c\.running_var' \[4\]/, /missing 'd\.bias' \[7\]/);
+      /missing 'c\.running_var' \[4\]/,
+      /missing 'd\.bias' \[7\]/,
+    );
     console.log(`mismatch error: ${msg}`);
     // nothing was assigned
     expect(values(dst.get('a.weight'))).toEqual(before);
@@ -149,7 +171,11 @@ describe('ParamStore save / load', () => {
   it('refuses a pickle, a zip (.pth) and a code file: only safetensors is read', async () => {
     const store = makeStore(1);
     const cases: [string, Buffer, RegExp][] = [
-      ['pickle.pt', Buffer.from([0x80, 0x02, 0x63, 0x6f, 0x73, 0x0a, 0x73, 0x79, 0x73, 0x74, 0x65, 0x6d, 0x0a, 0x71, 0x00, 0x2e]), /Python pickle/],
+      [
+        'pickle.pt',
+        Buffer.from([0x80, 0x02, 0x63, 0x6f, 0x73, 0x0a, 0x73, 0x79, 0x73, 0x74, 0x65, 0x6d, 0x0a, 0x71, 0x00, 0x2e]),
+        /Python pickle/,
+      ],
       ['torch.pth', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(60)]), /zip archive/],
       ['code.safetensors', Buffer.from("import os\nos.system('echo pwned')\n"), /not a safetensors file/],
     ];

@@ -30,7 +30,9 @@ describe('readNpy reads what numpy wrote', () => {
       const arr = readNpy(fs.readFileSync(file), file);
       const want = index[name];
       expect({ dtype: arr.dtype, shape: arr.shape, fortranOrder: arr.fortranOrder }).toEqual({
-        dtype: want.descr, shape: want.shape, fortranOrder: want.fortran,
+        dtype: want.descr,
+        shape: want.shape,
+        fortranOrder: want.fortran,
       });
       // numpy's own float32 cast of the array, in C order
       expect(maxAbsDiff(arr.data, name === 'v2' ? refValues('f4') : refValues(name))).toBe(0);
@@ -54,7 +56,9 @@ describe('readNpy errors', () => {
   it('not an npy file, truncated, trailing bytes, malformed header', () => {
     expect(() => readNpy(Buffer.from('hello world, not numpy'), 'x.npy')).toThrow('x.npy: is not an .npy file');
     const g = good();
-    expect(() => readNpy(g.subarray(0, g.length - 4), 't.npy')).toThrow('t.npy: is truncated: shape [2, 3] of <f4 needs 24 data bytes, file has 20');
+    expect(() => readNpy(g.subarray(0, g.length - 4), 't.npy')).toThrow(
+      't.npy: is truncated: shape [2, 3] of <f4 needs 24 data bytes, file has 20',
+    );
     expect(() => readNpy(Buffer.concat([g, Buffer.alloc(4)]), 'l.npy')).toThrow('l.npy: has 4 bytes after the data');
     const broken = Buffer.from(g);
     broken.write("{'descr': '<f4', 'fortran_order': Maybe", 10, 'latin1');
@@ -92,9 +96,10 @@ maybe('numpy loads what writeNpy wrote, byte-identical to numpy.save', () => {
   });
   fs.writeFileSync(path.join(dir, 'jobs.json'), JSON.stringify(jobs));
   const report = JSON.parse(runFixtures(['check_npy', path.join(dir, 'jobs.json')])) as {
-    dtype: string; shape: number[]; maxAbsDiff: number; sameBytes: boolean;
+    dtype: string;
+    shape: number[];
+    maxAbsDiff: number;
+    sameBytes: boolean;
   }[];
-  expect(report.map((r) => [r.dtype, r.shape, r.maxAbsDiff, r.sameBytes])).toEqual(
-    jobs.map((j) => ['float32', j.shape, 0, true]),
-  );
+  expect(report.map((r) => [r.dtype, r.shape, r.maxAbsDiff, r.sameBytes])).toEqual(jobs.map((j) => ['float32', j.shape, 0, true]));
 });

@@ -41,7 +41,11 @@ export interface RefTensor {
 /** Reads `<prefix>.ref.json` + `<prefix>.ref.bin` (torch's values as float32, C order). */
 export function readRef(prefix: string): Map<string, RefTensor> {
   const index = JSON.parse(fs.readFileSync(`${prefix}.ref.json`, 'utf-8')) as {
-    name: string; dtype: string; shape: number[]; offset: number; count: number;
+    name: string;
+    dtype: string;
+    shape: number[];
+    offset: number;
+    count: number;
   }[];
   const bin = fs.readFileSync(`${prefix}.ref.bin`);
   const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));

@@ -48,7 +48,10 @@ describe('readWeights picks the reader by content', () => {
 
   it('missing, empty, directory and unknown files give errors naming the path', async () => {
     const missingFile = path.join(dir, 'absent.pth');
-    await expect(readWeights(missingFile)).rejects.toMatchObject({ code: 'E_WEIGHTS', message: expect.stringContaining(`${missingFile}: file not found`) });
+    await expect(readWeights(missingFile)).rejects.toMatchObject({
+      code: 'E_WEIGHTS',
+      message: expect.stringContaining(`${missingFile}: file not found`),
+    });
     const empty = path.join(dir, 'empty.pth');
     fs.writeFileSync(empty, '');
     await expect(readWeights(empty)).rejects.toThrow(`${empty}: is empty`);

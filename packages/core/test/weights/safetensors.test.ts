@@ -64,8 +64,16 @@ describe('readSafetensors', () => {
     const notJson = Buffer.concat([Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{oops')]);
     await bad('json.safetensors', notJson, 'header is not valid JSON');
     await bad('past-end.safetensors', header(t({}), 4), /tensor 'a' data_offsets \[0, 8\] lie outside the 4 data bytes/);
-    await bad('size.safetensors', header({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8), /needs 12 bytes but data_offsets span 8/);
-    await bad('overlap.safetensors', header(t({ b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }), 8), "tensors 'a' and 'b' overlap");
+    await bad(
+      'size.safetensors',
+      header({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8),
+      /needs 12 bytes but data_offsets span 8/,
+    );
+    await bad(
+      'overlap.safetensors',
+      header(t({ b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }), 8),
+      "tensors 'a' and 'b' overlap",
+    );
     await bad('dtype.safetensors', header({ a: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1), "unsupported dtype 'F8_E4M3'");
     await bad('shape.safetensors', header({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4), 'malformed shape');
     await expect(readSafetensors(path.join(dir, 'nope.safetensors'))).rejects.toThrow('nope.safetensors: file not found');
@@ -106,7 +114,9 @@ describe('writeSafetensors', () => {
     const p = path.join(dir, 'from-pth.safetensors');
     await writeSafetensors(p, await readPth(path.join(dir, 'small.pth')));
     const report = JSON.parse(runFixtures(['check_safetensors', p, path.join(dir, 'small')])) as {
-      maxAbsDiff: number; names: string[]; metadata: Record<string, string>;
+      maxAbsDiff: number;
+      names: string[];
+      metadata: Record<string, string>;
     };
     expect(report.maxAbsDiff).toBe(0);
     expect(report.names.length).toBe(readRef(path.join(dir, 'small')).size);

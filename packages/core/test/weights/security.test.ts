@@ -52,8 +52,7 @@ describe('malicious checkpoints are refused without running anything', () => {
 });
 
 describe('pickle interpreter allow-list (hand-written pickles, no Python needed)', () => {
-  const run = (bytes: number[] | Buffer, persistent = false) =>
-    unpickle(Uint8Array.from(bytes), { source: 'mem.pkl', persistent });
+  const run = (bytes: number[] | Buffer, persistent = false) => unpickle(Uint8Array.from(bytes), { source: 'mem.pkl', persistent });
   const str = (s: string) => [...Buffer.from(s, 'latin1')];
 
   it('refuses any global outside the list at the GLOBAL opcode, before REDUCE', () => {
@@ -63,9 +62,7 @@ describe('pickle interpreter allow-list (hand-written pickles, no Python needed)
   });
 
   it('refuses STACK_GLOBAL with a disallowed name, and lookalikes of allowed names', () => {
-    const sg = (mod: string, name: string) => [
-      0x80, 4, 0x8c, mod.length, ...str(mod), 0x8c, name.length, ...str(name), 0x93, 0x2e,
-    ];
+    const sg = (mod: string, name: string) => [0x80, 4, 0x8c, mod.length, ...str(mod), 0x8c, name.length, ...str(name), 0x93, 0x2e];
     expect(() => run(sg('builtins', 'exec'))).toThrow("global 'builtins.exec'");
     expect(() => run(sg('torch', '_utils._rebuild_tensor_v2'))).toThrow("global 'torch._utils._rebuild_tensor_v2'");
     expect(() => run(sg('torch.storage', '_load_from_bytes'))).toThrow("global 'torch.storage._load_from_bytes'");
@@ -91,8 +88,8 @@ describe('pickle interpreter allow-list (hand-written pickles, no Python needed)
   it('reads plain values and rejects truncation', () => {
     // {'a': [1, -2, 3.5, None, True, 'x']}: EMPTY_DICT BINUNICODE EMPTY_LIST MARK ... APPENDS SETITEM STOP
     const ok = [
-      0x80, 2, 0x7d, 0x58, 1, 0, 0, 0, 0x61, 0x5d, 0x28, 0x4b, 1, 0x4a, 0xfe, 0xff, 0xff, 0xff,
-      0x47, 0x40, 0x0c, 0, 0, 0, 0, 0, 0, 0x4e, 0x88, 0x58, 1, 0, 0, 0, 0x78, 0x65, 0x73, 0x2e,
+      0x80, 2, 0x7d, 0x58, 1, 0, 0, 0, 0x61, 0x5d, 0x28, 0x4b, 1, 0x4a, 0xfe, 0xff, 0xff, 0xff, 0x47, 0x40, 0x0c, 0, 0, 0, 0, 0, 0, 0x4e,
+      0x88, 0x58, 1, 0, 0, 0, 0x78, 0x65, 0x73, 0x2e,
     ];
     const v = run(ok).value as { items: Map<unknown, unknown> };
     expect(v.items.get('a')).toEqual([1, -2, 3.5, null, true, 'x']);

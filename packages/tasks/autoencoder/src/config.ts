@@ -82,7 +82,8 @@ const common = {
 export const PRESETS: TaskPreset[] = [
   {
     name: 'paper',
-    description: 'the study (PROTOCOL.md section 6): autoencoder on all of STL-10 unlabeled / SVHN extra, Adam 1e-3, batch 256, up to 50 epochs, patience 10; 7 MLP probes, up to 500 epochs, patience 25',
+    description:
+      'the study (PROTOCOL.md section 6): autoencoder on all of STL-10 unlabeled / SVHN extra, Adam 1e-3, batch 256, up to 50 epochs, patience 10; 7 MLP probes, up to 500 epochs, patience 25',
     config: {
       ...common,
       batchSize: 256,
@@ -103,7 +104,8 @@ export const PRESETS: TaskPreset[] = [
   },
   {
     name: 'quick',
-    description: 'CPU-sized: the same models on 256 autoencoder images for at most 2 epochs (batch 32), probes on 500 / 500 images for at most 50 epochs (batch 64, patience 10)',
+    description:
+      'CPU-sized: the same models on 256 autoencoder images for at most 2 epochs (batch 32), probes on 500 / 500 images for at most 50 epochs (batch 64, patience 10)',
     config: {
       ...common,
       batchSize: 32,
@@ -126,28 +128,40 @@ export const PRESETS: TaskPreset[] = [
 
 type Check = (key: string, v: unknown) => unknown;
 
-const fail = (key: string, v: unknown, expected: string) => configError(`config key '${key}'`, `has the value ${JSON.stringify(v)}`, `use ${expected}`);
+const fail = (key: string, v: unknown, expected: string) =>
+  configError(`config key '${key}'`, `has the value ${JSON.stringify(v)}`, `use ${expected}`);
 
-const int = (min: number): Check => (k, v) => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw fail(k, v, `an integer >= ${min}`);
-  return v;
-};
-const intOrNull = (min: number): Check => (k, v) => (v === null ? null : int(min)(k, v));
-const num = (lo: number, hi: number, loOpen: boolean, hiOpen: boolean): Check => (k, v) => {
-  const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
-  if (!ok) throw fail(k, v, `a number in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}`);
-  return v;
-};
-const oneOf = (values: readonly string[]): Check => (k, v) => {
-  if (typeof v !== 'string' || !values.includes(v)) throw fail(k, v, `one of: ${values.join(', ')}`);
-  return v;
-};
-const widths = (n: number | null): Check => (k, v) => {
-  if (!Array.isArray(v) || (n !== null && v.length !== n) || !v.every((x) => Number.isInteger(x) && x >= 1)) {
-    throw fail(k, v, n === null ? 'a list of positive integers' : `${n} positive integers`);
-  }
-  return [...v];
-};
+const int =
+  (min: number): Check =>
+  (k, v) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw fail(k, v, `an integer >= ${min}`);
+    return v;
+  };
+const intOrNull =
+  (min: number): Check =>
+  (k, v) =>
+    v === null ? null : int(min)(k, v);
+const num =
+  (lo: number, hi: number, loOpen: boolean, hiOpen: boolean): Check =>
+  (k, v) => {
+    const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
+    if (!ok) throw fail(k, v, `a number in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}`);
+    return v;
+  };
+const oneOf =
+  (values: readonly string[]): Check =>
+  (k, v) => {
+    if (typeof v !== 'string' || !values.includes(v)) throw fail(k, v, `one of: ${values.join(', ')}`);
+    return v;
+  };
+const widths =
+  (n: number | null): Check =>
+  (k, v) => {
+    if (!Array.isArray(v) || (n !== null && v.length !== n) || !v.every((x) => Number.isInteger(x) && x >= 1)) {
+      throw fail(k, v, n === null ? 'a list of positive integers' : `${n} positive integers`);
+    }
+    return [...v];
+  };
 const probes: Check = (k, v) => {
   if (!Array.isArray(v) || v.length === 0) throw fail(k, v, 'a non-empty list of hidden-layer lists, e.g. [[], [32], [64, 64]]');
   return v.map((h, i) => widths(null)(`${k}[${i}]`, h));
@@ -203,7 +217,11 @@ export function checkAutoencoderConfig(config: Record<string, unknown>): Autoenc
   }
   const cfg = out as unknown as AutoencoderConfig;
   if (cfg.syntheticSize !== 64 && (cfg.syntheticSize - 64) % 16 !== 0) {
-    throw fail('syntheticSize', cfg.syntheticSize, '64 + 16k (the autoencoder reconstructs only those sizes at their own size: 64, 80, 96, ...)');
+    throw fail(
+      'syntheticSize',
+      cfg.syntheticSize,
+      '64 + 16k (the autoencoder reconstructs only those sizes at their own size: 64, 80, 96, ...)',
+    );
   }
   return cfg;
 }

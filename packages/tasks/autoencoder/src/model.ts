@@ -54,19 +54,34 @@ export function decoderSides(g: number): number[] {
 export function gridSize(h: number, source = 'image size'): number {
   const g = (h - 64) / 16 + 1;
   if (!Number.isInteger(g) || g < 1) {
-    throw inputError(source, `is ${h}, which the autoencoder cannot reconstruct at its own size`,
-      'use square images of side 64 + 16k (64: SVHN reflect-padded; 96: STL-10)');
+    throw inputError(
+      source,
+      `is ${h}, which the autoencoder cannot reconstruct at its own size`,
+      'use square images of side 64 + 16k (64: SVHN reflect-padded; 96: STL-10)',
+    );
   }
   const d = decoderSides(g);
-  if (d[d.length - 1] !== h || encoderSides(h)[4] < 1) throw new Error(`autoencoder size arithmetic broke for ${h} (decoder gives ${d.join(' -> ')})`);
+  if (d[d.length - 1] !== h || encoderSides(h)[4] < 1)
+    throw new Error(`autoencoder size arithmetic broke for ${h} (decoder gives ${d.join(' -> ')})`);
   return g;
 }
 
 export function checkShape(s: AutoencoderShape): AutoencoderShape {
   const ok = (a: unknown, n: number) => Array.isArray(a) && a.length === n && a.every((v) => Number.isInteger(v) && v >= 1);
-  if (!ok(s.encoderChannels, 4)) throw configError("config key 'encoderChannels'", `has the value ${JSON.stringify(s.encoderChannels)}`, 'use four positive integers (paper: [32, 64, 128, 256])');
-  if (!ok(s.decoderChannels, 4)) throw configError("config key 'decoderChannels'", `has the value ${JSON.stringify(s.decoderChannels)}`, 'use four positive integers (paper: [1024, 128, 64, 32])');
-  if (!Number.isInteger(s.codeSize) || s.codeSize < 1) throw configError("config key 'codeSize'", `has the value ${JSON.stringify(s.codeSize)}`, 'use a positive integer (paper: 64)');
+  if (!ok(s.encoderChannels, 4))
+    throw configError(
+      "config key 'encoderChannels'",
+      `has the value ${JSON.stringify(s.encoderChannels)}`,
+      'use four positive integers (paper: [32, 64, 128, 256])',
+    );
+  if (!ok(s.decoderChannels, 4))
+    throw configError(
+      "config key 'decoderChannels'",
+      `has the value ${JSON.stringify(s.decoderChannels)}`,
+      'use four positive integers (paper: [1024, 128, 64, 32])',
+    );
+  if (!Number.isInteger(s.codeSize) || s.codeSize < 1)
+    throw configError("config key 'codeSize'", `has the value ${JSON.stringify(s.codeSize)}`, 'use a positive integer (paper: 64)');
   return s;
 }
 

@@ -35,7 +35,13 @@ export interface ProbeResult {
 export const probeName = (hidden: readonly number[]) => `mlp[${hidden.join(',')}]`;
 
 /** The probe's output [N, classes] for codes x [N, D]. */
-export function probeForward(store: ParamStore, x: tf.Tensor2D, hidden: readonly number[], slope: number, classes = NUM_CLASSES): tf.Tensor2D {
+export function probeForward(
+  store: ParamStore,
+  x: tf.Tensor2D,
+  hidden: readonly number[],
+  slope: number,
+  classes = NUM_CLASSES,
+): tf.Tensor2D {
   return tf.tidy(() => {
     let h = x;
     hidden.forEach((w, i) => {
@@ -82,7 +88,13 @@ export async function trainProbes(o: {
     const y = oneHot(train.labels, NUM_CLASSES);
     const ti = tf.tensor1d(split.train, 'int32');
     const vi = tf.tensor1d(split.val, 'int32');
-    return [tf.gather(all, ti), tf.gather(y, ti), tf.gather(all, vi), tf.gather(y, vi), tf.tensor2d(test.values, [test.labels.length, test.dim])] as tf.Tensor2D[];
+    return [
+      tf.gather(all, ti),
+      tf.gather(y, ti),
+      tf.gather(all, vi),
+      tf.gather(y, vi),
+      tf.tensor2d(test.values, [test.labels.length, test.dim]),
+    ] as tf.Tensor2D[];
   });
   try {
     for (const hidden of o.hidden) {
@@ -99,10 +111,11 @@ export async function trainProbes(o: {
           seed: hashSeed(o.seed, `probe/${name}/order`),
           epochs: s.epochs,
           optimizer,
-          makeBatch: (idx) => tf.tidy(() => {
-            const i = tf.tensor1d(idx, 'int32');
-            return { x: tf.gather(trX, i) as tf.Tensor2D, y: tf.gather(trY, i) as tf.Tensor2D };
-          }),
+          makeBatch: (idx) =>
+            tf.tidy(() => {
+              const i = tf.tensor1d(idx, 'int32');
+              return { x: tf.gather(trX, i) as tf.Tensor2D, y: tf.gather(trY, i) as tf.Tensor2D };
+            }),
           loss: (b) => tf.mean(tf.squaredDifference(probeForward(store, b.x, hidden, s.leakySlope), b.y)) as tf.Scalar,
           validate: async () => {
             const m = tf.tidy(() => tf.mean(tf.squaredDifference(probeForward(store, vaX, hidden, s.leakySlope), vaY)));
@@ -116,7 +129,8 @@ export async function trainProbes(o: {
           label: `probe ${name}`,
           signal: o.signal,
         });
-        if (result.stopReason === 'aborted') throw new DplError('E_ABORTED', `probe ${name} training was interrupted after ${result.steps} steps`);
+        if (result.stopReason === 'aborted')
+          throw new DplError('E_ABORTED', `probe ${name} training was interrupted after ${result.steps} steps`);
         const logits = tf.tidy(() => probeForward(store, teX, hidden, s.leakySlope));
         const acc = argmaxAccuracy(await logits.data(), test.labels, NUM_CLASSES);
         logits.dispose();

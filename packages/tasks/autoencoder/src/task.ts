@@ -24,7 +24,13 @@ import { trainAutoencoder } from './train-ae';
 export const AUTOENCODER_TASK_ID = 'autoencoder';
 
 /** Codes of every image of `set` (eval mode), in batches. */
-export async function encodeSet(store: ParamStore, shape: AutoencoderShape, set: ImageSet, batchSize: number, onBatch?: (n: number) => void): Promise<Codes> {
+export async function encodeSet(
+  store: ParamStore,
+  shape: AutoencoderShape,
+  set: ImageSet,
+  batchSize: number,
+  onBatch?: (n: number) => void,
+): Promise<Codes> {
   if (!set.labels) throw inputError(set.name, 'has no labels', 'the probes need labelled images');
   const values = new Float32Array(set.count * shape.codeSize);
   for (let i = 0; i < set.count; i += batchSize) {
@@ -71,13 +77,34 @@ export async function runAutoencoder(ctx: TaskContext): Promise<TaskResult> {
   try {
     const side = data.autoencoder.side;
     for (const s of [data.probeTrain, data.probeTest]) {
-      if (s.side !== side) throw inputError(s.name, `has ${s.side}x${s.side} images, the autoencoder's set ${side}x${side}`, 'use one data set for all splits');
+      if (s.side !== side)
+        throw inputError(
+          s.name,
+          `has ${s.side}x${s.side} images, the autoencoder's set ${side}x${side}`,
+          'use one data set for all splits',
+        );
     }
     gridSize(side, `image side of ${data.autoencoder.name}`);
     buildAutoencoder(store, side, shape);
-    const loss = new ReconstructionLoss({ kind: cfg.loss, extractor: ctx.lossNetwork, points, normalize: cfg.normalize, batchNorm: cfg.lossNetworkMode });
+    const loss = new ReconstructionLoss({
+      kind: cfg.loss,
+      extractor: ctx.lossNetwork,
+      points,
+      normalize: cfg.normalize,
+      batchNorm: cfg.lossNetworkMode,
+    });
     const checkpoint = path.join(ctx.scratchDir, 'autoencoder-best.safetensors');
-    const ae = await trainAutoencoder({ cfg, store, shape, images: data.autoencoder, loss, seed: ctx.seed, checkpointPath: checkpoint, progress: ctx.progress, signal: ctx.signal });
+    const ae = await trainAutoencoder({
+      cfg,
+      store,
+      shape,
+      images: data.autoencoder,
+      loss,
+      seed: ctx.seed,
+      checkpointPath: checkpoint,
+      progress: ctx.progress,
+      signal: ctx.signal,
+    });
 
     const encodeStarted = Date.now();
     ctx.progress.start('encode', data.probeTrain.count + data.probeTest.count);
@@ -102,7 +129,14 @@ export async function runAutoencoder(ctx: TaskContext): Promise<TaskResult> {
       hidden: cfg.probeHidden,
       train,
       test,
-      settings: { lr: cfg.probeLr, batchSize: cfg.probeBatchSize, epochs: cfg.probeEpochs, patience: cfg.probePatience, valFraction: cfg.probeValFraction, leakySlope: cfg.probeLeakySlope },
+      settings: {
+        lr: cfg.probeLr,
+        batchSize: cfg.probeBatchSize,
+        epochs: cfg.probeEpochs,
+        patience: cfg.probePatience,
+        valFraction: cfg.probeValFraction,
+        leakySlope: cfg.probeLeakySlope,
+      },
       seed: ctx.seed,
       progress: ctx.progress,
       signal: ctx.signal,
@@ -116,7 +150,13 @@ export async function runAutoencoder(ctx: TaskContext): Promise<TaskResult> {
     if (ae.bestValLoss !== null) metrics.autoencoder_val_loss = ae.bestValLoss;
     const splits: Record<string, Record<string, number>> = {};
     for (const p of probes) {
-      splits[`probe/${p.name}`] = { test_accuracy: p.testAccuracy, val_mse: p.bestValMse ?? Number.NaN, epochs: p.epochs, steps: p.steps, seconds: p.seconds };
+      splits[`probe/${p.name}`] = {
+        test_accuracy: p.testAccuracy,
+        val_mse: p.bestValMse ?? Number.NaN,
+        epochs: p.epochs,
+        steps: p.steps,
+        seconds: p.seconds,
+      };
     }
     const r = ae.result;
     return {
@@ -131,7 +171,12 @@ export async function runAutoencoder(ctx: TaskContext): Promise<TaskResult> {
           kind: data.kind,
           root: data.root,
           side,
-          autoencoderImages: { used: data.autoencoder.count, available: data.available.autoencoder, train: ae.trainImages, val: ae.valImages },
+          autoencoderImages: {
+            used: data.autoencoder.count,
+            available: data.available.autoencoder,
+            train: ae.trainImages,
+            val: ae.valImages,
+          },
           probeTrainImages: { used: data.probeTrain.count, available: data.available.probeTrain },
           probeTestImages: { used: data.probeTest.count, available: data.available.probeTest },
           synthetic: data.synthetic ?? null,
@@ -149,7 +194,12 @@ export async function runAutoencoder(ctx: TaskContext): Promise<TaskResult> {
           seconds: ae.seconds,
         },
         probes,
-        timings: { autoencoder: ae.seconds, encode: encodeSeconds, probes: probes.reduce((a, p) => a + p.seconds, 0), total: (Date.now() - started) / 1000 },
+        timings: {
+          autoencoder: ae.seconds,
+          encode: encodeSeconds,
+          probes: probes.reduce((a, p) => a + p.seconds, 0),
+          total: (Date.now() - started) / 1000,
+        },
         files,
       },
     };
@@ -161,7 +211,8 @@ export async function runAutoencoder(ctx: TaskContext): Promise<TaskResult> {
 
 export const autoencoderTask: Task = {
   id: AUTOENCODER_TASK_ID,
-  description: 'dimensionality reduction (Pihlgren et al. 2020): a 64-d autoencoder trained with the perceptual loss on STL-10 / SVHN, scored by the best test accuracy of 7 MLP probes on its codes',
+  description:
+    'dimensionality reduction (Pihlgren et al. 2020): a 64-d autoencoder trained with the perceptual loss on STL-10 / SVHN, scored by the best test accuracy of 7 MLP probes on its codes',
   presets: PRESETS,
   resolveConfig: (preset, overrides) => resolveAutoencoderConfig(preset, overrides) as unknown as Record<string, unknown>,
   run: runAutoencoder,

@@ -39,7 +39,13 @@ export interface AeTrainSummary {
 const toTensor = (set: ImageSet, indices: readonly number[]) => tf.tensor4d(set.read(indices), [indices.length, set.side, set.side, 3]);
 
 /** Mean loss of the autoencoder (eval mode) over `set`, in batches. */
-export async function meanLoss(store: ParamStore, shape: AutoencoderShape, loss: ReconstructionLoss, set: ImageSet, batchSize: number): Promise<number> {
+export async function meanLoss(
+  store: ParamStore,
+  shape: AutoencoderShape,
+  loss: ReconstructionLoss,
+  set: ImageSet,
+  batchSize: number,
+): Promise<number> {
   let sum = 0;
   for (let i = 0; i < set.count; i += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, set.count - i) }, (_, j) => i + j);
@@ -82,8 +88,15 @@ export async function trainAutoencoder(o: TrainAutoencoderOptions): Promise<AeTr
       label: `autoencoder (${o.loss.describe().kind} loss)`,
       signal: o.signal,
     });
-    if (result.stopReason === 'aborted') throw new DplError('E_ABORTED', `autoencoder training was interrupted after ${result.steps} steps`);
-    return { trainImages: train.count, valImages: val.count, result, bestValLoss: result.bestMetric, seconds: (Date.now() - started) / 1000 };
+    if (result.stopReason === 'aborted')
+      throw new DplError('E_ABORTED', `autoencoder training was interrupted after ${result.steps} steps`);
+    return {
+      trainImages: train.count,
+      valImages: val.count,
+      result,
+      bestValLoss: result.bestMetric,
+      seconds: (Date.now() - started) / 1000,
+    };
   } finally {
     optimizer.dispose();
   }

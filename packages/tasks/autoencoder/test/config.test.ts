@@ -40,7 +40,13 @@ describe('autoencoder config', () => {
     });
     const quick = resolveAutoencoderConfig('quick');
     // quick keeps the models and the loss, and shrinks data and epochs
-    expect(quick).toMatchObject({ codeSize: 64, encoderChannels: [32, 64, 128, 256], decoderChannels: [1024, 128, 64, 32], loss: 'perceptual', probeHidden: PAPER_PROBES });
+    expect(quick).toMatchObject({
+      codeSize: 64,
+      encoderChannels: [32, 64, 128, 256],
+      decoderChannels: [1024, 128, 64, 32],
+      loss: 'perceptual',
+      probeHidden: PAPER_PROBES,
+    });
     expect(quick.maxAutoencoderImages).toBeLessThanOrEqual(1000);
     expect(quick.epochs).toBeLessThan(50);
   });
@@ -54,7 +60,9 @@ describe('autoencoder config', () => {
 
   it('names an unknown key, a bad value or an unknown preset', () => {
     expect(() => resolveAutoencoderConfig('paper', { epoch: 3 })).toThrow(/config key 'epoch': is not an autoencoder setting/);
-    expect(() => resolveAutoencoderConfig('paper', { loss: 'l1' })).toThrow(/config key 'loss': has the value "l1"[\s\S]*perceptual, pixel/);
+    expect(() => resolveAutoencoderConfig('paper', { loss: 'l1' })).toThrow(
+      /config key 'loss': has the value "l1"[\s\S]*perceptual, pixel/,
+    );
     expect(() => resolveAutoencoderConfig('paper', { lossNetworkMode: 'frozen' })).toThrow(/lossNetworkMode/);
     expect(() => resolveAutoencoderConfig('paper', { encoderChannels: [32, 64] })).toThrow(/encoderChannels[\s\S]*4 positive integers/);
     expect(() => resolveAutoencoderConfig('paper', { probeHidden: [[32], [0]] })).toThrow(/probeHidden\[1\]/);
@@ -63,7 +71,9 @@ describe('autoencoder config', () => {
     expect(() => resolveAutoencoderConfig('paper', { batchSize: 1 })).toThrow(/batchSize/);
     expect(() => resolveAutoencoderConfig('paper', { svhnCacheDir: 3 })).toThrow(/svhnCacheDir[\s\S]*folder path or null/);
     expect(() => resolveAutoencoderConfig('fast')).toThrow(/preset 'fast': is not a preset of autoencoder[\s\S]*paper, quick/);
-    expect(() => checkAutoencoderConfig({ ...resolveAutoencoderConfig('quick'), epochs: undefined } as Record<string, unknown>)).toThrow(/epochs/);
+    expect(() => checkAutoencoderConfig({ ...resolveAutoencoderConfig('quick'), epochs: undefined } as Record<string, unknown>)).toThrow(
+      /epochs/,
+    );
   });
 
   it('is registered by the plugin module under id autoencoder', async () => {

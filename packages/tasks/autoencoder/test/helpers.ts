@@ -40,7 +40,9 @@ export function recorder(): RecordedProgress {
     ticks: 0,
     logs: [],
     start: (label, total) => r.starts.push({ label, total }),
-    tick: (n = 1) => { r.ticks += n; },
+    tick: (n = 1) => {
+      r.ticks += n;
+    },
     log: (m) => r.logs.push(m),
     done: () => undefined,
   };
@@ -48,7 +50,10 @@ export function recorder(): RecordedProgress {
 }
 
 /** A task context over `net` with the quick preset and `overrides`. */
-export function context(net: FeatureExtractor, o: { points?: string[]; dataRoot?: string; scratchDir?: string; overrides?: Record<string, unknown>; seed?: number } = {}): TaskContext & { progress: RecordedProgress } {
+export function context(
+  net: FeatureExtractor,
+  o: { points?: string[]; dataRoot?: string; scratchDir?: string; overrides?: Record<string, unknown>; seed?: number } = {},
+): TaskContext & { progress: RecordedProgress } {
   return {
     lossNetwork: net,
     points: o.points ?? [],

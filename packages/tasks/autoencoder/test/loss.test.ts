@@ -18,12 +18,16 @@ afterAll(() => {
   effnet.dispose();
 });
 
-const value = (t: tf.Tensor) => { const v = t.dataSync()[0]; t.dispose(); return v; };
+const value = (t: tf.Tensor) => {
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+};
 
 /** The MSE of features at `point` computed here, by hand. */
 function expectedMse(net: FeatureExtractor, point: string, normalize: boolean, batchNorm: 'eval' | 'train'): number {
   return tf.tidy(() => {
-    const prep = (t: tf.Tensor4D) => (normalize ? tf.div(tf.sub(t, IMAGENET_MEAN), IMAGENET_STD) as tf.Tensor4D : t);
+    const prep = (t: tf.Tensor4D) => (normalize ? (tf.div(tf.sub(t, IMAGENET_MEAN), IMAGENET_STD) as tf.Tensor4D) : t);
     const a = net.extract(prep(recon), [point], { batchNorm }).get(point)!;
     const b = net.extract(prep(x), [point], { batchNorm }).get(point)!;
     const d = tf.sub(a, b).dataSync();
@@ -66,15 +70,32 @@ describe('reconstruction loss', () => {
   });
 
   it("lossNetworkMode 'train' uses batch statistics (differs from eval on a BatchNorm network)", () => {
-    const evalLoss = new ReconstructionLoss({ kind: 'perceptual', extractor: effnet, points: ['stem'], normalize: 'none', batchNorm: 'eval' });
-    const trainLoss = new ReconstructionLoss({ kind: 'perceptual', extractor: effnet, points: ['stem'], normalize: 'none', batchNorm: 'train' });
+    const evalLoss = new ReconstructionLoss({
+      kind: 'perceptual',
+      extractor: effnet,
+      points: ['stem'],
+      normalize: 'none',
+      batchNorm: 'eval',
+    });
+    const trainLoss = new ReconstructionLoss({
+      kind: 'perceptual',
+      extractor: effnet,
+      points: ['stem'],
+      normalize: 'none',
+      batchNorm: 'train',
+    });
     const [te, tt] = [evalLoss.targets(x), trainLoss.targets(x)];
     const a = value(evalLoss.loss(recon, te));
     const b = value(trainLoss.loss(recon, tt));
     console.log(`efficientnet_b0 stem feature MSE, random weights: eval ${a}, train-mode BatchNorm ${b}`);
     expect(Math.abs(a - b) / a).toBeGreaterThan(1e-3);
     tf.dispose([...te, ...tt]);
-    expect(trainLoss.describe()).toMatchObject({ kind: 'perceptual', backbone: 'efficientnet_b0', points: ['stem'], lossNetworkMode: 'train' });
+    expect(trainLoss.describe()).toMatchObject({
+      kind: 'perceptual',
+      backbone: 'efficientnet_b0',
+      points: ['stem'],
+      lossNetworkMode: 'train',
+    });
   });
 
   it('differentiates w.r.t. the reconstruction only', () => {

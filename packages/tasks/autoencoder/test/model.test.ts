@@ -2,7 +2,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, ParamStore, readNpy, writeNpy } from '@dpl/core';
-import { buildAutoencoder, decoderSides, encode, encoderSides, gridSize, PAPER_SHAPE, reconstruct, type AutoencoderShape } from '../src/model';
+import {
+  buildAutoencoder,
+  decoderSides,
+  encode,
+  encoderSides,
+  gridSize,
+  PAPER_SHAPE,
+  reconstruct,
+  type AutoencoderShape,
+} from '../src/model';
 import { python, pythonHas, tmp, cleanupTmp } from './helpers';
 
 const TINY: AutoencoderShape = { encoderChannels: [4, 6, 8, 8], decoderChannels: [16, 8, 6, 4], codeSize: 10 };
@@ -58,12 +67,25 @@ describe('autoencoder parity with a PyTorch reference (eval mode)', () => {
       const out = path.join(dir, String(side));
       fs.mkdirSync(out);
       await store.save(path.join(out, 'ae.safetensors'));
-      fs.writeFileSync(path.join(out, 'x.npy'), writeNpy([2, 3, side, side], tf.tidy(() => tf.transpose(inputs[i], [0, 3, 1, 2])).dataSync() as Float32Array));
+      fs.writeFileSync(
+        path.join(out, 'x.npy'),
+        writeNpy([2, 3, side, side], tf.tidy(() => tf.transpose(inputs[i], [0, 3, 1, 2])).dataSync() as Float32Array),
+      );
       jobs.push({ ckpt: path.join(out, 'ae.safetensors'), input: path.join(out, 'x.npy'), out, side });
     }
-    const ref = JSON.parse(python(fs.readFileSync(path.join(__dirname, 'ref', 'autoencoder_ref.py'), 'utf8'),
-      [JSON.stringify(jobs), TINY.encoderChannels.join(','), TINY.decoderChannels.join(','), String(TINY.codeSize)]));
-    const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i])); return m; };
+    const ref = JSON.parse(
+      python(fs.readFileSync(path.join(__dirname, 'ref', 'autoencoder_ref.py'), 'utf8'), [
+        JSON.stringify(jobs),
+        TINY.encoderChannels.join(','),
+        TINY.decoderChannels.join(','),
+        String(TINY.codeSize),
+      ]),
+    );
+    const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      let m = 0;
+      for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+      return m;
+    };
     for (let i = 0; i < sides.length; i++) {
       const side = sides[i];
       expect(ref.jobs[i].out_shape).toEqual([2, 3, side, side]);
@@ -72,7 +94,9 @@ describe('autoencoder parity with a PyTorch reference (eval mode)', () => {
       const z = tf.tidy(() => encode(stores[i], inputs[i], false, TINY));
       const dy = maxDiff(y.dataSync(), readNpy(fs.readFileSync(path.join(jobs[i].out, 'recon.npy')), 'recon.npy').data);
       const dz = maxDiff(z.dataSync(), readNpy(fs.readFileSync(path.join(jobs[i].out, 'code.npy')), 'code.npy').data);
-      console.log(`autoencoder parity at ${side}: max |code - torch| ${dz.toExponential(2)}, max |recon - torch| ${dy.toExponential(2)}; params ${stores[i].count()} (torch ${ref.jobs[i].params})`);
+      console.log(
+        `autoencoder parity at ${side}: max |code - torch| ${dz.toExponential(2)}, max |recon - torch| ${dy.toExponential(2)}; params ${stores[i].count()} (torch ${ref.jobs[i].params})`,
+      );
       expect(dz).toBeLessThan(1e-4);
       expect(dy).toBeLessThan(1e-5);
       // the paper shape has torch's parameter count too

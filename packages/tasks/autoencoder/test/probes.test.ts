@@ -6,7 +6,9 @@ import { recorder } from './helpers';
 /** n codes of dimension d around 10 well separated class centres. */
 function clusters(n: number, d: number, seed: number, noise: number): Codes {
   const r = mulberry32(seed);
-  const centres = Array.from({ length: 10 }, (_, k) => Array.from({ length: d }, (_, j) => (j % 10 === k ? 2 : 0) + 0.3 * Math.sin(k * 7 + j)));
+  const centres = Array.from({ length: 10 }, (_, k) =>
+    Array.from({ length: d }, (_, j) => (j % 10 === k ? 2 : 0) + 0.3 * Math.sin(k * 7 + j)),
+  );
   const values = new Float32Array(n * d);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -41,7 +43,9 @@ describe('MLP probes', () => {
     const progress = recorder();
     const res = await trainProbes({ hidden: [[], [16]], train, test, settings: SETTINGS, seed: 0, progress });
     expect(tf.memory().numTensors).toBe(before);
-    console.log(`probes on separable clusters: ${res.map((r) => `${r.name} ${r.testAccuracy} (${r.epochs} epochs, ${r.stopReason})`).join(', ')}`);
+    console.log(
+      `probes on separable clusters: ${res.map((r) => `${r.name} ${r.testAccuracy} (${r.epochs} epochs, ${r.stopReason})`).join(', ')}`,
+    );
     expect(res.map((r) => r.name)).toEqual(['mlp[]', 'mlp[16]']);
     for (const r of res) expect(r.testAccuracy).toBeGreaterThanOrEqual(0.9);
     expect(progress.starts.map((s) => s.label)).toEqual(['probe mlp[]', 'probe mlp[16]']);
@@ -50,14 +54,28 @@ describe('MLP probes', () => {
     expect(again[0].bestValMse).toBe(res[1].bestValMse);
     // labels unrelated to the codes: nothing to learn
     const shuffled = { ...train, labels: Int32Array.from(train.labels, (_, i) => (i * 7) % 10) };
-    const chance = await trainProbes({ hidden: [[]], train: shuffled, test: { ...test, labels: Int32Array.from(test.labels, (_, i) => (i * 3) % 10) }, settings: SETTINGS, seed: 0, progress: recorder() });
+    const chance = await trainProbes({
+      hidden: [[]],
+      train: shuffled,
+      test: { ...test, labels: Int32Array.from(test.labels, (_, i) => (i * 3) % 10) },
+      settings: SETTINGS,
+      seed: 0,
+      progress: recorder(),
+    });
     console.log(`probe on shuffled labels: ${chance[0].testAccuracy}`);
     expect(chance[0].testAccuracy).toBeLessThan(0.3);
   });
 
   it('stop early on a flat validation loss and report it', async () => {
     const train = clusters(100, 8, 3, 0.5);
-    const res = await trainProbes({ hidden: [[]], train, test: clusters(20, 8, 4, 0.5), settings: { ...SETTINGS, lr: 1e-9, epochs: 50, patience: 2 }, seed: 0, progress: recorder() });
+    const res = await trainProbes({
+      hidden: [[]],
+      train,
+      test: clusters(20, 8, 4, 0.5),
+      settings: { ...SETTINGS, lr: 1e-9, epochs: 50, patience: 2 },
+      seed: 0,
+      progress: recorder(),
+    });
     expect(res[0].stopReason).toBe('early-stopped');
     expect(res[0].epochs).toBeLessThan(50);
   });

@@ -14,9 +14,12 @@ const value = (n: number, row: number, col: number, c: number) => (n * 37 + row 
 /** Writes n images the way STL-10 stores them: per image 3 planes, each column after column. */
 function writeStl(file: string, n: number): void {
   const buf = Buffer.alloc(n * PER);
-  for (let k = 0; k < n; k++) for (let c = 0; c < 3; c++) for (let col = 0; col < S; col++) for (let row = 0; row < S; row++) {
-    buf[k * PER + c * S * S + col * S + row] = value(k, row, col, c);
-  }
+  for (let k = 0; k < n; k++)
+    for (let c = 0; c < 3; c++)
+      for (let col = 0; col < S; col++)
+        for (let row = 0; row < S; row++) {
+          buf[k * PER + c * S * S + col * S + row] = value(k, row, col, c);
+        }
   fs.writeFileSync(file, buf);
 }
 
@@ -41,9 +44,19 @@ describe('STL-10 loader', () => {
       expect([...set.labels!]).toEqual([0, 9, 2, 6]);
       const x = set.read([3, 1]);
       expect(x).toHaveLength(2 * PER);
-      for (const [b, n] of [[0, 3], [1, 1]]) for (const [row, col, c] of [[0, 0, 0], [1, 0, 0], [0, 1, 0], [5, 90, 2], [95, 3, 1]]) {
-        expect(x[b * PER + (row * S + col) * 3 + c]).toBeCloseTo(value(n, row, col, c) / 255, 7);
-      }
+      for (const [b, n] of [
+        [0, 3],
+        [1, 1],
+      ])
+        for (const [row, col, c] of [
+          [0, 0, 0],
+          [1, 0, 0],
+          [0, 1, 0],
+          [5, 90, 2],
+          [95, 3, 1],
+        ]) {
+          expect(x[b * PER + (row * S + col) * 3 + c]).toBeCloseTo(value(n, row, col, c) / 255, 7);
+        }
     } finally {
       set.close();
     }
@@ -57,9 +70,12 @@ describe('STL-10 loader', () => {
   if (!pythonHas('numpy')) console.warn('STL-10 numpy cross-check skipped: /usr/bin/python3 cannot import numpy');
   withNumpy('matches the STL-10 reference reading (numpy reshape (-1, 3, 96, 96), transpose (0, 3, 2, 1))', () => {
     const out = path.join(root, 'ref.npy');
-    python(`import numpy as np, sys
+    python(
+      `import numpy as np, sys
 x = np.fromfile(sys.argv[1], dtype=np.uint8).reshape(-1, 3, 96, 96).transpose(0, 3, 2, 1)
-np.save(sys.argv[2], (x.astype(np.float32) / 255).astype(np.float32))`, [path.join(root, 'stl10_binary', 'test_X.bin'), out]);
+np.save(sys.argv[2], (x.astype(np.float32) / 255).astype(np.float32))`,
+      [path.join(root, 'stl10_binary', 'test_X.bin'), out],
+    );
     const ref = readNpy(fs.readFileSync(out), out);
     expect(ref.shape).toEqual([3, 96, 96, 3]);
     const set = openStl10(root, 'test');
@@ -73,10 +89,14 @@ np.save(sys.argv[2], (x.astype(np.float32) / 255).astype(np.float32))`, [path.jo
   it('gives clear errors naming the file: wrong size, label count, label values, missing files', () => {
     const bad = path.join(root, 'bad_X.bin');
     fs.writeFileSync(bad, Buffer.alloc(2 * PER + 5));
-    expect(() => openStl10File(bad, null)).toThrow(new RegExp(`${bad}: is ${2 * PER + 5} bytes, not a whole number of 96x96x3 uint8 images`));
+    expect(() => openStl10File(bad, null)).toThrow(
+      new RegExp(`${bad}: is ${2 * PER + 5} bytes, not a whole number of 96x96x3 uint8 images`),
+    );
     const few = path.join(root, 'few_y.bin');
     fs.writeFileSync(few, Buffer.from([1, 2]));
-    expect(() => openStl10File(path.join(root, 'stl10_binary', 'train_X.bin'), few)).toThrow(new RegExp(`${few}: holds 2 labels but its image file holds 4 images`));
+    expect(() => openStl10File(path.join(root, 'stl10_binary', 'train_X.bin'), few)).toThrow(
+      new RegExp(`${few}: holds 2 labels but its image file holds 4 images`),
+    );
     const zero = path.join(root, 'zero_y.bin');
     fs.writeFileSync(zero, Buffer.from([1, 0, 3, 4]));
     expect(() => readStl10Labels(zero)).toThrow(new RegExp(`${zero}: label 1 is 0; STL-10 labels are bytes 1..10`));
@@ -121,11 +141,28 @@ describe('autoencoder task on an STL-10 data root', () => {
       const ctx = context(net, {
         points: ['relu1'],
         dataRoot: root,
-        overrides: { encoderChannels: [4, 4, 4, 4], decoderChannels: [8, 4, 4, 4], batchSize: 4, epochs: 1, probeHidden: [[]], probeEpochs: 2, samples: 0, maxAutoencoderImages: null, maxProbeTrainImages: null, maxProbeTestImages: null },
+        overrides: {
+          encoderChannels: [4, 4, 4, 4],
+          decoderChannels: [8, 4, 4, 4],
+          batchSize: 4,
+          epochs: 1,
+          probeHidden: [[]],
+          probeEpochs: 2,
+          samples: 0,
+          maxAutoencoderImages: null,
+          maxProbeTrainImages: null,
+          maxProbeTestImages: null,
+        },
       });
       const r = await autoencoderTask.run(ctx);
       const d = r.detail as Record<string, any>;
-      expect(d.data).toMatchObject({ kind: 'stl10', side: 96, autoencoderImages: { used: 5, train: 4, val: 1 }, probeTrainImages: { used: 4 }, probeTestImages: { used: 3 } });
+      expect(d.data).toMatchObject({
+        kind: 'stl10',
+        side: 96,
+        autoencoderImages: { used: 5, train: 4, val: 1 },
+        probeTrainImages: { used: 4 },
+        probeTestImages: { used: 3 },
+      });
       expect(d.model.grid).toBe(3);
       expect(d.files.samples).toBeUndefined();
       expect(r.metrics.best_accuracy).toBe(r.metrics['accuracy_mlp[]']);

@@ -8,7 +8,10 @@ import { writeMat } from './mat-writer';
 import { context, lossNetwork, python, pythonHas, tmp, cleanupTmp } from './helpers';
 
 const hasScipy = pythonHas('scipy.io');
-if (!hasScipy) console.warn('SVHN loader tests: /usr/bin/python3 cannot import scipy; the .mat files are written by the tests\' own MAT writer instead of scipy.io.savemat');
+if (!hasScipy)
+  console.warn(
+    "SVHN loader tests: /usr/bin/python3 cannot import scipy; the .mat files are written by the tests' own MAT writer instead of scipy.io.savemat",
+  );
 
 let dir: string;
 /** Expected images (N x 64 x 64 x 3 in [0, 1]) and labels per split. */
@@ -17,15 +20,28 @@ const expected: Record<string, { images: Float32Array; labels: number[]; n: numb
 /** Column-major X (32 x 32 x 3 x n) of seeded bytes and the same images reflect-padded, computed naively. */
 function handWritten(split: string, n: number, seed: number, compress: boolean): void {
   const X = new Uint8Array(32 * 32 * 3 * n);
-  for (let i = 0; i < X.length; i++) X[i] = (i * 131 + seed * 17 + ((i >> 7) * 29)) % 256;
+  for (let i = 0; i < X.length; i++) X[i] = (i * 131 + seed * 17 + (i >> 7) * 29) % 256;
   const y = Array.from({ length: n }, (_, i) => (i === 0 ? 10 : 1 + ((i * 7 + seed) % 10)));
-  writeMat(path.join(dir, `${split}_32x32.mat`), [{ name: 'X', className: 'uint8', dims: [32, 32, 3, n], data: X }, { name: 'y', className: 'double', dims: [n, 1], data: y }], { compress });
+  writeMat(
+    path.join(dir, `${split}_32x32.mat`),
+    [
+      { name: 'X', className: 'uint8', dims: [32, 32, 3, n], data: X },
+      { name: 'y', className: 'double', dims: [n, 1], data: y },
+    ],
+    { compress },
+  );
   // reflect padding by mirrored coordinates: -k -> k, 31 + k -> 31 - k
-  const mirror = (i: number) => { const j = i - 16; return j < 0 ? -j : j > 31 ? 62 - j : j; };
+  const mirror = (i: number) => {
+    const j = i - 16;
+    return j < 0 ? -j : j > 31 ? 62 - j : j;
+  };
   const images = new Float32Array(n * 64 * 64 * 3);
-  for (let k = 0; k < n; k++) for (let r = 0; r < 64; r++) for (let c = 0; c < 64; c++) for (let ch = 0; ch < 3; ch++) {
-    images[((k * 64 + r) * 64 + c) * 3 + ch] = X[mirror(r) + 32 * mirror(c) + 1024 * ch + 3072 * k] / 255;
-  }
+  for (let k = 0; k < n; k++)
+    for (let r = 0; r < 64; r++)
+      for (let c = 0; c < 64; c++)
+        for (let ch = 0; ch < 3; ch++) {
+          images[((k * 64 + r) * 64 + c) * 3 + ch] = X[mirror(r) + 32 * mirror(c) + 1024 * ch + 3072 * k] / 255;
+        }
   expected[split] = { images, labels: y.map((v) => v % 10), n };
 }
 
@@ -57,26 +73,45 @@ describe('MAT v5 reader', () => {
     const plain = readMatFile(path.join(dir, 'train_32x32.mat'));
     const packed = readMatFile(path.join(dir, 'test_32x32.mat'));
     expect(plain.littleEndian).toBe(true);
-    expect(plain.variables.map((v) => [v.name, v.className, v.dims, v.compressed])).toEqual([['X', 'uint8', [32, 32, 3, 7], false], ['y', 'double', [7, 1], false]]);
-    expect(packed.variables.map((v) => [v.name, v.className, v.dims, v.compressed])).toEqual([['X', 'uint8', [32, 32, 3, 5], true], ['y', 'double', [5, 1], true]]);
+    expect(plain.variables.map((v) => [v.name, v.className, v.dims, v.compressed])).toEqual([
+      ['X', 'uint8', [32, 32, 3, 7], false],
+      ['y', 'double', [7, 1], false],
+    ]);
+    expect(packed.variables.map((v) => [v.name, v.className, v.dims, v.compressed])).toEqual([
+      ['X', 'uint8', [32, 32, 3, 5], true],
+      ['y', 'double', [5, 1], true],
+    ]);
     expect(findVariable(plain, 'X').dataBytes).toBe(32 * 32 * 3 * 7);
   });
 
   it('reads big-endian files and small-format names (hand-written)', async () => {
     const file = path.join(dir, 'be.mat');
-    writeMat(file, [{ name: 'vals', className: 'double', dims: [1, 3], data: [1.5, -2, 1e10] }, { name: 'longername', className: 'uint8', dims: [2, 2], data: [1, 2, 3, 250] }], { bigEndian: true });
+    writeMat(
+      file,
+      [
+        { name: 'vals', className: 'double', dims: [1, 3], data: [1.5, -2, 1e10] },
+        { name: 'longername', className: 'uint8', dims: [2, 2], data: [1, 2, 3, 250] },
+      ],
+      { bigEndian: true },
+    );
     const mat = readMatFile(file);
     expect(mat.littleEndian).toBe(false);
     expect(mat.variables.map((v) => v.name)).toEqual(['vals', 'longername']);
-    expect([...await readNumeric(mat, findVariable(mat, 'vals'))]).toEqual([1.5, -2, 1e10]);
-    expect([...await readNumeric(mat, findVariable(mat, 'longername'))]).toEqual([1, 2, 3, 250]);
+    expect([...(await readNumeric(mat, findVariable(mat, 'vals')))]).toEqual([1.5, -2, 1e10]);
+    expect([...(await readNumeric(mat, findVariable(mat, 'longername')))]).toEqual([1, 2, 3, 250]);
   });
 
   it('names the file and the variables found when a variable is missing', () => {
     const file = hasScipy ? path.join(dir, 'no_x.mat') : path.join(dir, 'no_x_hand.mat');
-    if (!hasScipy) writeMat(file, [{ name: 'images', className: 'uint8', dims: [32, 32, 3, 2], data: new Uint8Array(6144) }, { name: 'labels', className: 'double', dims: [2, 1], data: [1, 1] }]);
+    if (!hasScipy)
+      writeMat(file, [
+        { name: 'images', className: 'uint8', dims: [32, 32, 3, 2], data: new Uint8Array(6144) },
+        { name: 'labels', className: 'double', dims: [2, 1], data: [1, 1] },
+      ]);
     expect(() => findVariable(readMatFile(file), 'X')).toThrow(file);
-    expect(() => findVariable(readMatFile(file), 'X')).toThrow(/no variable 'X'; it holds images \(uint8 32x32x3x2\), labels \(double 2x1\)/);
+    expect(() => findVariable(readMatFile(file), 'X')).toThrow(
+      /no variable 'X'; it holds images \(uint8 32x32x3x2\), labels \(double 2x1\)/,
+    );
   });
 
   it('refuses MAT v4, v7.3 (HDF5), truncated and non-MAT files, naming the file', () => {
@@ -150,16 +185,32 @@ describe('SVHN loader', () => {
     const dbl = path.join(dir, hasScipy ? 'double_x.mat' : 'double_x_hand.mat');
     const ybad = path.join(dir, hasScipy ? 'y_bad.mat' : 'y_bad_hand.mat');
     if (!hasScipy) {
-      writeMat(noX, [{ name: 'images', className: 'uint8', dims: [32, 32, 3, 2], data: new Uint8Array(6144) }, { name: 'labels', className: 'double', dims: [2, 1], data: [1, 1] }]);
-      writeMat(dbl, [{ name: 'X', className: 'double', dims: [32, 32, 3, 2], data: new Float64Array(6144) }, { name: 'y', className: 'double', dims: [2, 1], data: [1, 1] }], { compress: true });
-      writeMat(ybad, [{ name: 'X', className: 'uint8', dims: [32, 32, 3, 2], data: new Uint8Array(6144) }, { name: 'y', className: 'double', dims: [2, 1], data: [1, 11] }]);
+      writeMat(noX, [
+        { name: 'images', className: 'uint8', dims: [32, 32, 3, 2], data: new Uint8Array(6144) },
+        { name: 'labels', className: 'double', dims: [2, 1], data: [1, 1] },
+      ]);
+      writeMat(
+        dbl,
+        [
+          { name: 'X', className: 'double', dims: [32, 32, 3, 2], data: new Float64Array(6144) },
+          { name: 'y', className: 'double', dims: [2, 1], data: [1, 1] },
+        ],
+        { compress: true },
+      );
+      writeMat(ybad, [
+        { name: 'X', className: 'uint8', dims: [32, 32, 3, 2], data: new Uint8Array(6144) },
+        { name: 'y', className: 'double', dims: [2, 1], data: [1, 11] },
+      ]);
     }
     await expect(openSvhnFile(noX)).rejects.toThrow(new RegExp(`${noX}: has no variable 'X'; it holds images .*labels`));
     await expect(openSvhnFile(dbl)).rejects.toThrow(new RegExp(`${dbl}: variable 'X' is double .*SVHN images are uint8`));
     await expect(openSvhnFile(ybad)).rejects.toThrow(new RegExp(`${ybad}: label y\\(2\\) is 11`));
     await expect(openSvhn(path.join(dir, 'nowhere'), 'test')).rejects.toThrow(/test_32x32\.mat: does not exist/);
     const short = path.join(dir, 'short.mat');
-    writeMat(short, [{ name: 'X', className: 'uint8', dims: [32, 32, 3, 3], data: new Uint8Array(9216) }, { name: 'y', className: 'double', dims: [2, 1], data: [1, 2] }]);
+    writeMat(short, [
+      { name: 'X', className: 'uint8', dims: [32, 32, 3, 3], data: new Uint8Array(9216) },
+      { name: 'y', className: 'double', dims: [2, 1], data: [1, 2] },
+    ]);
     await expect(openSvhnFile(short)).rejects.toThrow(new RegExp(`${short}: has 3 images in X but 2 labels in y`));
   });
 });
@@ -171,13 +222,30 @@ describe('autoencoder task on an SVHN data root', () => {
       const ctx = context(net, {
         points: ['relu1'],
         dataRoot: dir,
-        overrides: { encoderChannels: [4, 4, 4, 4], decoderChannels: [8, 4, 4, 4], batchSize: 4, epochs: 1, probeHidden: [[], [8]], probeEpochs: 2, samples: 2, maxAutoencoderImages: null, maxProbeTrainImages: null, maxProbeTestImages: null },
+        overrides: {
+          encoderChannels: [4, 4, 4, 4],
+          decoderChannels: [8, 4, 4, 4],
+          batchSize: 4,
+          epochs: 1,
+          probeHidden: [[], [8]],
+          probeEpochs: 2,
+          samples: 2,
+          maxAutoencoderImages: null,
+          maxProbeTrainImages: null,
+          maxProbeTestImages: null,
+        },
       });
       const r = await autoencoderTask.run(ctx);
       const d = r.detail as Record<string, any>;
       expect(d.data).toMatchObject({ kind: 'svhn', side: 64, probeTrainImages: { used: 7 }, probeTestImages: { used: 5 } });
       expect(d.data.autoencoderImages).toMatchObject({ used: 9, train: 7, val: 2 });
-      expect(Object.keys(r.metrics)).toEqual(['best_accuracy', 'mean_accuracy', 'accuracy_mlp[]', 'accuracy_mlp[8]', 'autoencoder_val_loss']);
+      expect(Object.keys(r.metrics)).toEqual([
+        'best_accuracy',
+        'mean_accuracy',
+        'accuracy_mlp[]',
+        'accuracy_mlp[8]',
+        'autoencoder_val_loss',
+      ]);
       // the compressed extra split went through the scratch cache
       expect(fs.readdirSync(path.join(ctx.scratchDir, 'svhn-cache')).some((f) => f.startsWith('extra_32x32.mat.X.'))).toBe(true);
       fs.rmSync(ctx.scratchDir, { recursive: true, force: true });

@@ -20,7 +20,10 @@ describe('synthetic data set', () => {
   it('draws varied images: objects lighter than their background, no two images alike', () => {
     const s = syntheticSplit(1, 'test', 30, 64);
     const per = 64 * 64 * 3;
-    const lum = (k: number, x: number, y: number) => { const o = k * per + (y * 64 + x) * 3; return s.images[o] + s.images[o + 1] + s.images[o + 2]; };
+    const lum = (k: number, x: number, y: number) => {
+      const o = k * per + (y * 64 + x) * 3;
+      return s.images[o] + s.images[o + 1] + s.images[o + 2];
+    };
     for (let k = 0; k < 30; k++) {
       const img = s.images.subarray(k * per, (k + 1) * per);
       const distinct = new Set(img).size;
@@ -41,7 +44,9 @@ describe('synthetic data set', () => {
     const train = openStl10(dir, 'train', 64);
     const want = syntheticSplit(2, 'train', 10, 64);
     expect([...train.labels!]).toEqual([...want.labels]);
-    expect(Buffer.from(Uint8Array.from(train.read([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), (v) => Math.round(v * 255))).equals(Buffer.from(want.images))).toBe(true);
+    expect(
+      Buffer.from(Uint8Array.from(train.read([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), (v) => Math.round(v * 255))).equals(Buffer.from(want.images)),
+    ).toBe(true);
     train.close();
     const mtime = fs.statSync(path.join(dir, 'train_X.bin')).mtimeMs;
     writeSynthetic(dir, 2, 64, counts);

@@ -29,7 +29,11 @@ export const TINY = {
 
 const SLOW = process.env.DPL_SLOW_TESTS === '1';
 
-async function runOn(net: FeatureExtractor, point: string, overrides: Record<string, unknown> = {}): Promise<{ r: TaskResult; seconds: number; logs: string[] }> {
+async function runOn(
+  net: FeatureExtractor,
+  point: string,
+  overrides: Record<string, unknown> = {},
+): Promise<{ r: TaskResult; seconds: number; logs: string[] }> {
   const ctx = context(net, { points: [point], overrides: { ...TINY, ...overrides } });
   // some extractors cache tensors on their first gradient pass (vgg16: 2); count after that
   const x = tf.zeros([2, 64, 64, 3]) as tf.Tensor4D;
@@ -41,7 +45,9 @@ async function runOn(net: FeatureExtractor, point: string, overrides: Record<str
   const seconds = (Date.now() - t0) / 1000;
   expect(tf.memory().numTensors).toBe(before);
   const d = r.detail as { timings: Record<string, number>; autoencoder: { valLosses: number[]; steps: number } };
-  console.log(`autoencoder task, ${net.backbone.id} at ${point}${JSON.stringify(overrides)}: ${seconds.toFixed(1)} s wall (${JSON.stringify(d.timings)}), best ${r.metrics.best_accuracy}, mean ${r.metrics.mean_accuracy.toFixed(3)}, per probe ${PAPER_PROBES.map((h) => r.metrics[`accuracy_mlp[${h.join(',')}]`]).join(' ')}, autoencoder val losses ${d.autoencoder.valLosses.map((v) => v.toPrecision(4)).join(' ')}`);
+  console.log(
+    `autoencoder task, ${net.backbone.id} at ${point}${JSON.stringify(overrides)}: ${seconds.toFixed(1)} s wall (${JSON.stringify(d.timings)}), best ${r.metrics.best_accuracy}, mean ${r.metrics.mean_accuracy.toFixed(3)}, per probe ${PAPER_PROBES.map((h) => r.metrics[`accuracy_mlp[${h.join(',')}]`]).join(' ')}, autoencoder val losses ${d.autoencoder.valLosses.map((v) => v.toPrecision(4)).join(' ')}`,
+  );
   return { r, seconds, logs: ctx.progress.logs };
 }
 
@@ -73,7 +79,13 @@ describe('autoencoder task end to end (synthetic data, wasm, random-weight loss 
       const d = r.detail as Record<string, any>;
       expect(d.data.kind).toBe('synthetic');
       expect(d.data.autoencoderImages).toMatchObject({ used: 160, train: 128, val: 32 });
-      expect(d.loss).toMatchObject({ kind: 'perceptual', backbone: 'squeezenet1_1', points: ['relu1'], normalize: 'none', lossNetworkMode: 'eval' });
+      expect(d.loss).toMatchObject({
+        kind: 'perceptual',
+        backbone: 'squeezenet1_1',
+        points: ['relu1'],
+        normalize: 'none',
+        lossNetworkMode: 'eval',
+      });
       expect(d.autoencoder.valLosses).toHaveLength(d.autoencoder.epochs);
       expect(d.autoencoder.bestValLoss).toBe(Math.min(...d.autoencoder.valLosses));
       expect(fs.existsSync(d.files.checkpoint)).toBe(true);
@@ -85,7 +97,10 @@ describe('autoencoder task end to end (synthetic data, wasm, random-weight loss 
   });
 
   const slow = SLOW ? it : it.skip;
-  if (!SLOW) console.warn('autoencoder task: vgg16, efficientnet_b0 and the pixel baseline end-to-end runs are skipped (10-50 s each on 2 busy cores); set DPL_SLOW_TESTS=1 to run them');
+  if (!SLOW)
+    console.warn(
+      'autoencoder task: vgg16, efficientnet_b0 and the pixel baseline end-to-end runs are skipped (10-50 s each on 2 busy cores); set DPL_SLOW_TESTS=1 to run them',
+    );
   slow('vgg16 at relu1_2', async () => {
     const net = lossNetwork('vgg16');
     try {

@@ -31,7 +31,16 @@ describe('autoencoder training', () => {
       const cfg = resolveAutoencoderConfig('quick', { batchSize: 8, epochs: 3, patience: 3, evalBatchSize: 16 });
       const loss = new ReconstructionLoss({ kind: 'perceptual', extractor: net, points: ['relu1'], normalize: 'none', batchNorm: 'eval' });
       const checkpoint = path.join(dir, 'best.safetensors');
-      const s = await trainAutoencoder({ cfg, store, shape: SHAPE, images, loss, seed: 0, checkpointPath: checkpoint, progress: recorder() });
+      const s = await trainAutoencoder({
+        cfg,
+        store,
+        shape: SHAPE,
+        images,
+        loss,
+        seed: 0,
+        checkpointPath: checkpoint,
+        progress: recorder(),
+      });
       expect([s.trainImages, s.valImages]).toEqual([24, 6]);
       const steps = s.result.history.steps;
       expect(steps).toHaveLength(9); // 3 epochs x 3 batches of 8
@@ -44,7 +53,9 @@ describe('autoencoder training', () => {
       const again = await meanLoss(store, SHAPE, loss, subset(images, split.val), 16);
       expect(Math.abs(again - s.bestValLoss!) / s.bestValLoss!).toBeLessThan(1e-5);
       expect(JSON.parse(fs.readFileSync(`${checkpoint}.json`, 'utf8')).metric).toBeCloseTo(s.bestValLoss!, 10);
-      console.log(`autoencoder training (tiny, squeezenet1_1 relu1): train losses ${steps.map((x) => x.loss.toPrecision(3)).join(' ')}; validation ${vals.map((v) => v.toPrecision(4)).join(' ')}; ${steps[1].numTensors} tensors after every step`);
+      console.log(
+        `autoencoder training (tiny, squeezenet1_1 relu1): train losses ${steps.map((x) => x.loss.toPrecision(3)).join(' ')}; validation ${vals.map((v) => v.toPrecision(4)).join(' ')}; ${steps[1].numTensors} tensors after every step`,
+      );
     } finally {
       store.dispose();
       net.dispose();
@@ -63,11 +74,19 @@ describe('autoencoder training', () => {
     const ctrl = new AbortController();
     ctrl.abort();
     const before = tf.memory().numTensors;
-    await expect(trainAutoencoder({
-      cfg: resolveAutoencoderConfig('quick', { batchSize: 4 }),
-      store, shape: SHAPE, images, seed: 0, checkpointPath: path.join(dir, 'c.safetensors'), progress: recorder(), signal: ctrl.signal,
-      loss: new ReconstructionLoss({ kind: 'pixel', extractor: net, points: [], normalize: 'none', batchNorm: 'eval' }),
-    })).rejects.toThrow(/interrupted after 0 steps/);
+    await expect(
+      trainAutoencoder({
+        cfg: resolveAutoencoderConfig('quick', { batchSize: 4 }),
+        store,
+        shape: SHAPE,
+        images,
+        seed: 0,
+        checkpointPath: path.join(dir, 'c.safetensors'),
+        progress: recorder(),
+        signal: ctrl.signal,
+        loss: new ReconstructionLoss({ kind: 'pixel', extractor: net, points: [], normalize: 'none', batchNorm: 'eval' }),
+      }),
+    ).rejects.toThrow(/interrupted after 0 steps/);
     expect(tf.memory().numTensors).toBe(before);
     store.dispose();
     net.dispose();

@@ -126,25 +126,34 @@ type Check = (key: string, v: unknown) => unknown;
 const fail = (key: string, v: unknown, expected: string) =>
   configError(`config key '${key}'`, `has the value ${JSON.stringify(v)}`, `use ${expected}`);
 
-const int = (min: number): Check => (k, v) => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw fail(k, v, `an integer >= ${min}`);
-  return v;
-};
-const intOrNull = (min: number): Check => (k, v) => (v === null ? null : int(min)(k, v));
+const int =
+  (min: number): Check =>
+  (k, v) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw fail(k, v, `an integer >= ${min}`);
+    return v;
+  };
+const intOrNull =
+  (min: number): Check =>
+  (k, v) =>
+    v === null ? null : int(min)(k, v);
 /** A positive multiple of 16 (the U-Net downsamples by 2 four times and concatenates skips). */
 const mult16: Check = (k, v) => {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 16 || v % 16 !== 0) throw fail(k, v, 'a multiple of 16 (16, 32, ..., 224)');
   return v;
 };
-const num = (lo: number, hi: number, loOpen = false): Check => (k, v) => {
-  const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && v <= hi;
-  if (!ok) throw fail(k, v, `a number in ${loOpen ? '(' : '['}${lo}, ${hi}]`);
-  return v;
-};
-const oneOf = (values: readonly string[]): Check => (k, v) => {
-  if (typeof v !== 'string' || !values.includes(v)) throw fail(k, v, `one of: ${values.join(', ')}`);
-  return v;
-};
+const num =
+  (lo: number, hi: number, loOpen = false): Check =>
+  (k, v) => {
+    const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && v <= hi;
+    if (!ok) throw fail(k, v, `a number in ${loOpen ? '(' : '['}${lo}, ${hi}]`);
+    return v;
+  };
+const oneOf =
+  (values: readonly string[]): Check =>
+  (k, v) => {
+    if (typeof v !== 'string' || !values.includes(v)) throw fail(k, v, `one of: ${values.join(', ')}`);
+    return v;
+  };
 const stringOrNull: Check = (k, v) => {
   if (v !== null && (typeof v !== 'string' || !v)) throw fail(k, v, 'a file path or null');
   return v;
@@ -194,7 +203,8 @@ export const CONFIG_KEYS = Object.keys(CHECKS) as (keyof SegmentationConfig)[];
 /** Preset merged with overrides, every key checked; throws naming an unknown key or a bad value. */
 export function resolveSegmentationConfig(preset: string, overrides: Record<string, unknown> = {}): SegmentationConfig {
   const p = PRESETS.find((x) => x.name === preset);
-  if (!p) throw configError(`preset '${preset}'`, 'is not a preset of segmentation', `use one of: ${PRESETS.map((x) => x.name).join(', ')}`);
+  if (!p)
+    throw configError(`preset '${preset}'`, 'is not a preset of segmentation', `use one of: ${PRESETS.map((x) => x.name).join(', ')}`);
   for (const k of Object.keys(overrides)) {
     if (!(k in CHECKS)) throw configError(`config key '${k}'`, 'is not a segmentation setting', `use one of: ${CONFIG_KEYS.join(', ')}`);
   }
@@ -203,7 +213,11 @@ export function resolveSegmentationConfig(preset: string, overrides: Record<stri
   for (const k of CONFIG_KEYS) out[k] = CHECKS[k](k, merged[k]);
   const cfg = out as unknown as SegmentationConfig;
   if (cfg.syntheticSize < cfg.cropSize) {
-    throw configError("config key 'syntheticSize'", `is ${cfg.syntheticSize}, smaller than cropSize ${cfg.cropSize}`, 'make the synthetic tiles at least as large as the training crops');
+    throw configError(
+      "config key 'syntheticSize'",
+      `is ${cfg.syntheticSize}, smaller than cropSize ${cfg.cropSize}`,
+      'make the synthetic tiles at least as large as the training crops',
+    );
   }
   return cfg;
 }
@@ -211,6 +225,7 @@ export function resolveSegmentationConfig(preset: string, overrides: Record<stri
 /** Checks an already merged configuration (what TaskContext.config holds): every key known, present and valid. */
 export function checkSegmentationConfig(config: Record<string, unknown>): SegmentationConfig {
   const missing = CONFIG_KEYS.filter((k) => !(k in config));
-  if (missing.length) throw configError('segmentation config', `lacks ${missing.join(', ')}`, "resolve it with the task's resolveConfig(preset, overrides)");
+  if (missing.length)
+    throw configError('segmentation config', `lacks ${missing.join(', ')}`, "resolve it with the task's resolveConfig(preset, overrides)");
   return resolveSegmentationConfig('paper', config);
 }

@@ -20,7 +20,12 @@ export interface Prediction {
 
 /** Runs K steps over the samples in batches of `batchSize`; `onBatch` gets the images done so far. */
 export async function predict(
-  store: ParamStore, samples: readonly RoadSample[], k: number, batchSize: number, o: UNetOptions, onBatch?: (n: number) => void,
+  store: ParamStore,
+  samples: readonly RoadSample[],
+  k: number,
+  batchSize: number,
+  o: UNetOptions,
+  onBatch?: (n: number) => void,
 ): Promise<Prediction> {
   const probs: Float32Array[][] = Array.from({ length: k }, () => []);
   const bceSum = new Array<number>(k).fill(0);
@@ -49,12 +54,18 @@ export interface TestScores extends DelineationScores {
 
 /** Delineation scores of probability maps against the samples' masks. */
 export function scoreMaps(probs: readonly Float32Array[], samples: readonly RoadSample[], opts: DelineationOptions): TestScores {
-  const r = delineationScores(probs.map((p, i) => ({ pred: p, gt: samples[i].mask })), opts);
+  const r = delineationScores(
+    probs.map((p, i) => ({ pred: p, gt: samples[i].mask })),
+    opts,
+  );
   return { completeness: r.completeness, correctness: r.correctness, quality: r.quality, perImage: r.perImage };
 }
 
 /** Scores of predicting no road anywhere and road everywhere (references any model must beat). */
-export function trivialScores(samples: readonly RoadSample[], opts: DelineationOptions): { allBackground: DelineationScores; allRoad: DelineationScores } {
+export function trivialScores(
+  samples: readonly RoadSample[],
+  opts: DelineationOptions,
+): { allBackground: DelineationScores; allRoad: DelineationScores } {
   const constant = (v: number) => samples.map((s) => new Float32Array(s.mask.length).fill(v));
   const strip = (r: TestScores): DelineationScores => ({ completeness: r.completeness, correctness: r.correctness, quality: r.quality });
   return { allBackground: strip(scoreMaps(constant(0), samples, opts)), allRoad: strip(scoreMaps(constant(1), samples, opts)) };

@@ -14,9 +14,7 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'node:path';
-import {
-  backendName, configError, ParamStore, writePng, type Task, type TaskContext, type TaskResult,
-} from '@dpl/core';
+import { backendName, configError, ParamStore, writePng, type Task, type TaskContext, type TaskResult } from '@dpl/core';
 import { checkSegmentationConfig, PRESETS, resolveSegmentationConfig, type SegmentationConfig } from './config';
 import { openRoadSplit, type RoadPair, type RoadSplit } from './data/layout';
 import { loadEvalSamples, type RoadSample } from './data/loader';
@@ -37,7 +35,9 @@ export const CHECKPOINT_FILE = 'segmentation-unet.safetensors';
 async function dataRoot(ctx: TaskContext, cfg: SegmentationConfig): Promise<{ root: string; synthetic: boolean }> {
   if (ctx.dataRoot) return { root: path.resolve(ctx.dataRoot), synthetic: false };
   const root = path.join(ctx.scratchDir, 'synthetic-roads');
-  ctx.progress.log(`no data root given: using a synthetic road dataset written to ${root} (its numbers say nothing about real delineation quality; pass the Massachusetts Roads folder as the data root for the benchmark)`);
+  ctx.progress.log(
+    `no data root given: using a synthetic road dataset written to ${root} (its numbers say nothing about real delineation quality; pass the Massachusetts Roads folder as the data root for the benchmark)`,
+  );
   await generateSyntheticRoads(root, {
     seed: SYNTHETIC_SEED,
     size: cfg.syntheticSize,
@@ -51,19 +51,29 @@ const limit = (pairs: RoadPair[], max: number | null) => (max === null ? pairs :
 /** Every point must give a non-empty feature map at the sizes the loss network will see. */
 function checkPoints(ctx: TaskContext, cfg: SegmentationConfig): void {
   if (cfg.mu === 0) return;
-  if (ctx.points.length === 0) throw configError('extraction points', 'are empty', 'give at least one point (or set mu to 0 for BCE alone)');
+  if (ctx.points.length === 0)
+    throw configError('extraction points', 'are empty', 'give at least one point (or set mu to 0 for BCE alone)');
   const smallest = Math.min(cfg.cropSize, cfg.imageSize);
   for (const name of ctx.points) {
     const p = ctx.lossNetwork.backbone.point(name);
     if (p.minInputSize > smallest) {
-      throw configError(`point '${name}' of ${ctx.lossNetwork.backbone.id}`, `needs inputs of at least ${p.minInputSize}x${p.minInputSize}, but masks are ${smallest}x${smallest}`,
-        `raise cropSize and imageSize to ${Math.ceil(p.minInputSize / 16) * 16} or more, or choose an earlier point`);
+      throw configError(
+        `point '${name}' of ${ctx.lossNetwork.backbone.id}`,
+        `needs inputs of at least ${p.minInputSize}x${p.minInputSize}, but masks are ${smallest}x${smallest}`,
+        `raise cropSize and imageSize to ${Math.ceil(p.minInputSize / 16) * 16} or more, or choose an earlier point`,
+      );
     }
   }
 }
 
 /** Writes image | ground truth | prediction side by side for the first `n` test tiles. */
-async function writeSamples(dir: string, names: string[], samples: readonly RoadSample[], probs: readonly Float32Array[], n: number): Promise<string[]> {
+async function writeSamples(
+  dir: string,
+  names: string[],
+  samples: readonly RoadSample[],
+  probs: readonly Float32Array[],
+  n: number,
+): Promise<string[]> {
   fs.mkdirSync(dir, { recursive: true });
   const files: string[] = [];
   for (let i = 0; i < Math.min(n, samples.length); i++) {
@@ -87,7 +97,12 @@ async function writeSamples(dir: string, names: string[], samples: readonly Road
   return files;
 }
 
-async function loadSplit(split: RoadSplit, max: number | null, size: number, ctx: TaskContext): Promise<{ names: string[]; samples: RoadSample[] }> {
+async function loadSplit(
+  split: RoadSplit,
+  max: number | null,
+  size: number,
+  ctx: TaskContext,
+): Promise<{ names: string[]; samples: RoadSample[] }> {
   const pairs = limit(split.pairs, max);
   ctx.progress.start(`segmentation: reading ${split.split}`, pairs.length);
   try {
@@ -123,7 +138,16 @@ export async function runSegmentation(ctx: TaskContext): Promise<TaskResult> {
     } else {
       const checkpointPath = path.join(ctx.scratchDir, CHECKPOINT_FILE);
       training = await trainSegmentation({
-        store, cfg, unet, trainPairs, valSamples: val!.samples, term, seed: ctx.seed, checkpointPath, progress: ctx.progress, signal: ctx.signal,
+        store,
+        cfg,
+        unet,
+        trainPairs,
+        valSamples: val!.samples,
+        term,
+        seed: ctx.seed,
+        checkpointPath,
+        progress: ctx.progress,
+        signal: ctx.signal,
       });
       files.checkpoint = checkpointPath;
     }
@@ -140,7 +164,8 @@ export async function runSegmentation(ctx: TaskContext): Promise<TaskResult> {
     const scores = scoreMaps(last, tst.samples, opts);
     const perStep = pred.probs.map((p, i) => ({ step: i + 1, ...strip(scoreMaps(p, tst.samples, opts)), bce: pred.bce[i] }));
     const trivial = trivialScores(tst.samples, opts);
-    if (cfg.samples > 0) files.samples = await writeSamples(path.join(ctx.scratchDir, 'samples'), tst.names, tst.samples, last, cfg.samples);
+    if (cfg.samples > 0)
+      files.samples = await writeSamples(path.join(ctx.scratchDir, 'samples'), tst.names, tst.samples, last, cfg.samples);
 
     const metrics: Record<string, number> = {
       quality: scores.quality,
@@ -152,7 +177,13 @@ export async function runSegmentation(ctx: TaskContext): Promise<TaskResult> {
     };
     if (training?.bestValBce != null) metrics.val_bce = training.bestValBce;
     const splits: Record<string, Record<string, number>> = {
-      test: { quality: scores.quality, completeness: scores.completeness, correctness: scores.correctness, bce: pred.bce[cfg.kTest - 1], tiles: tst.samples.length },
+      test: {
+        quality: scores.quality,
+        completeness: scores.completeness,
+        correctness: scores.correctness,
+        bce: pred.bce[cfg.kTest - 1],
+        tiles: tst.samples.length,
+      },
     };
     if (training?.bestValBce != null) splits.valid = { bce: training.bestValBce, tiles: val!.samples.length };
 
@@ -174,11 +205,25 @@ export async function runSegmentation(ctx: TaskContext): Promise<TaskResult> {
         loss: {
           bce: 'mean binary cross-entropy of the sigmoid output (from logits)',
           perceptual: term
-            ? { mu: cfg.mu, backbone: ctx.lossNetwork.backbone.id, points: [...ctx.points], criterion: 'mse (mean over C, H, W; mean over points)', input: 'mask x3 channels, ImageNet mean/std', lossNetworkMode: cfg.lossNetworkMode }
+            ? {
+                mu: cfg.mu,
+                backbone: ctx.lossNetwork.backbone.id,
+                points: [...ctx.points],
+                criterion: 'mse (mean over C, H, W; mean over points)',
+                input: 'mask x3 channels, ImageNet mean/std',
+                lossNetworkMode: cfg.lossNetworkMode,
+              }
             : null,
           stepWeights: `step i of K weighted (i+1) / (K(K+1)/2), K = ${cfg.kTrain}`,
         },
-        model: { widths: [...cfg.widths], downSlope: cfg.downSlope, upSlope: cfg.upSlope, kTrain: cfg.kTrain, kTest: cfg.kTest, parameters: store.count() },
+        model: {
+          widths: [...cfg.widths],
+          downSlope: cfg.downSlope,
+          upSlope: cfg.upSlope,
+          kTrain: cfg.kTrain,
+          kTest: cfg.kTest,
+          parameters: store.count(),
+        },
         training,
         testPerStep: perStep,
         trivial,
@@ -192,11 +237,16 @@ export async function runSegmentation(ctx: TaskContext): Promise<TaskResult> {
   }
 }
 
-const strip = (s: { completeness: number; correctness: number; quality: number }) => ({ completeness: s.completeness, correctness: s.correctness, quality: s.quality });
+const strip = (s: { completeness: number; correctness: number; quality: number }) => ({
+  completeness: s.completeness,
+  correctness: s.correctness,
+  quality: s.quality,
+});
 
 export const segmentationTask: Task = {
   id: SEGMENTATION_TASK_ID,
-  description: 'road delineation on Massachusetts Roads (Mosinska et al. 2018): iterative U-Net trained with BCE + perceptual loss; test quality (higher is better)',
+  description:
+    'road delineation on Massachusetts Roads (Mosinska et al. 2018): iterative U-Net trained with BCE + perceptual loss; test quality (higher is better)',
   presets: PRESETS,
   resolveConfig: (preset, overrides) => ({ ...resolveSegmentationConfig(preset, overrides) }),
   run: runSegmentation,

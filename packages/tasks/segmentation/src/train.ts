@@ -50,7 +50,8 @@ interface Batch {
 }
 
 /** The seeded augmentation stream of one tile in one epoch (independent of batch composition). */
-export const augmentRandom = (seed: number, epoch: number, tile: number): (() => number) => mulberry32(hashSeed(seed, `aug/${epoch}/${tile}`));
+export const augmentRandom = (seed: number, epoch: number, tile: number): (() => number) =>
+  mulberry32(hashSeed(seed, `aug/${epoch}/${tile}`));
 
 export async function trainSegmentation(a: TrainArgs): Promise<TrainSummary> {
   const { cfg, store } = a;
@@ -81,7 +82,8 @@ export async function trainSegmentation(a: TrainArgs): Promise<TrainSummary> {
       maxSteps: cfg.maxSteps ?? undefined,
       makeBatch,
       optimizer,
-      loss: (b) => iterativeLoss({ logits: iterate(store, b.x, cfg.kTrain, true, a.unet), gt: b.y, gtFeatures: b.f, mu: cfg.mu, term: a.term }),
+      loss: (b) =>
+        iterativeLoss({ logits: iterate(store, b.x, cfg.kTrain, true, a.unet), gt: b.y, gtFeatures: b.f, mu: cfg.mu, term: a.term }),
       validate: async () => (await predict(store, a.valSamples, cfg.kTrain, cfg.evalBatchSize, a.unet)).bce[cfg.kTrain - 1],
       validateEvery: { epochs: cfg.validateEvery },
       mode: 'min',

@@ -17,9 +17,22 @@ describe('segmentation config', () => {
   it('the paper preset holds the study settings (PROTOCOL.md section 5)', () => {
     const c = resolveSegmentationConfig('paper');
     expect(c).toMatchObject({
-      cropSize: 224, imageSize: 224, hflip: 0.5, widths: [8, 16, 32, 32], kTrain: 1, kTest: 3, mu: 0.01,
-      lr: 1e-3, batchSize: 8, epochs: 100, threshold: 0.3, gtThreshold: 0.5, lossNetworkMode: 'eval',
-      maxTrainImages: null, maxValImages: null, maxTestImages: null,
+      cropSize: 224,
+      imageSize: 224,
+      hflip: 0.5,
+      widths: [8, 16, 32, 32],
+      kTrain: 1,
+      kTest: 3,
+      mu: 0.01,
+      lr: 1e-3,
+      batchSize: 8,
+      epochs: 100,
+      threshold: 0.3,
+      gtThreshold: 0.5,
+      lossNetworkMode: 'eval',
+      maxTrainImages: null,
+      maxValImages: null,
+      maxTestImages: null,
     });
     expect(PRESETS.map((p) => p.name)).toEqual(['paper', 'quick']);
     for (const p of PRESETS) expect(Object.keys(p.config).sort()).toEqual([...CONFIG_KEYS].sort());

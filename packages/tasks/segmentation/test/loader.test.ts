@@ -17,10 +17,14 @@ function pattern(w: number, h: number, seed: number): { rgb: Uint8Array; mask: U
 
 /** Uncompressed-quality TIFF (LZW is lossless; sharp's default JPEG compression is not). */
 const writeTiff = (file: string, w: number, h: number, channels: 1 | 3, data: Uint8Array) =>
-  sharp(Buffer.from(data), { raw: { width: w, height: h, channels } }).tiff({ compression: 'lzw' }).toFile(file);
+  sharp(Buffer.from(data), { raw: { width: w, height: h, channels } })
+    .tiff({ compression: 'lzw' })
+    .toFile(file);
 
 const writePngBytes = (file: string, w: number, h: number, channels: 1 | 3, data: Uint8Array) =>
-  sharp(Buffer.from(data), { raw: { width: w, height: h, channels } }).png().toFile(file);
+  sharp(Buffer.from(data), { raw: { width: w, height: h, channels } })
+    .png()
+    .toFile(file);
 
 async function expectDplError(p: Promise<unknown> | (() => unknown), ...parts: string[]): Promise<void> {
   let err: unknown;
@@ -47,7 +51,13 @@ describe('Massachusetts Roads layout and TIFF pairs', () => {
     await writeTiff(path.join(root, 'train_labels', '10078660_15.tif'), 40, 36, 1, mask);
     const split = openRoadSplit(root, 'train');
     expect(split.layout).toBe('train + train_labels');
-    expect(split.pairs).toEqual([{ name: '10078660_15', image: path.join(root, 'train', '10078660_15.tiff'), mask: path.join(root, 'train_labels', '10078660_15.tif') }]);
+    expect(split.pairs).toEqual([
+      {
+        name: '10078660_15',
+        image: path.join(root, 'train', '10078660_15.tiff'),
+        mask: path.join(root, 'train_labels', '10078660_15.tif'),
+      },
+    ]);
     const tile = await readRoadPair(split.pairs[0]);
     expect([tile.width, tile.height]).toEqual([40, 36]);
     expect(Buffer.from(tile.rgb).equals(Buffer.from(rgb))).toBe(true);
@@ -56,7 +66,11 @@ describe('Massachusetts Roads layout and TIFF pairs', () => {
 
   it('accepts the {images,masks}, {sat,map} and {input,output} layouts and the val / validation folder names', async () => {
     const root = tmp('dpl-seg-layouts-');
-    const cases: [string, string, string, 'train' | 'valid' | 'test'][] = [['train', 'images', 'masks', 'train'], ['val', 'sat', 'map', 'valid'], ['test', 'input', 'output', 'test']];
+    const cases: [string, string, string, 'train' | 'valid' | 'test'][] = [
+      ['train', 'images', 'masks', 'train'],
+      ['val', 'sat', 'map', 'valid'],
+      ['test', 'input', 'output', 'test'],
+    ];
     for (const [dir, img, msk] of cases) {
       fs.mkdirSync(path.join(root, dir, img), { recursive: true });
       fs.mkdirSync(path.join(root, dir, msk), { recursive: true });
@@ -84,7 +98,13 @@ describe('Massachusetts Roads layout and TIFF pairs', () => {
     await writeTiff(path.join(root, 'test', 'images', 'x.tiff'), 24, 24, 3, a.rgb);
     await writeTiff(path.join(root, 'test', 'masks', 'x.tif'), 20, 24, 1, b.mask);
     const [pair] = openRoadSplit(root, 'test').pairs;
-    await expectDplError(readRoadPair(pair), path.join(root, 'test', 'masks', 'x.tif'), 'is 20x24', path.join(root, 'test', 'images', 'x.tiff'), 'is 24x24');
+    await expectDplError(
+      readRoadPair(pair),
+      path.join(root, 'test', 'masks', 'x.tif'),
+      'is 20x24',
+      path.join(root, 'test', 'images', 'x.tiff'),
+      'is 24x24',
+    );
   });
 
   it('an image without a mask, a mask without an image, an empty split and a missing split are errors naming the file or folder', async () => {
@@ -108,7 +128,11 @@ describe('Massachusetts Roads layout and TIFF pairs', () => {
     fs.mkdirSync(path.join(root, 'test', 'masks'), { recursive: true });
     fs.writeFileSync(path.join(root, 'test', 'images', 'x.tiff'), 'not a tiff');
     await writeTiff(path.join(root, 'test', 'masks', 'x.tif'), 8, 8, 1, new Uint8Array(64));
-    await expectDplError(readRoadPair(openRoadSplit(root, 'test').pairs[0]), path.join(root, 'test', 'images', 'x.tiff'), 'not a readable image');
+    await expectDplError(
+      readRoadPair(openRoadSplit(root, 'test').pairs[0]),
+      path.join(root, 'test', 'images', 'x.tiff'),
+      'not a readable image',
+    );
   });
 });
 
@@ -128,7 +152,11 @@ describe('samples', () => {
     const r = mulberry32(1);
     const top = Math.floor(r() * 5);
     const left = Math.floor(r() * 15);
-    for (const [y, x] of [[0, 0], [3, 7], [15, 15]]) {
+    for (const [y, x] of [
+      [0, 0],
+      [3, 7],
+      [15, 15],
+    ]) {
       const s = (top + y) * 30 + left + x;
       expect(a.rgb[3 * (y * 16 + x) + 1]).toBeCloseTo(tile.rgb[3 * s + 1] / 255, 6);
       expect(a.mask[y * 16 + x]).toBe(tile.mask[s] > 127.5 ? 1 : 0);

@@ -70,7 +70,8 @@ describe('segmentation loss', () => {
     const gtFeats = feats(gt);
     logits.forEach((z, i) => {
       const pf = feats(tf.sigmoid(z) as tf.Tensor4D);
-      const mse = points.map((p) => scalar(tf.mean(tf.square(tf.sub(pf.get(p)!, gtFeats.get(p)!))))).reduce((a, b) => a + b) / points.length;
+      const mse =
+        points.map((p) => scalar(tf.mean(tf.square(tf.sub(pf.get(p)!, gtFeats.get(p)!))))).reduce((a, b) => a + b) / points.length;
       const bce = scalar(bceWithLogits(z, gt));
       want += ((i + 1) / 6) * (bce + mu * mse);
       wantBce += ((i + 1) / 6) * bce;
@@ -82,11 +83,12 @@ describe('segmentation loss', () => {
 
   it('lossNetworkMode train uses batch statistics in a BatchNorm loss network (efficientnet_b0) and changes nothing without BatchNorm (squeezenet1_1)', () => {
     const mask = rand4([2, 32, 32, 1], 4, (u) => (u < 0.3 ? 1 : 0));
-    const diff = (net: FeatureExtractor, point: string) => tf.tidy(() => {
-      const a = maskFeatures(mask, { net, points: [point], mode: 'eval' })[0];
-      const b = maskFeatures(mask, { net, points: [point], mode: 'train' })[0];
-      return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
-    });
+    const diff = (net: FeatureExtractor, point: string) =>
+      tf.tidy(() => {
+        const a = maskFeatures(mask, { net, points: [point], mode: 'eval' })[0];
+        const b = maskFeatures(mask, { net, points: [point], mode: 'train' })[0];
+        return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
+      });
     expect(diff(effnet, 'stage1')).toBeGreaterThan(1e-3);
     expect(diff(squeeze, 'fire2')).toBe(0);
   });

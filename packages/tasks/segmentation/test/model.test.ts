@@ -59,7 +59,11 @@ describe('iterative U-Net', () => {
     const outs = tf.tidy(() => iterate(store, x, 3, false, OPTS));
     // inside tidy, only the K outputs survive (eval mode: no statistics move)
     expect(tf.memory().numTensors).toBe(before + 3);
-    expect(outs.map((t) => t.shape)).toEqual([[2, 32, 32, 1], [2, 32, 32, 1], [2, 32, 32, 1]]);
+    expect(outs.map((t) => t.shape)).toEqual([
+      [2, 32, 32, 1],
+      [2, 32, 32, 1],
+      [2, 32, 32, 1],
+    ]);
     const [d0, d1, d01] = tf.tidy(() => {
       const first = unetLogits(store, tf.concat([x, tf.zeros([2, 32, 32, 1])], 3), false, OPTS);
       const second = unetLogits(store, tf.concat([x, tf.sigmoid(outs[0])], 3), false, OPTS);
@@ -78,57 +82,63 @@ describe('iterative U-Net', () => {
     for (let k = 1; k <= 6; k++) expect(Array.from({ length: k }, (_, i) => stepWeight(i, k)).reduce((a, b) => a + b)).toBeCloseTo(1, 12);
   });
 
-  withTorch('matches PyTorch (float64) in eval and training mode: K=3 logits, loss, gradients and BatchNorm running statistics', async () => {
-    const dir = tmp('dpl-seg-parity-');
-    const store = built(7);
-    // non-trivial BatchNorm state so eval mode differs from a fresh network
-    const r = mulberry32(99);
-    for (const n of store.names()) {
-      const v = store.get(n);
-      const vals = new Float32Array(v.size);
-      if (n.endsWith('running_mean') || n.endsWith('bn.bias')) for (let i = 0; i < vals.length; i++) vals[i] = (r() - 0.5) * 0.4;
-      else if (n.endsWith('running_var') || n.endsWith('bn.weight')) for (let i = 0; i < vals.length; i++) vals[i] = 0.5 + r();
-      else continue;
-      tf.tidy(() => v.assign(tf.tensor(vals, v.shape)));
-    }
-    fs.mkdirSync(path.join(dir, 'params'));
-    for (const n of store.names()) {
-      const v = store.get(n);
-      fs.writeFileSync(path.join(dir, 'params', `${n}.npy`), writeNpy(v.shape, (await v.data()) as Float32Array));
-    }
-    const k = 3;
-    const x = randomTensor([2, 32, 32, 3], 5);
-    const y = randomTensor([2, 32, 32, 1], 6, true);
-    fs.writeFileSync(path.join(dir, 'x.npy'), writeNpy(x.shape, x.dataSync() as Float32Array));
-    fs.writeFileSync(path.join(dir, 'y.npy'), writeNpy(y.shape, y.dataSync() as Float32Array));
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...OPTS, k }));
-    execFileSync(PY, [path.join(__dirname, 'torch_unet.py'), dir], { stdio: 'pipe' });
-    const ref = (f: string) => readNpy(fs.readFileSync(path.join(dir, 'out', f)), f);
-    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
-    const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  withTorch(
+    'matches PyTorch (float64) in eval and training mode: K=3 logits, loss, gradients and BatchNorm running statistics',
+    async () => {
+      const dir = tmp('dpl-seg-parity-');
+      const store = built(7);
+      // non-trivial BatchNorm state so eval mode differs from a fresh network
+      const r = mulberry32(99);
+      for (const n of store.names()) {
+        const v = store.get(n);
+        const vals = new Float32Array(v.size);
+        if (n.endsWith('running_mean') || n.endsWith('bn.bias')) for (let i = 0; i < vals.length; i++) vals[i] = (r() - 0.5) * 0.4;
+        else if (n.endsWith('running_var') || n.endsWith('bn.weight')) for (let i = 0; i < vals.length; i++) vals[i] = 0.5 + r();
+        else continue;
+        tf.tidy(() => v.assign(tf.tensor(vals, v.shape)));
+      }
+      fs.mkdirSync(path.join(dir, 'params'));
+      for (const n of store.names()) {
+        const v = store.get(n);
+        fs.writeFileSync(path.join(dir, 'params', `${n}.npy`), writeNpy(v.shape, (await v.data()) as Float32Array));
+      }
+      const k = 3;
+      const x = randomTensor([2, 32, 32, 3], 5);
+      const y = randomTensor([2, 32, 32, 1], 6, true);
+      fs.writeFileSync(path.join(dir, 'x.npy'), writeNpy(x.shape, x.dataSync() as Float32Array));
+      fs.writeFileSync(path.join(dir, 'y.npy'), writeNpy(y.shape, y.dataSync() as Float32Array));
+      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...OPTS, k }));
+      execFileSync(PY, [path.join(__dirname, 'torch_unet.py'), dir], { stdio: 'pipe' });
+      const ref = (f: string) => readNpy(fs.readFileSync(path.join(dir, 'out', f)), f);
+      const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+      const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
-    const evalOut = iterate(store, x, k, false, OPTS);
-    const evalDiffs = evalOut.map((z, i) => maxDiff(z.dataSync() as Float32Array, ref(`eval_${i}.npy`).data));
-    tf.dispose(evalOut);
+      const evalOut = iterate(store, x, k, false, OPTS);
+      const evalDiffs = evalOut.map((z, i) => maxDiff(z.dataSync() as Float32Array, ref(`eval_${i}.npy`).data));
+      tf.dispose(evalOut);
 
-    const vars = store.trainableVariables();
-    const { value, grads } = tf.variableGrads(() => iterativeLoss({ logits: iterate(store, x, k, true, OPTS), gt: y, mu: 0 }), vars);
-    const lossDiff = Math.abs(value.dataSync()[0] - ref('loss.npy').data[0]);
-    let gradRel = 0;
-    for (const v of vars) {
-      const name = store.nameOf(v)!;
-      const g = ref(`grad/${name}.npy`).data;
-      gradRel = Math.max(gradRel, maxDiff(grads[v.name].dataSync() as Float32Array, g) / Math.max(maxAbs(g), 1e-6));
-    }
-    let stateDiff = 0;
-    for (const n of store.names().filter((m) => m.includes('running_'))) stateDiff = Math.max(stateDiff, maxDiff(store.get(n).dataSync() as Float32Array, ref(`state/${n}.npy`).data));
-    console.log(`U-Net parity vs torch float64: eval logits max|diff| per step ${evalDiffs.map((d) => d.toExponential(2)).join(', ')}; ` +
-      `loss |diff| ${lossDiff.toExponential(2)}; gradients max|diff|/max|g| ${gradRel.toExponential(2)}; running stats max|diff| ${stateDiff.toExponential(2)}`);
-    expect(Math.max(...evalDiffs)).toBeLessThan(2e-4);
-    expect(lossDiff).toBeLessThan(1e-5);
-    expect(gradRel).toBeLessThan(1e-3);
-    expect(stateDiff).toBeLessThan(1e-4);
-    tf.dispose([value, ...Object.values(grads), x, y]);
-    store.dispose();
-  });
+      const vars = store.trainableVariables();
+      const { value, grads } = tf.variableGrads(() => iterativeLoss({ logits: iterate(store, x, k, true, OPTS), gt: y, mu: 0 }), vars);
+      const lossDiff = Math.abs(value.dataSync()[0] - ref('loss.npy').data[0]);
+      let gradRel = 0;
+      for (const v of vars) {
+        const name = store.nameOf(v)!;
+        const g = ref(`grad/${name}.npy`).data;
+        gradRel = Math.max(gradRel, maxDiff(grads[v.name].dataSync() as Float32Array, g) / Math.max(maxAbs(g), 1e-6));
+      }
+      let stateDiff = 0;
+      for (const n of store.names().filter((m) => m.includes('running_')))
+        stateDiff = Math.max(stateDiff, maxDiff(store.get(n).dataSync() as Float32Array, ref(`state/${n}.npy`).data));
+      console.log(
+        `U-Net parity vs torch float64: eval logits max|diff| per step ${evalDiffs.map((d) => d.toExponential(2)).join(', ')}; ` +
+          `loss |diff| ${lossDiff.toExponential(2)}; gradients max|diff|/max|g| ${gradRel.toExponential(2)}; running stats max|diff| ${stateDiff.toExponential(2)}`,
+      );
+      expect(Math.max(...evalDiffs)).toBeLessThan(2e-4);
+      expect(lossDiff).toBeLessThan(1e-5);
+      expect(gradRel).toBeLessThan(1e-3);
+      expect(stateDiff).toBeLessThan(1e-4);
+      tf.dispose([value, ...Object.values(grads), x, y]);
+      store.dispose();
+    },
+  );
 });

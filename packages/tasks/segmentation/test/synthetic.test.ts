@@ -27,10 +27,19 @@ describe('synthetic roads', () => {
       expect(road).toBeGreaterThan(0.01);
       expect(road).toBeLessThan(0.5);
       // mean |G - R| + |G - B|: small for grey roads, larger for vegetation and soil
-      let rg = 0, rn = 0, tg = 0, tn = 0;
+      let rg = 0,
+        rn = 0,
+        tg = 0,
+        tn = 0;
       for (let i = 0; i < t.mask.length; i++) {
         const g = Math.abs(t.rgb[3 * i + 1] - t.rgb[3 * i]) + Math.abs(t.rgb[3 * i + 1] - t.rgb[3 * i + 2]);
-        if (t.mask[i]) { rg += g; rn++; } else { tg += g; tn++; }
+        if (t.mask[i]) {
+          rg += g;
+          rn++;
+        } else {
+          tg += g;
+          tn++;
+        }
       }
       roadGreyness += rg / rn / 20;
       terrainGreyness += tg / tn / 20;
@@ -42,7 +51,11 @@ describe('synthetic roads', () => {
     const root = tmp('dpl-seg-synth-');
     const o = { seed: 9, size: 32, counts: { train: 3, valid: 1, test: 2 } };
     await generateSyntheticRoads(root, o);
-    for (const [split, n] of [['train', 3], ['valid', 1], ['test', 2]] as const) {
+    for (const [split, n] of [
+      ['train', 3],
+      ['valid', 1],
+      ['test', 2],
+    ] as const) {
       const s = openRoadSplit(root, split);
       expect(s.layout).toBe(`${split}/{images,masks}`);
       expect(s.pairs).toHaveLength(n);

@@ -30,10 +30,13 @@ export function subset(set: ImageSet, indices: readonly number[], name = `${set.
     count: idx.length,
     side: set.side,
     labels,
-    read: (ix) => set.read(ix.map((i) => {
-      if (!Number.isInteger(i) || i < 0 || i >= idx.length) throw inputError(`index ${i}`, `is outside ${name} (0..${idx.length - 1})`);
-      return idx[i];
-    })),
+    read: (ix) =>
+      set.read(
+        ix.map((i) => {
+          if (!Number.isInteger(i) || i < 0 || i >= idx.length) throw inputError(`index ${i}`, `is outside ${name} (0..${idx.length - 1})`);
+          return idx[i];
+        }),
+      ),
     close: () => set.close(),
   };
 }
@@ -44,7 +47,9 @@ export function subset(set: ImageSet, indices: readonly number[], name = `${set.
  */
 export function limit(set: ImageSet, max: number | null, seed: number, label: string): ImageSet {
   if (max === null || max >= set.count) return set;
-  const chosen = permutation(set.count, mulberry32(hashSeed(seed, `limit/${label}`))).slice(0, max).sort((a, b) => a - b);
+  const chosen = permutation(set.count, mulberry32(hashSeed(seed, `limit/${label}`)))
+    .slice(0, max)
+    .sort((a, b) => a - b);
   return subset(set, chosen);
 }
 

@@ -21,14 +21,37 @@ const MI_MATRIX = 14;
 const MI_COMPRESSED = 15;
 /** Data types of sub-elements: name and bytes per value. */
 const MI_TYPES: Record<number, { name: string; size: number }> = {
-  1: { name: 'int8', size: 1 }, 2: { name: 'uint8', size: 1 }, 3: { name: 'int16', size: 2 }, 4: { name: 'uint16', size: 2 },
-  5: { name: 'int32', size: 4 }, 6: { name: 'uint32', size: 4 }, 7: { name: 'single', size: 4 }, 9: { name: 'double', size: 8 },
-  12: { name: 'int64', size: 8 }, 13: { name: 'uint64', size: 8 }, 16: { name: 'utf8', size: 1 }, 17: { name: 'utf16', size: 2 }, 18: { name: 'utf32', size: 4 },
+  1: { name: 'int8', size: 1 },
+  2: { name: 'uint8', size: 1 },
+  3: { name: 'int16', size: 2 },
+  4: { name: 'uint16', size: 2 },
+  5: { name: 'int32', size: 4 },
+  6: { name: 'uint32', size: 4 },
+  7: { name: 'single', size: 4 },
+  9: { name: 'double', size: 8 },
+  12: { name: 'int64', size: 8 },
+  13: { name: 'uint64', size: 8 },
+  16: { name: 'utf8', size: 1 },
+  17: { name: 'utf16', size: 2 },
+  18: { name: 'utf32', size: 4 },
 };
 /** Array classes (low byte of the array flags). */
 const MX_CLASSES: Record<number, string> = {
-  1: 'cell', 2: 'struct', 3: 'object', 4: 'char', 5: 'sparse', 6: 'double', 7: 'single', 8: 'int8', 9: 'uint8',
-  10: 'int16', 11: 'uint16', 12: 'int32', 13: 'uint32', 14: 'int64', 15: 'uint64',
+  1: 'cell',
+  2: 'struct',
+  3: 'object',
+  4: 'char',
+  5: 'sparse',
+  6: 'double',
+  7: 'single',
+  8: 'int8',
+  9: 'uint8',
+  10: 'int16',
+  11: 'uint16',
+  12: 'int32',
+  13: 'uint32',
+  14: 'int64',
+  15: 'uint64',
 };
 const NUMERIC = new Set(['double', 'single', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64']);
 
@@ -91,20 +114,38 @@ function readTag(buf: Buffer, off: number, le: boolean, file: string, what: stri
  * Parses an miMATRIX body (what follows its tag) up to the start of the real part. `body` may
  * be a prefix of the body: the header sub-elements must be in it.
  */
-function parseMatrixHeader(body: Buffer, bodyBytes: number, le: boolean, file: string): Omit<MatVariable, 'compressed' | 'elementOffset' | 'elementBytes' | 'dataOffset'> & { dataRel: number } {
-  if (bodyBytes === 0) return { name: '', className: 'empty', dims: [0, 0], complex: false, logical: false, storedType: '', dataBytes: 0, dataRel: 0 };
+function parseMatrixHeader(
+  body: Buffer,
+  bodyBytes: number,
+  le: boolean,
+  file: string,
+): Omit<MatVariable, 'compressed' | 'elementOffset' | 'elementBytes' | 'dataOffset'> & { dataRel: number } {
+  if (bodyBytes === 0)
+    return { name: '', className: 'empty', dims: [0, 0], complex: false, logical: false, storedType: '', dataBytes: 0, dataRel: 0 };
   const u32 = (o: number) => (le ? body.readUInt32LE(o) : body.readUInt32BE(o));
   const flagsTag = readTag(body, 0, le, file, 'array flags');
-  if (flagsTag.type !== 6 || flagsTag.nbytes !== 8) throw bad(file, `has a variable whose array-flags sub-element is malformed (type ${flagsTag.type}, ${flagsTag.nbytes} bytes)`, 'check that this is a MATLAB v5 MAT-file');
+  if (flagsTag.type !== 6 || flagsTag.nbytes !== 8)
+    throw bad(
+      file,
+      `has a variable whose array-flags sub-element is malformed (type ${flagsTag.type}, ${flagsTag.nbytes} bytes)`,
+      'check that this is a MATLAB v5 MAT-file',
+    );
   const flags = u32(flagsTag.data);
   const classId = flags & 0xff;
   const className = MX_CLASSES[classId] ?? `class ${classId}`;
   const dimsTag = readTag(body, flagsTag.next, le, file, 'dimensions');
-  if (dimsTag.type !== 5 || dimsTag.nbytes % 4 !== 0) throw bad(file, `has a variable whose dimensions sub-element is malformed (type ${dimsTag.type})`, 'check that this is a MATLAB v5 MAT-file');
+  if (dimsTag.type !== 5 || dimsTag.nbytes % 4 !== 0)
+    throw bad(
+      file,
+      `has a variable whose dimensions sub-element is malformed (type ${dimsTag.type})`,
+      'check that this is a MATLAB v5 MAT-file',
+    );
   const dims: number[] = [];
-  for (let i = 0; i < dimsTag.nbytes / 4; i++) dims.push(le ? body.readInt32LE(dimsTag.data + 4 * i) : body.readInt32BE(dimsTag.data + 4 * i));
+  for (let i = 0; i < dimsTag.nbytes / 4; i++)
+    dims.push(le ? body.readInt32LE(dimsTag.data + 4 * i) : body.readInt32BE(dimsTag.data + 4 * i));
   const nameTag = readTag(body, dimsTag.next, le, file, 'array name');
-  if (nameTag.data + nameTag.nbytes > body.length) throw bad(file, 'has a variable name that runs past the end of the file', 'the file is incomplete: download it again');
+  if (nameTag.data + nameTag.nbytes > body.length)
+    throw bad(file, 'has a variable name that runs past the end of the file', 'the file is incomplete: download it again');
   const name = body.subarray(nameTag.data, nameTag.data + nameTag.nbytes).toString('latin1');
   const common = { name, className, dims, complex: (flags & 0x800) !== 0, logical: (flags & 0x200) !== 0 };
   if (!NUMERIC.has(className)) return { ...common, storedType: '', dataBytes: 0, dataRel: nameTag.next };
@@ -130,7 +171,11 @@ function inflatePrefix(compressed: Buffer, file: string, name: string): Buffer {
   try {
     return zlib.inflateSync(compressed, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
   } catch (e) {
-    throw bad(file, `has a compressed variable${name} that does not inflate (${(e as Error).message})`, 'the file is damaged: download it again');
+    throw bad(
+      file,
+      `has a compressed variable${name} that does not inflate (${(e as Error).message})`,
+      'the file is damaged: download it again',
+    );
   }
 }
 
@@ -145,15 +190,27 @@ export function readMatFile(file: string): MatFile {
   try {
     const size = fs.fstatSync(fd).size;
     const head = readAt(fd, 0, Math.min(size, 128));
-    const text = head.subarray(0, 116).toString('latin1').replace(/[\0 ]+$/, '');
+    const text = head
+      .subarray(0, 116)
+      .toString('latin1')
+      .replace(/[\0 ]+$/, '');
     const hdf = size >= 516 && readAt(fd, 512, 4).toString('latin1') === '\x89HDF';
     if (text.startsWith('MATLAB 7.3') || hdf) {
-      throw bad(file, 'is a MATLAB v7.3 (HDF5) MAT-file; only level-5 MAT-files (v5 / v6 / v7) are read', "re-save it in MATLAB with save(..., '-v7') or in Python with scipy.io.savemat");
+      throw bad(
+        file,
+        'is a MATLAB v7.3 (HDF5) MAT-file; only level-5 MAT-files (v5 / v6 / v7) are read',
+        "re-save it in MATLAB with save(..., '-v7') or in Python with scipy.io.savemat",
+      );
     }
-    if (size < 128) throw bad(file, `is ${size} bytes, too short for a MAT-file header (128 bytes)`, 'check that this is a MATLAB .mat file, complete');
+    if (size < 128)
+      throw bad(file, `is ${size} bytes, too short for a MAT-file header (128 bytes)`, 'check that this is a MATLAB .mat file, complete');
     const endian = head.subarray(126, 128).toString('latin1');
     if (endian !== 'IM' && endian !== 'MI') {
-      throw bad(file, 'is not a level-5 MAT-file (no endian indicator at byte 126; a MAT v4 file or another format)', "re-save it with MATLAB save(..., '-v7') or scipy.io.savemat");
+      throw bad(
+        file,
+        'is not a level-5 MAT-file (no endian indicator at byte 126; a MAT v4 file or another format)',
+        "re-save it with MATLAB save(..., '-v7') or scipy.io.savemat",
+      );
     }
     const le = endian === 'IM';
     const variables: MatVariable[] = [];
@@ -163,18 +220,32 @@ export function readMatFile(file: string): MatFile {
       const small = tag.next === 8 && tag.data === 4;
       const elementBytes = small ? 8 : 8 + tag.nbytes;
       if (pos + elementBytes > size) {
-        throw bad(file, `is truncated: the element at byte ${pos} needs ${elementBytes} bytes, ${size - pos} remain`, 'the file is incomplete: download it again');
+        throw bad(
+          file,
+          `is truncated: the element at byte ${pos} needs ${elementBytes} bytes, ${size - pos} remain`,
+          'the file is incomplete: download it again',
+        );
       }
       if (tag.type === MI_MATRIX && !small) {
         const body = readAt(fd, pos + 8, Math.min(tag.nbytes, MATRIX_HEADER_PROBE));
         const h = parseMatrixHeader(body, tag.nbytes, le, file);
-        if (h.dataRel + h.dataBytes > tag.nbytes) throw bad(file, `variable '${h.name}' claims ${h.dataBytes} data bytes, more than its element holds`, 'the file is damaged: download it again');
+        if (h.dataRel + h.dataBytes > tag.nbytes)
+          throw bad(
+            file,
+            `variable '${h.name}' claims ${h.dataBytes} data bytes, more than its element holds`,
+            'the file is damaged: download it again',
+          );
         const { dataRel, ...rest } = h;
         variables.push({ ...rest, compressed: false, elementOffset: pos, elementBytes, dataOffset: pos + 8 + dataRel });
       } else if (tag.type === MI_COMPRESSED && !small) {
         const inflated = inflatePrefix(readAt(fd, pos + 8, Math.min(tag.nbytes, COMPRESSED_HEADER_PROBE)), file, ` at byte ${pos}`);
         const inner = readTag(inflated, 0, le, file, `compressed element at byte ${pos}`);
-        if (inner.type !== MI_MATRIX) throw bad(file, `has a compressed element at byte ${pos} holding type ${inner.type}, not a matrix`, 'check that this is a MATLAB v5 MAT-file');
+        if (inner.type !== MI_MATRIX)
+          throw bad(
+            file,
+            `has a compressed element at byte ${pos} holding type ${inner.type}, not a matrix`,
+            'check that this is a MATLAB v5 MAT-file',
+          );
         const h = parseMatrixHeader(inflated.subarray(8), inner.nbytes, le, file);
         const { dataRel, ...rest } = h;
         variables.push({ ...rest, compressed: true, elementOffset: pos, elementBytes, dataOffset: 8 + dataRel });
@@ -194,7 +265,11 @@ export function findVariable(mat: MatFile, name: string, hint?: string): MatVari
   const v = mat.variables.find((x) => x.name === name);
   if (v) return v;
   const found = mat.variables.map((x) => `${x.name} (${x.className} ${x.dims.join('x')})`);
-  throw bad(mat.file, `has no variable '${name}'; it holds ${found.length ? found.join(', ') : 'no variables'}`, hint ?? `use a file with a variable named '${name}'`);
+  throw bad(
+    mat.file,
+    `has no variable '${name}'; it holds ${found.length ? found.join(', ') : 'no variables'}`,
+    hint ?? `use a file with a variable named '${name}'`,
+  );
 }
 
 /** Random access to the bytes of a variable's real part. */
@@ -211,7 +286,8 @@ function fileSource(file: string, start: number, length: number): ByteSource {
     length,
     read(offset, n, into) {
       if (fd === null) throw bad(file, 'was closed', 'open the data set again');
-      if (offset < 0 || offset + n > length) throw bad(file, `read of bytes ${offset}..${offset + n} is outside the array (${length} bytes)`);
+      if (offset < 0 || offset + n > length)
+        throw bad(file, `read of bytes ${offset}..${offset + n} is outside the array (${length} bytes)`);
       let got = 0;
       while (got < n) {
         const r = fs.readSync(fd, into, got, n - got, start + offset + got);
@@ -259,7 +335,12 @@ async function inflateData(file: string, v: MatVariable, sink: (piece: Buffer) =
     src.destroy();
     inflate.destroy();
   }
-  if (pos < end) throw bad(file, `variable '${v.name}' inflates to ${pos} bytes, its data needs ${end}`, 'the file is damaged or incomplete: download it again');
+  if (pos < end)
+    throw bad(
+      file,
+      `variable '${v.name}' inflates to ${pos} bytes, its data needs ${end}`,
+      'the file is damaged or incomplete: download it again',
+    );
 }
 
 /**
@@ -272,7 +353,10 @@ export async function openVariableBytes(mat: MatFile, v: MatVariable, cacheDir?:
   if (!cacheDir) {
     const buf = Buffer.allocUnsafe(v.dataBytes);
     let at = 0;
-    await inflateData(mat.file, v, (p) => { p.copy(buf, at); at += p.length; });
+    await inflateData(mat.file, v, (p) => {
+      p.copy(buf, at);
+      at += p.length;
+    });
     return bufferSource(buf);
   }
   const st = fs.statSync(mat.file);
@@ -282,7 +366,9 @@ export async function openVariableBytes(mat: MatFile, v: MatVariable, cacheDir?:
     const tmp = `${cache}.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, 'w');
     try {
-      await inflateData(mat.file, v, (p) => { fs.writeSync(fd, p); });
+      await inflateData(mat.file, v, (p) => {
+        fs.writeSync(fd, p);
+      });
     } catch (e) {
       fs.closeSync(fd);
       fs.rmSync(tmp, { force: true });
@@ -297,8 +383,10 @@ export async function openVariableBytes(mat: MatFile, v: MatVariable, cacheDir?:
 /** The real part of a (small) numeric variable as numbers, column-major as stored. */
 export async function readNumeric(mat: MatFile, v: MatVariable): Promise<Float64Array> {
   const t = Object.values(MI_TYPES).find((x) => x.name === v.storedType);
-  if (!t || !NUMERIC.has(v.className)) throw bad(mat.file, `variable '${v.name}' is of class ${v.className}, not a numeric array`, 'use a numeric array');
-  if (v.dataBytes % t.size !== 0) throw bad(mat.file, `variable '${v.name}' has ${v.dataBytes} bytes of ${t.name}, not a whole number of values`);
+  if (!t || !NUMERIC.has(v.className))
+    throw bad(mat.file, `variable '${v.name}' is of class ${v.className}, not a numeric array`, 'use a numeric array');
+  if (v.dataBytes % t.size !== 0)
+    throw bad(mat.file, `variable '${v.name}' has ${v.dataBytes} bytes of ${t.name}, not a whole number of values`);
   const src = await openVariableBytes(mat, v);
   const buf = Buffer.alloc(v.dataBytes);
   try {
@@ -312,17 +400,38 @@ export async function readNumeric(mat: MatFile, v: MatVariable): Promise<Float64
   for (let i = 0; i < n; i++) {
     const o = i * t.size;
     switch (t.name) {
-      case 'int8': out[i] = buf.readInt8(o); break;
-      case 'uint8': out[i] = buf[o]; break;
-      case 'int16': out[i] = le ? buf.readInt16LE(o) : buf.readInt16BE(o); break;
-      case 'uint16': out[i] = le ? buf.readUInt16LE(o) : buf.readUInt16BE(o); break;
-      case 'int32': out[i] = le ? buf.readInt32LE(o) : buf.readInt32BE(o); break;
-      case 'uint32': out[i] = le ? buf.readUInt32LE(o) : buf.readUInt32BE(o); break;
-      case 'single': out[i] = le ? buf.readFloatLE(o) : buf.readFloatBE(o); break;
-      case 'double': out[i] = le ? buf.readDoubleLE(o) : buf.readDoubleBE(o); break;
-      case 'int64': out[i] = Number(le ? buf.readBigInt64LE(o) : buf.readBigInt64BE(o)); break;
-      case 'uint64': out[i] = Number(le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o)); break;
-      default: throw bad(mat.file, `variable '${v.name}' stores numbers as ${t.name}`);
+      case 'int8':
+        out[i] = buf.readInt8(o);
+        break;
+      case 'uint8':
+        out[i] = buf[o];
+        break;
+      case 'int16':
+        out[i] = le ? buf.readInt16LE(o) : buf.readInt16BE(o);
+        break;
+      case 'uint16':
+        out[i] = le ? buf.readUInt16LE(o) : buf.readUInt16BE(o);
+        break;
+      case 'int32':
+        out[i] = le ? buf.readInt32LE(o) : buf.readInt32BE(o);
+        break;
+      case 'uint32':
+        out[i] = le ? buf.readUInt32LE(o) : buf.readUInt32BE(o);
+        break;
+      case 'single':
+        out[i] = le ? buf.readFloatLE(o) : buf.readFloatBE(o);
+        break;
+      case 'double':
+        out[i] = le ? buf.readDoubleLE(o) : buf.readDoubleBE(o);
+        break;
+      case 'int64':
+        out[i] = Number(le ? buf.readBigInt64LE(o) : buf.readBigInt64BE(o));
+        break;
+      case 'uint64':
+        out[i] = Number(le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o));
+        break;
+      default:
+        throw bad(mat.file, `variable '${v.name}' stores numbers as ${t.name}`);
     }
   }
   return out;

@@ -30,19 +30,38 @@ function detect(root: string, wanted: AutoencoderConfig['dataset']): 'stl10' | '
   if (wanted !== 'auto') return wanted;
   const stl = hasStl10(root);
   const svhn = hasSvhn(root);
-  if (stl && svhn) throw configError("config key 'dataset'", `is 'auto' but ${root} holds both STL-10 and SVHN files`, "set dataset to 'stl10' or 'svhn'");
+  if (stl && svhn)
+    throw configError("config key 'dataset'", `is 'auto' but ${root} holds both STL-10 and SVHN files`, "set dataset to 'stl10' or 'svhn'");
   if (stl) return 'stl10';
   if (svhn) return 'svhn';
-  throw inputError(root, 'holds neither STL-10 nor SVHN files',
-    `give a folder with STL-10's ${Object.values(STL10_FILES).flatMap((f) => [f.images, f.labels]).filter(Boolean).join(', ')} (or its stl10_binary/ folder) or SVHN's ${Object.values(SVHN_FILES).join(', ')}`);
+  throw inputError(
+    root,
+    'holds neither STL-10 nor SVHN files',
+    `give a folder with STL-10's ${Object.values(STL10_FILES)
+      .flatMap((f) => [f.images, f.labels])
+      .filter(Boolean)
+      .join(', ')} (or its stl10_binary/ folder) or SVHN's ${Object.values(SVHN_FILES).join(', ')}`,
+  );
 }
 
-const openSynthetic = (root: string, side: number, keep: (s: ImageSet) => ImageSet): [ImageSet, ImageSet, ImageSet] =>
-  [keep(openStl10(root, 'unlabeled', side)), keep(openStl10(root, 'train', side)), keep(openStl10(root, 'test', side))];
+const openSynthetic = (root: string, side: number, keep: (s: ImageSet) => ImageSet): [ImageSet, ImageSet, ImageSet] => [
+  keep(openStl10(root, 'unlabeled', side)),
+  keep(openStl10(root, 'train', side)),
+  keep(openStl10(root, 'test', side)),
+];
 
-export async function openRunData(cfg: AutoencoderConfig, dataRoot: string | undefined, scratchDir: string, seed: number, log: (m: string) => void): Promise<RunData> {
+export async function openRunData(
+  cfg: AutoencoderConfig,
+  dataRoot: string | undefined,
+  scratchDir: string,
+  seed: number,
+  log: (m: string) => void,
+): Promise<RunData> {
   const opened: ImageSet[] = [];
-  const keep = (s: ImageSet) => { opened.push(s); return s; };
+  const keep = (s: ImageSet) => {
+    opened.push(s);
+    return s;
+  };
   try {
     let kind: RunData['kind'];
     let root: string;
@@ -51,8 +70,14 @@ export async function openRunData(cfg: AutoencoderConfig, dataRoot: string | und
     if (!dataRoot) {
       kind = 'synthetic';
       root = path.join(scratchDir, 'synthetic-autoencoder');
-      log(`no data root given: training on a synthetic stand-in written to ${root} (10 classes of drawn shapes; its numbers say nothing about STL-10 or SVHN; pass the data folder for the benchmark)`);
-      synthetic = writeSynthetic(root, SYNTHETIC_SEED, cfg.syntheticSize, { unlabeled: cfg.syntheticUnlabeled, train: cfg.syntheticTrain, test: cfg.syntheticTest });
+      log(
+        `no data root given: training on a synthetic stand-in written to ${root} (10 classes of drawn shapes; its numbers say nothing about STL-10 or SVHN; pass the data folder for the benchmark)`,
+      );
+      synthetic = writeSynthetic(root, SYNTHETIC_SEED, cfg.syntheticSize, {
+        unlabeled: cfg.syntheticUnlabeled,
+        train: cfg.syntheticTrain,
+        test: cfg.syntheticTest,
+      });
       sets = openSynthetic(root, synthetic.side, keep);
     } else if (readManifest(path.resolve(dataRoot))) {
       // a synthetic set written earlier (e.g. by an offline run) passed as the data root
@@ -71,7 +96,8 @@ export async function openRunData(cfg: AutoencoderConfig, dataRoot: string | und
       }
     }
     const [ae, tr, te] = sets;
-    if (!tr.labels || !te.labels) throw inputError(`${tr.labels ? te.name : tr.name}`, 'has no labels', 'the probes need labelled train and test images');
+    if (!tr.labels || !te.labels)
+      throw inputError(`${tr.labels ? te.name : tr.name}`, 'has no labels', 'the probes need labelled train and test images');
     return {
       kind,
       root,

@@ -31,7 +31,14 @@ function fileSize(file: string, what: string): number {
   try {
     return fs.statSync(file).size;
   } catch {
-    throw inputError(file, `does not exist (STL-10 ${what})`, `put the STL-10 binary files (${Object.values(STL10_FILES).flatMap((f) => [f.images, f.labels]).filter(Boolean).join(', ')}) in the data folder`);
+    throw inputError(
+      file,
+      `does not exist (STL-10 ${what})`,
+      `put the STL-10 binary files (${Object.values(STL10_FILES)
+        .flatMap((f) => [f.images, f.labels])
+        .filter(Boolean)
+        .join(', ')}) in the data folder`,
+    );
   }
 }
 
@@ -40,12 +47,17 @@ export function readStl10Labels(file: string, expectedCount?: number): Int32Arra
   fileSize(file, 'labels');
   const raw = fs.readFileSync(file);
   if (expectedCount !== undefined && raw.length !== expectedCount) {
-    throw inputError(file, `holds ${raw.length} labels but its image file holds ${expectedCount} images`, 'use the _X.bin and _y.bin files of the same split, complete');
+    throw inputError(
+      file,
+      `holds ${raw.length} labels but its image file holds ${expectedCount} images`,
+      'use the _X.bin and _y.bin files of the same split, complete',
+    );
   }
   const out = new Int32Array(raw.length);
   for (let i = 0; i < raw.length; i++) {
     const v = raw[i];
-    if (v < 1 || v > 10) throw inputError(file, `label ${i} is ${v}; STL-10 labels are bytes 1..10`, 'check that this is an STL-10 _y.bin file');
+    if (v < 1 || v > 10)
+      throw inputError(file, `label ${i} is ${v}; STL-10 labels are bytes 1..10`, 'check that this is an STL-10 _y.bin file');
     out[i] = v - 1;
   }
   return out;
@@ -56,8 +68,13 @@ export function openStl10File(imagesFile: string, labelsFile: string | null, sid
   const per = 3 * side * side;
   const size = fileSize(imagesFile, 'images');
   if (size === 0 || size % per !== 0) {
-    throw inputError(imagesFile, `is ${size} bytes, not a whole number of ${side}x${side}x3 uint8 images (${per} bytes each)`,
-      side === STL10_SIDE ? 'use an STL-10 binary file (stl10_binary.tar.gz), complete' : `write ${side}x${side} images in the STL-10 layout`);
+    throw inputError(
+      imagesFile,
+      `is ${size} bytes, not a whole number of ${side}x${side}x3 uint8 images (${per} bytes each)`,
+      side === STL10_SIDE
+        ? 'use an STL-10 binary file (stl10_binary.tar.gz), complete'
+        : `write ${side}x${side} images in the STL-10 layout`,
+    );
   }
   const count = size / per;
   const labels = labelsFile ? readStl10Labels(labelsFile, count) : null;
@@ -73,9 +90,11 @@ export function openStl10File(imagesFile: string, labelsFile: string | null, sid
       if (fd === null) throw inputError(imagesFile, 'was closed', 'open the data set again');
       const out = new Float32Array(indices.length * per);
       indices.forEach((idx, b) => {
-        if (!Number.isInteger(idx) || idx < 0 || idx >= count) throw inputError(`image ${idx}`, `is outside ${imagesFile} (${count} images)`);
+        if (!Number.isInteger(idx) || idx < 0 || idx >= count)
+          throw inputError(`image ${idx}`, `is outside ${imagesFile} (${count} images)`);
         const got = fs.readSync(fd!, raw, 0, per, idx * per);
-        if (got !== per) throw inputError(imagesFile, `ended inside image ${idx} (read ${got} of ${per} bytes)`, 'the file changed or is truncated');
+        if (got !== per)
+          throw inputError(imagesFile, `ended inside image ${idx} (read ${got} of ${per} bytes)`, 'the file changed or is truncated');
         const base = b * per;
         for (let c = 0; c < 3; c++) {
           for (let col = 0; col < side; col++) {

@@ -28,7 +28,12 @@ export function svhnLabels(values: Float64Array, file: string): Int32Array {
   const out = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isInteger(v) || v < 1 || v > 10) throw inputError(file, `label y(${i + 1}) is ${v}; SVHN labels are 1..10 (10 = digit 0)`, 'check that this is an SVHN *_32x32.mat file');
+    if (!Number.isInteger(v) || v < 1 || v > 10)
+      throw inputError(
+        file,
+        `label y(${i + 1}) is ${v}; SVHN labels are 1..10 (10 = digit 0)`,
+        'check that this is an SVHN *_32x32.mat file',
+      );
     out[i] = v === 10 ? 0 : v;
   }
   return out;
@@ -43,25 +48,40 @@ export interface SvhnOptions {
 
 /** Opens one SVHN .mat file as an ImageSet of reflect-padded images. */
 export async function openSvhnFile(file: string, o: SvhnOptions = {}, name = file): Promise<ImageSet> {
-  if (!fs.existsSync(file)) throw inputError(file, 'does not exist (SVHN)', `put the SVHN files (${Object.values(SVHN_FILES).join(', ')}) in the data folder`);
+  if (!fs.existsSync(file))
+    throw inputError(file, 'does not exist (SVHN)', `put the SVHN files (${Object.values(SVHN_FILES).join(', ')}) in the data folder`);
   const pad = o.pad ?? SVHN_PAD;
   const mat = readMatFile(file);
   const X = findVariable(mat, 'X', 'use an SVHN *_32x32.mat file (variables X and y)');
   const Y = findVariable(mat, 'y', 'use an SVHN *_32x32.mat file (variables X and y)');
   if (X.className !== 'uint8' || X.storedType !== 'uint8' || X.complex) {
-    throw inputError(file, `variable 'X' is ${X.complex ? 'complex ' : ''}${X.className} (stored as ${X.storedType || 'nothing'}); SVHN images are uint8`, 'use the original SVHN files, or save X as uint8');
+    throw inputError(
+      file,
+      `variable 'X' is ${X.complex ? 'complex ' : ''}${X.className} (stored as ${X.storedType || 'nothing'}); SVHN images are uint8`,
+      'use the original SVHN files, or save X as uint8',
+    );
   }
   // MATLAB drops a trailing singleton dimension: one image is 32 x 32 x 3
   const dims = X.dims.length === 3 ? [...X.dims, 1] : X.dims;
   const [h, w, c, n] = dims;
   if (dims.length !== 4 || c !== 3 || h !== w || h < 2) {
-    throw inputError(file, `variable 'X' has dimensions ${X.dims.join(' x ')}; SVHN's are H x W x 3 x N with H = W (32)`, 'use an SVHN *_32x32.mat file');
+    throw inputError(
+      file,
+      `variable 'X' has dimensions ${X.dims.join(' x ')}; SVHN's are H x W x 3 x N with H = W (32)`,
+      'use an SVHN *_32x32.mat file',
+    );
   }
   if (pad < 0 || pad >= h) throw inputError(`padding ${pad}`, `must be in [0, ${h - 1}] for reflect padding of ${h}x${h} images`);
   const per = h * w * 3;
-  if (X.dataBytes !== per * n) throw inputError(file, `variable 'X' holds ${X.dataBytes} bytes, its dimensions need ${per * n}`, 'the file is damaged: download it again');
+  if (X.dataBytes !== per * n)
+    throw inputError(
+      file,
+      `variable 'X' holds ${X.dataBytes} bytes, its dimensions need ${per * n}`,
+      'the file is damaged: download it again',
+    );
   const labelValues = await readNumeric(mat, Y);
-  if (labelValues.length !== n) throw inputError(file, `has ${n} images in X but ${labelValues.length} labels in y`, 'use a complete SVHN file');
+  if (labelValues.length !== n)
+    throw inputError(file, `has ${n} images in X but ${labelValues.length} labels in y`, 'use a complete SVHN file');
   const labels = svhnLabels(labelValues, file);
   const bytes = await openVariableBytes(mat, X, o.cacheDir);
   const side = h + 2 * pad;

@@ -19,7 +19,18 @@ import * as path from 'node:path';
 import { hashSeed, inputError, mulberry32 } from '@dpl/core';
 import { toStl10Layout } from './stl10';
 
-export const SYNTHETIC_CLASSES = ['disc', 'square', 'triangle', 'ring', 'hstripes', 'vstripes', 'blobs', 'plus', 'glyph7', 'glyph4'] as const;
+export const SYNTHETIC_CLASSES = [
+  'disc',
+  'square',
+  'triangle',
+  'ring',
+  'hstripes',
+  'vstripes',
+  'blobs',
+  'plus',
+  'glyph7',
+  'glyph4',
+] as const;
 export const SYNTHETIC_FORMAT = 'dpl-synthetic-stl10';
 
 // module-level aliases: global lookups in hot loops are slow inside jest's sandbox
@@ -54,24 +65,29 @@ function segDist(x: number, y: number, ax: number, ay: number, bx: number, by: n
 }
 
 /** Signed distance to a polyline of strokes of half-thickness th (segments as [ax, ay, bx, by]). */
-const strokes = (segs: number[][], th: number): Sdf => (x, y) => {
-  let d = Infinity;
-  for (let i = 0; i < segs.length; i++) d = min(d, segDist(x, y, segs[i][0], segs[i][1], segs[i][2], segs[i][3]));
-  return d - th;
-};
+const strokes =
+  (segs: number[][], th: number): Sdf =>
+  (x, y) => {
+    let d = Infinity;
+    for (let i = 0; i < segs.length; i++) d = min(d, segDist(x, y, segs[i][0], segs[i][1], segs[i][2], segs[i][3]));
+    return d - th;
+  };
 
 /** The shape of class `cls` at radius r as a signed distance (negative inside) in object coordinates. */
 function shapeOf(cls: number, r: number, rand: Rand): Sdf {
   switch (cls) {
-    case 0: return (x, y) => hypot(x, y) - r;
-    case 1: return (x, y) => boxSd(x, y, 0.8 * r, 0.8 * r);
+    case 0:
+      return (x, y) => hypot(x, y) - r;
+    case 1:
+      return (x, y) => boxSd(x, y, 0.8 * r, 0.8 * r);
     case 2: {
       // equilateral triangle, circumradius r: the max over its three edge half-planes
       const ri = 0.5 * r;
       const n = [0, 1, 2].map((k) => -PI / 2 + (2 * PI * k) / 3 + PI / 3).map((t) => [cos(t), sin(t)]);
       return (x, y) => max(x * n[0][0] + y * n[0][1], x * n[1][0] + y * n[1][1], x * n[2][0] + y * n[2][1]) - ri;
     }
-    case 3: return (x, y) => abs(hypot(x, y) - 0.72 * r) - 0.2 * r;
+    case 3:
+      return (x, y) => abs(hypot(x, y) - 0.72 * r) - 0.2 * r;
     case 4:
     case 5: {
       const period = r * between(rand, 0.45, 0.6);
@@ -101,10 +117,27 @@ function shapeOf(cls: number, r: number, rand: Rand): Sdf {
         return (0.5 - f) * r * 0.5;
       };
     }
-    case 7: return (x, y) => min(boxSd(x, y, 0.9 * r, 0.22 * r), boxSd(x, y, 0.22 * r, 0.9 * r));
-    case 8: return strokes([[-0.65 * r, -0.8 * r, 0.65 * r, -0.8 * r], [0.65 * r, -0.8 * r, -0.15 * r, 0.9 * r]], 0.17 * r);
-    case 9: return strokes([[0.35 * r, -0.9 * r, -0.65 * r, 0.3 * r], [-0.65 * r, 0.3 * r, 0.65 * r, 0.3 * r], [0.35 * r, -0.9 * r, 0.35 * r, 0.9 * r]], 0.17 * r);
-    default: throw inputError(`synthetic class ${cls}`, 'does not exist', 'use 0..9');
+    case 7:
+      return (x, y) => min(boxSd(x, y, 0.9 * r, 0.22 * r), boxSd(x, y, 0.22 * r, 0.9 * r));
+    case 8:
+      return strokes(
+        [
+          [-0.65 * r, -0.8 * r, 0.65 * r, -0.8 * r],
+          [0.65 * r, -0.8 * r, -0.15 * r, 0.9 * r],
+        ],
+        0.17 * r,
+      );
+    case 9:
+      return strokes(
+        [
+          [0.35 * r, -0.9 * r, -0.65 * r, 0.3 * r],
+          [-0.65 * r, 0.3 * r, 0.65 * r, 0.3 * r],
+          [0.35 * r, -0.9 * r, 0.35 * r, 0.9 * r],
+        ],
+        0.17 * r,
+      );
+    default:
+      throw inputError(`synthetic class ${cls}`, 'does not exist', 'use 0..9');
   }
 }
 
@@ -119,8 +152,8 @@ function backgroundOf(rand: Rand, side: number): { a: Rgb; b: Rgb; t: (x: number
   const uy = sin(ang);
   const h = side / 2;
   if (kind === 1) return { a, b, t: (x, y) => clamp01(0.5 + ((x - h) * ux + (y - h) * uy) / side) };
-  const f1 = between(rand, 1, 3) * 2 * PI / side;
-  const f2 = between(rand, 1, 3) * 2 * PI / side;
+  const f1 = (between(rand, 1, 3) * 2 * PI) / side;
+  const f2 = (between(rand, 1, 3) * 2 * PI) / side;
   return { a, b, t: (x, y) => 0.5 + 0.25 * sin(f1 * (x * ux + y * uy)) + 0.25 * sin(f2 * (x * uy - y * ux)) };
 }
 
@@ -142,7 +175,9 @@ export function drawSynthetic(cls: number, side: number, rand: Rand): Uint8Array
   const d1 = bg.b[1] - a1;
   const d2 = bg.b[2] - a2;
   const out = new Uint8Array(side * side * 3);
-  const put = (o: number, v: number) => { out[o] = round(clamp01(v + noise * (2 * rand() - 1)) * 255); };
+  const put = (o: number, v: number) => {
+    out[o] = round(clamp01(v + noise * (2 * rand() - 1)) * 255);
+  };
   for (let y = 0; y < side; y++) {
     for (let x = 0; x < side; x++) {
       const px = x + 0.5 - cx;
@@ -206,7 +241,11 @@ export function readManifest(dir: string): SyntheticManifest | null {
   } catch (e) {
     throw inputError(file, `is not valid JSON (${(e as Error).message})`, 'delete the folder and let the task write it again');
   }
-  const ok = m !== null && typeof m === 'object' && (m as SyntheticManifest).format === SYNTHETIC_FORMAT && Number.isInteger((m as SyntheticManifest).side);
+  const ok =
+    m !== null &&
+    typeof m === 'object' &&
+    (m as SyntheticManifest).format === SYNTHETIC_FORMAT &&
+    Number.isInteger((m as SyntheticManifest).side);
   return ok ? (m as SyntheticManifest) : null;
 }
 
@@ -216,7 +255,14 @@ export function readManifest(dir: string): SyntheticManifest | null {
  * synthetic.json; an identical existing one is reused. Returns the manifest.
  */
 export function writeSynthetic(dir: string, seed: number, side: number, counts: SyntheticCounts): SyntheticManifest {
-  const manifest: SyntheticManifest = { format: SYNTHETIC_FORMAT, version: 1, seed, side, counts: { ...counts }, classes: SYNTHETIC_CLASSES };
+  const manifest: SyntheticManifest = {
+    format: SYNTHETIC_FORMAT,
+    version: 1,
+    seed,
+    side,
+    counts: { ...counts },
+    classes: SYNTHETIC_CLASSES,
+  };
   const mfile = path.join(dir, 'synthetic.json');
   if (fs.existsSync(mfile)) {
     try {
@@ -230,7 +276,11 @@ export function writeSynthetic(dir: string, seed: number, side: number, counts: 
   for (const split of ['unlabeled', 'train', 'test'] as const) {
     const s = syntheticSplit(seed, split, counts[split], side);
     fs.writeFileSync(path.join(dir, `${split}_X.bin`), toStl10Layout(s.images, side));
-    if (split !== 'unlabeled') fs.writeFileSync(path.join(dir, `${split}_y.bin`), Uint8Array.from(s.labels, (l) => l + 1));
+    if (split !== 'unlabeled')
+      fs.writeFileSync(
+        path.join(dir, `${split}_y.bin`),
+        Uint8Array.from(s.labels, (l) => l + 1),
+      );
   }
   fs.writeFileSync(mfile, `${JSON.stringify(manifest)}\n`);
   return manifest;

@@ -64,7 +64,8 @@ function imagesByName(dir: string): Map<string, string> {
     if (!IMAGE_EXTS.includes(ext) || f.startsWith('.')) continue;
     const name = f.slice(0, -ext.length);
     const prev = out.get(name);
-    if (prev) throw inputError(path.join(dir, f), `has the same name as ${prev} (without extension)`, 'keep one file per tile name in each folder');
+    if (prev)
+      throw inputError(path.join(dir, f), `has the same name as ${prev} (without extension)`, 'keep one file per tile name in each folder');
     out.set(name, path.join(dir, f));
   }
   return out;
@@ -98,7 +99,12 @@ function accepted(split: RoadSplitName): string {
  * a mask without an image), and names the folders for a missing or empty split.
  */
 export function openRoadSplit(root: string, split: RoadSplitName): RoadSplit {
-  if (!isDir(root)) throw inputError(`data root ${root}`, 'is not a folder', 'pass the folder that holds the train, valid and test splits of Massachusetts Roads');
+  if (!isDir(root))
+    throw inputError(
+      `data root ${root}`,
+      'is not a folder',
+      'pass the folder that holds the train, valid and test splits of Massachusetts Roads',
+    );
   const dirs = findDirs(root, split);
   if (!dirs) {
     throw inputError(`data root ${root}`, `has no ${split} split`, `lay it out as ${accepted(split)} (image and mask files share a name)`);
@@ -114,7 +120,8 @@ export function openRoadSplit(root: string, split: RoadSplitName): RoadSplit {
     pairs.push({ name, image, mask });
   }
   for (const [name, mask] of masks) {
-    if (!images.has(name)) throw inputError(`mask ${mask}`, `has no image in ${dirs.imageDir}`, `add ${name}.tiff (or .png) there, or remove the mask`);
+    if (!images.has(name))
+      throw inputError(`mask ${mask}`, `has no image in ${dirs.imageDir}`, `add ${name}.tiff (or .png) there, or remove the mask`);
   }
   if (pairs.length === 0) {
     throw inputError(`${split} split ${dirs.imageDir}`, `is empty (no ${IMAGE_EXTS.join('/')} files)`, `put the ${split} tiles there`);

@@ -47,8 +47,11 @@ export async function readRoadPair(pair: RoadPair): Promise<RoadTile> {
   const img = await readImage(pair.image);
   const msk = await readImage(pair.mask);
   if (img.width !== msk.width || img.height !== msk.height) {
-    throw inputError(`mask ${pair.mask}`, `is ${msk.width}x${msk.height} but its image ${pair.image} is ${img.width}x${img.height}`,
-      'give every image a mask of exactly the same size');
+    throw inputError(
+      `mask ${pair.mask}`,
+      `is ${msk.width}x${msk.height} but its image ${pair.image} is ${img.width}x${img.height}`,
+      'give every image a mask of exactly the same size',
+    );
   }
   return { name: pair.name, width: img.width, height: img.height, rgb: toBytes(img.data, 3, 3), mask: toBytes(msk.data, 1, 3) };
 }
@@ -66,7 +69,11 @@ function binarise(mask: Uint8Array): Float32Array {
  */
 export function trainCrop(tile: RoadTile, size: number, hflip: number, rand: () => number, file = tile.name): RoadSample {
   if (tile.width < size || tile.height < size) {
-    throw inputError(`training tile ${file}`, `is ${tile.width}x${tile.height}, smaller than the ${size}x${size} crop`, 'lower cropSize or remove the tile');
+    throw inputError(
+      `training tile ${file}`,
+      `is ${tile.width}x${tile.height}, smaller than the ${size}x${size} crop`,
+      'lower cropSize or remove the tile',
+    );
   }
   const top = floor(rand() * (tile.height - size + 1));
   const left = floor(rand() * (tile.width - size + 1));
@@ -122,7 +129,10 @@ export class TileReader {
   private readonly cache = new Map<number, RoadTile>();
   private used = 0;
 
-  constructor(readonly pairs: readonly RoadPair[], private readonly cacheBytes: number) {}
+  constructor(
+    readonly pairs: readonly RoadPair[],
+    private readonly cacheBytes: number,
+  ) {}
 
   async get(i: number): Promise<RoadTile> {
     const hit = this.cache.get(i);
@@ -142,7 +152,11 @@ export class TileReader {
 }
 
 /** Reads and resizes every pair of an evaluation split (val/test tiles are few: 14 and 49). */
-export async function loadEvalSamples(pairs: readonly RoadPair[], size: number, onTile?: () => void): Promise<{ names: string[]; samples: RoadSample[] }> {
+export async function loadEvalSamples(
+  pairs: readonly RoadPair[],
+  size: number,
+  onTile?: () => void,
+): Promise<{ names: string[]; samples: RoadSample[] }> {
   const samples: RoadSample[] = [];
   for (const p of pairs) {
     samples.push(evalSample(await readRoadPair(p), size));

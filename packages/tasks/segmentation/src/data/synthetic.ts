@@ -150,7 +150,10 @@ export interface SyntheticRoadsManifest extends SyntheticRoadsOptions {
 const MANIFEST = 'synthetic-roads.json';
 
 const sameOptions = (m: SyntheticRoadsManifest, o: SyntheticRoadsOptions) =>
-  m.format === 'dpl-synthetic-roads' && m.version === 1 && m.seed === o.seed && m.size === o.size &&
+  m.format === 'dpl-synthetic-roads' &&
+  m.version === 1 &&
+  m.seed === o.seed &&
+  m.size === o.size &&
   (['train', 'valid', 'test'] as const).every((s) => m.counts?.[s] === o.counts[s]);
 
 /**
@@ -158,7 +161,13 @@ const sameOptions = (m: SyntheticRoadsManifest, o: SyntheticRoadsOptions) =>
  * unless a complete one with the same options is already there. Returns its manifest.
  */
 export async function generateSyntheticRoads(root: string, o: SyntheticRoadsOptions): Promise<SyntheticRoadsManifest> {
-  const manifest: SyntheticRoadsManifest = { format: 'dpl-synthetic-roads', version: 1, seed: o.seed, size: o.size, counts: { ...o.counts } };
+  const manifest: SyntheticRoadsManifest = {
+    format: 'dpl-synthetic-roads',
+    version: 1,
+    seed: o.seed,
+    size: o.size,
+    counts: { ...o.counts },
+  };
   const file = path.join(root, MANIFEST);
   if (fs.existsSync(file)) {
     try {
