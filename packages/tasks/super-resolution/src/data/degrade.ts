@@ -1,0 +1,45 @@
+/**
+ * The study's HR/LR pair from one 8-bit image, every step on 8-bit images with Pillow's exact
+ * arithmetic (core's image ops), as the reference code does with PIL:
+ *   HR = centre crop hrSize of (shorter side resized to hrSize, bilinear)
+ *   LR = bicubic resize to hrSize/scale of GaussianBlur(radius) of HR
+ * The LR image is already hrSize/scale square, so the protocol's final centre crop is a no-op.
+ */
+import { centerCrop, gaussianBlur, inputError, resize, resizeShorterSide, type Image8 } from '@dpl/core';
+
+export interface DegradeOptions {
+  hrSize: number;
+  scale: number;
+  blurRadius: number;
+}
+
+export interface SrPair {
+  /** hrSize x hrSize RGB. */
+  hr: Image8;
+  /** (hrSize/scale) square RGB. */
+  lr: Image8;
+}
+
+export function hrTarget(img: Image8, hrSize: number): Image8 {
+  if (img.channels !== 3) throw inputError('image', `has ${img.channels} channels`, 'pass an RGB image');
+  return centerCrop(resizeShorterSide(img, hrSize, 'bilinear'), hrSize, hrSize);
+}
+
+export function lrInput(hr: Image8, scale: number, blurRadius: number): Image8 {
+  const side = hr.width / scale;
+  if (!Number.isInteger(side) || hr.width !== hr.height) {
+    throw inputError('HR image', `is ${hr.width}x${hr.height}, not a square divisible by ${scale}`);
+  }
+  const blurred = blurRadius > 0 ? gaussianBlur(hr, blurRadius) : hr;
+  return resize(blurred, side, side, 'bicubic');
+}
+
+export function degrade(img: Image8, o: DegradeOptions): SrPair {
+  const hr = hrTarget(img, o.hrSize);
+  return { hr, lr: lrInput(hr, o.scale, o.blurRadius) };
+}
+
+/** The bicubic-upsampling baseline: LR resized back to the HR size with Pillow's bicubic. */
+export function bicubicUpsample(lr: Image8, size: number): Image8 {
+  return resize(lr, size, size, 'bicubic');
+}

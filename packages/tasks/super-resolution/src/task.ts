@@ -1,0 +1,211 @@
+/**
+ * The super-resolution task (PROTOCOL.md section 4): train the Johnson et al. transform network
+ * with a deep perceptual loss at one extraction point, keep the checkpoint with the best
+ * validation PSNR, and report Y-channel PSNR / SSIM per test set next to the bicubic baseline.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { adam, backendName, configError, DplError, ParamStore, trainLoop, type Task, type TaskContext, type TaskResult } from '@dpl/core';
+import {
+  checkSuperResolutionConfig,
+  lrSizeOf,
+  PRESETS,
+  resolveSuperResolutionConfig,
+  type SuperResolutionConfig,
+  type TestSetName,
+} from './config';
+import type { SrPair } from './data/degrade';
+import { PairSource, selectFiles, type SrFiles } from './data/folder';
+import { REAL_TEST_SIZES, writeSyntheticDataset } from './data/synthetic';
+import { evaluatePairs, imagesToTensor, validationPsnr, writeComparison, type Scores, type SetEvaluation } from './evaluate';
+import { FeatureMse, singlePoint } from './loss';
+import { buildTransformNet, transformNet } from './model';
+
+export const SUPER_RESOLUTION_TASK_ID = 'super-resolution';
+
+interface Batch extends tf.NamedTensorMap {
+  lr: tf.Tensor4D;
+  /** Loss-network features of the HR targets: constants, computed outside the gradient tape. */
+  target: tf.Tensor4D;
+}
+
+const seconds = (t0: number) => Number(((Date.now() - t0) / 1000).toFixed(2));
+
+/** Where the data comes from: the given root, or a synthetic stand-in written into the scratch directory. */
+async function dataRoot(ctx: TaskContext, cfg: SuperResolutionConfig): Promise<{ root: string; synthetic: boolean }> {
+  if (ctx.dataRoot !== undefined) return { root: ctx.dataRoot, synthetic: false };
+  const root = path.join(ctx.scratchDir, 'synthetic-data');
+  const test: Partial<Record<TestSetName, number>> = {};
+  for (const set of cfg.testSets) test[set] = Math.min(cfg.syntheticTestImages ?? REAL_TEST_SIZES[set], cfg.maxTestImages ?? Infinity);
+  ctx.progress.log(`super-resolution: no data root given, using synthetic images in ${root}`);
+  await writeSyntheticDataset(root, { train: cfg.trainImages, val: cfg.valImages, test }, cfg.hrSize, cfg.selectionSeed);
+  return { root, synthetic: true };
+}
+
+function checkPointFits(ctx: TaskContext, point: string, cfg: SuperResolutionConfig): void {
+  const p = ctx.lossNetwork.backbone.point(point);
+  if (cfg.hrSize < p.minInputSize) {
+    throw configError(
+      `config key 'hrSize'`,
+      `${cfg.hrSize} px is smaller than the ${p.minInputSize} px that ${ctx.lossNetwork.backbone.id} needs to reach '${point}'`,
+      `use hrSize >= ${p.minInputSize} or an earlier point`,
+    );
+  }
+}
+
+const flat = (prefix: string, s: Scores, shave: number): Record<string, number> => ({
+  [`${prefix}psnr`]: s.psnr,
+  [`${prefix}ssim`]: s.ssim,
+  [`${prefix}psnr_shave${shave}`]: s.psnrShaved,
+  [`${prefix}ssim_shave${shave}`]: s.ssimShaved,
+});
+
+/** Unweighted mean over the test sets (each set counts once, whatever its size). */
+function meanOverSets(evals: SetEvaluation[], which: 'sr' | 'bicubic'): Scores {
+  const m = (k: keyof Scores) => evals.reduce((s, e) => s + e[which][k], 0) / evals.length;
+  return { psnr: m('psnr'), ssim: m('ssim'), psnrShaved: m('psnrShaved'), ssimShaved: m('ssimShaved') };
+}
+
+export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> {
+  const cfg = checkSuperResolutionConfig(ctx.config);
+  const point = singlePoint(ctx.points);
+  checkPointFits(ctx, point, cfg);
+  const t0 = Date.now();
+
+  const { root, synthetic } = await dataRoot(ctx, cfg);
+  const files: SrFiles = selectFiles(root, cfg);
+  const degradeOpts = { hrSize: cfg.hrSize, scale: cfg.scale, blurRadius: cfg.blurRadius };
+  const train = new PairSource(files.train, degradeOpts, cfg.cacheMB * 1024 * 1024);
+  const val = await new PairSource(files.val, degradeOpts, Infinity).getMany(files.val.map((_, i) => i));
+  ctx.progress.log(
+    `super-resolution: x${cfg.scale}, ${cfg.hrSize} -> ${lrSizeOf(cfg)} px, ${files.train.length} train / ${files.val.length} val images (val from ${files.valSource}), point ${point}`,
+  );
+  const prepareSeconds = seconds(t0);
+
+  const store = new ParamStore(ctx.seed);
+  const optimizer = adam({ lr: cfg.lr });
+  const loss = new FeatureMse({ extractor: ctx.lossNetwork, point, normalize: cfg.normalize, mode: cfg.lossNetworkMode });
+  const checkpoint = path.join(ctx.scratchDir, `super-resolution-x${cfg.scale}-best.safetensors`);
+  try {
+    buildTransformNet(store, cfg.scale);
+    const t1 = Date.now();
+    const trained = await trainLoop<Batch>({
+      store,
+      numExamples: train.length,
+      batchSize: cfg.batchSize,
+      seed: ctx.seed,
+      epochs: cfg.epochs,
+      maxSteps: cfg.maxSteps ?? undefined,
+      makeBatch: async (indices) => {
+        const pairs = await train.getMany(indices);
+        return tf.tidy(() => {
+          const hr = imagesToTensor(pairs.map((p) => p.hr));
+          return { lr: imagesToTensor(pairs.map((p) => p.lr)), target: loss.features(hr) };
+        });
+      },
+      loss: (b) => tf.tidy(() => loss.loss(transformNet(store, b.lr, cfg.scale, true), b.target)),
+      optimizer,
+      validate: () => validationPsnr(store, cfg.scale, val, cfg.evalBatchSize),
+      validateEvery: cfg.validateEverySteps === null ? { epochs: 1 } : { steps: cfg.validateEverySteps },
+      mode: 'max',
+      checkpointPath: checkpoint,
+      checkpointConfig: { task: SUPER_RESOLUTION_TASK_ID, backbone: ctx.lossNetwork.backbone.id, point, seed: ctx.seed, ...cfg },
+      progress: ctx.progress,
+      label: `train x${cfg.scale} @ ${point}`,
+      signal: ctx.signal,
+    });
+    if (trained.stopReason === 'aborted')
+      throw new DplError('E_ABORTED', `super-resolution training was interrupted after ${trained.steps} steps`);
+    const trainSeconds = seconds(t1);
+
+    // test
+    const t2 = Date.now();
+    const sampleDir = path.join(ctx.scratchDir, 'samples');
+    const samples: string[] = [];
+    const evals: SetEvaluation[] = [];
+    const splits: Record<string, Record<string, number>> = {};
+    const bicubic: Record<string, Record<string, number>> = {};
+    const totalTest = cfg.testSets.reduce((s, set) => s + files.test[set]!.length, 0);
+    ctx.progress.start('test', totalTest);
+    try {
+      for (const set of cfg.testSets) {
+        if (ctx.signal?.aborted) throw new DplError('E_ABORTED', 'super-resolution testing was interrupted');
+        const list = files.test[set]!;
+        const pairs: SrPair[] = await new PairSource(list, degradeOpts, 0).getMany(list.map((_, i) => i));
+        const e = await evaluatePairs(store, cfg.scale, pairs, cfg.evalBatchSize, cfg.shave);
+        evals.push(e);
+        splits[set] = { ...flat('', e.sr, cfg.shave), ...flat('bicubic_', e.bicubic, cfg.shave), images: e.images };
+        bicubic[set] = flat('', e.bicubic, cfg.shave);
+        if (cfg.samples > 0) fs.mkdirSync(sampleDir, { recursive: true });
+        for (let i = 0; i < Math.min(cfg.samples, pairs.length); i++) {
+          const file = path.join(sampleDir, `${set}-${i}-lr-bicubic-sr-hr.png`);
+          await writeComparison(file, pairs[i], e.outputs[i]);
+          samples.push(file);
+        }
+        ctx.progress.tick(list.length, { set, psnr: Number(e.sr.psnr.toFixed(3)) });
+      }
+    } finally {
+      ctx.progress.done();
+    }
+
+    const sr = meanOverSets(evals, 'sr');
+    const bic = meanOverSets(evals, 'bicubic');
+    const steps = trained.history.steps;
+    const meanLoss = (xs: typeof steps) => (xs.length ? xs.reduce((s, x) => s + x.loss, 0) / xs.length : null);
+    // live tensors after each step past the first (which creates Adam's slots): flat when nothing leaks
+    const counts = steps.slice(1).map((x) => x.numTensors);
+    return {
+      task: SUPER_RESOLUTION_TASK_ID,
+      metrics: { ...flat('', sr, cfg.shave), ...flat('bicubic_', bic, cfg.shave) },
+      splits,
+      headline: { metric: 'psnr', higherIsBetter: true },
+      provenance: ctx.lossNetwork.provenance,
+      backend: backendName(),
+      detail: {
+        point,
+        scale: cfg.scale,
+        sizes: { hr: cfg.hrSize, lr: lrSizeOf(cfg) },
+        lossNetwork: { normalize: cfg.normalize, batchNorm: cfg.lossNetworkMode },
+        data: {
+          root,
+          synthetic,
+          train: files.train.length,
+          val: files.val.length,
+          valSource: files.valSource,
+          test: Object.fromEntries(cfg.testSets.map((s) => [s, files.test[s]!.length])),
+        },
+        metricsNote:
+          'psnr/ssim: Y channel (BT.601, 0..255 scale), mean over the images of each set; top-level values are the unweighted mean over test sets',
+        bicubic,
+        training: {
+          steps: trained.steps,
+          epochs: trained.epochs,
+          stopReason: trained.stopReason,
+          bestValidationPsnr: trained.bestMetric,
+          bestStep: trained.bestStep,
+          validations: trained.history.validations,
+          lossFirst10: meanLoss(steps.slice(0, 10)),
+          lossLast10: meanLoss(steps.slice(-10)),
+          parameters: store.count(),
+          tensorsAfterStep: counts.length ? { min: Math.min(...counts), max: Math.max(...counts) } : null,
+          checkpoint,
+        },
+        samples,
+        seconds: { prepare: prepareSeconds, train: trainSeconds, test: seconds(t2), total: seconds(t0) },
+      },
+    };
+  } finally {
+    optimizer.dispose();
+    store.dispose();
+  }
+}
+
+export const superResolutionTask: Task = {
+  id: SUPER_RESOLUTION_TASK_ID,
+  description:
+    'x4 / x8 super-resolution (Johnson et al. 2016): transform network trained with feature MSE at one point; Y-PSNR / SSIM on Set5, Set14, BSD100 vs bicubic',
+  presets: PRESETS,
+  resolveConfig: (preset, overrides) => resolveSuperResolutionConfig(preset, overrides) as unknown as Record<string, unknown>,
+  run: runSuperResolution,
+};

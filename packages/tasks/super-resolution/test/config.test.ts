@@ -1,0 +1,56 @@
+import { superResolutionTask } from '../src/task';
+import { CONFIG_KEYS, checkSuperResolutionConfig, resolveSuperResolutionConfig } from '../src/config';
+
+describe('super-resolution configuration', () => {
+  it('has the study settings as the paper preset', () => {
+    const c = resolveSuperResolutionConfig('paper');
+    expect(c).toMatchObject({
+      scale: 4,
+      hrSize: 288,
+      blurRadius: 1,
+      normalize: 'none',
+      lossNetworkMode: 'eval',
+      trainImages: 10000,
+      valImages: 100,
+      selectionSeed: 42,
+      batchSize: 4,
+      lr: 1e-3,
+      epochs: 80,
+      maxSteps: 200000,
+      testSets: ['Set5', 'Set14', 'BSD100'],
+      shave: 2,
+    });
+    expect(superResolutionTask.presets.map((p) => p.name).sort()).toEqual(['paper', 'quick']);
+    expect(Object.keys(superResolutionTask.resolveConfig('quick')).sort()).toEqual([...CONFIG_KEYS].sort());
+  });
+
+  it('takes overrides and checks every key and value', () => {
+    expect(resolveSuperResolutionConfig('quick', { scale: 8, hrSize: 64, testSets: 'Set5,BSD100' })).toMatchObject({
+      scale: 8,
+      testSets: ['Set5', 'BSD100'],
+    });
+    expect(() => resolveSuperResolutionConfig('fast')).toThrow(
+      /preset 'fast': is not a preset of super-resolution[\s\S]*use one of: paper, quick/,
+    );
+    expect(() => resolveSuperResolutionConfig('quick', { learningRate: 1 })).toThrow(
+      /config key 'learningRate': is not a super-resolution setting/,
+    );
+    expect(() => resolveSuperResolutionConfig('quick', { scale: 3 })).toThrow(/'scale'.*3[\s\S]*one of: 4, 8/);
+    expect(() => resolveSuperResolutionConfig('quick', { normalize: 'lpips' })).toThrow(/'normalize'/);
+    expect(() => resolveSuperResolutionConfig('quick', { lossNetworkMode: 'frozen' })).toThrow(/'lossNetworkMode'/);
+    expect(() => resolveSuperResolutionConfig('quick', { testSets: ['Set5', 'Urban100'] })).toThrow(/unknown test set\(s\) Urban100/);
+    expect(() => resolveSuperResolutionConfig('quick', { testSets: [] })).toThrow(/'testSets'/);
+    expect(() => resolveSuperResolutionConfig('quick', { batchSize: 0 })).toThrow(/'batchSize': has the value 0[\s\S]*integer >= 1/);
+    expect(() => resolveSuperResolutionConfig('quick', { lr: -1 })).toThrow(/'lr'/);
+    expect(() => resolveSuperResolutionConfig('quick', { maxSteps: 2.5 })).toThrow(/'maxSteps'/);
+  });
+
+  it('refuses sizes the network or the metrics cannot use', () => {
+    expect(() => resolveSuperResolutionConfig('quick', { hrSize: 66 })).toThrow(/66 is not divisible by the scale 4/);
+    expect(() => resolveSuperResolutionConfig('quick', { hrSize: 32, scale: 8 })).toThrow(/4 px LR images at x8[\s\S]*hrSize >= 40/);
+    expect(() => resolveSuperResolutionConfig('quick', { hrSize: 20, shave: 7 })).toThrow(/'shave'/);
+    const full = resolveSuperResolutionConfig('quick') as unknown as Record<string, unknown>;
+    delete full.scale;
+    expect(() => checkSuperResolutionConfig(full)).toThrow(/'scale': is missing/);
+  });
+});
