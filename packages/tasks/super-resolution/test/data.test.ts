@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import sharp from 'sharp';
 import { readNpy, writePng, type Image8 } from '@dpl/core';
 import { bicubicUpsample, degrade } from '../src/data/degrade';
 import { listImages, PairSource, readImage8, selectFiles, selectImages } from '../src/data/folder';
@@ -154,8 +155,6 @@ describe('image folders', () => {
     const gray = path.join(dir, 'gray.png');
     await savePng(gray, { width: 4, height: 3, channels: 3, data: new Uint8Array(36).fill(77) });
     // re-encode as a 1-channel PNG through sharp (what Set14's grayscale images are)
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sharp = require('sharp') as typeof import('sharp');
     const g1 = path.join(dir, 'g1.png');
     await sharp(gray).toColourspace('b-w').png().toFile(g1);
     const img = await readImage8(g1);

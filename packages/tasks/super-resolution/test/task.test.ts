@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { ParamStore, readImage, type FeatureExtractor, type TaskResult } from '@dpl/core';
 import { PairSource, listImages } from '../src/data/folder';
@@ -145,8 +146,6 @@ describe('super-resolution task', () => {
   }
 
   it('runs on an image folder (JPEG train pool, no val folder), and stops cleanly when interrupted', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sharp = require('sharp') as typeof import('sharp');
     const root = tmp();
     const write = async (file: string, seed: number) => {
       fs.mkdirSync(path.dirname(file), { recursive: true });
