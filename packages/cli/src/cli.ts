@@ -8,6 +8,7 @@ import { listCommand } from './commands/list';
 import { weightsCommand } from './commands/weights';
 import { runCommand } from './commands/run';
 import { similarityCommand } from './commands/similarity';
+import { reportCommand } from './commands/report';
 import { type CliIO, processIO } from './io';
 
 /**
@@ -39,6 +40,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     .command(weightsCommand(ctx))
     .command(runCommand(ctx))
     .command(similarityCommand(ctx))
+    .command(reportCommand(ctx))
     .demandCommand(1, 'name a command; dpl --help lists them')
     .strict()
     .exitProcess(false)

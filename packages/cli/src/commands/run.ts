@@ -6,6 +6,7 @@ import type { CliContext } from '../context';
 import { DPL_VERSION } from '../context';
 import { makeProgress } from '../progress';
 import { runCell } from '../run/cell';
+import { runSuite } from '../run/run-suite';
 
 /** `--set key=value` overrides; values parse as JSON when they can (numbers, booleans, lists). */
 export function parseOverrides(sets: string[] | undefined): Record<string, unknown> {
@@ -26,10 +27,16 @@ export function parseOverrides(sets: string[] | undefined): Record<string, unkno
 }
 
 export const runCommand = (ctx: CliContext): CommandModule => ({
-  command: 'run',
-  describe: 'run one benchmark cell: a task on one loss network at the given points',
+  command: 'run [suite]',
+  describe: 'run a suite of benchmarks (a YAML/JSON grid) into a results store, or one cell with --task',
   builder: (y: Argv) =>
     y
+      .positional('suite', { type: 'string', describe: 'suite file, e.g. suites/quick.yaml' })
+      .option('workers', { type: 'number', describe: 'worker processes (default: the number of cores; 0 = this process)' })
+      .option('filter', { type: 'string', describe: 'run only matching cells: "task=similarity backbone=vgg*|alexnet point!=E4"' })
+      .option('store', { type: 'string', default: 'dpl-results.sqlite', describe: 'results store (SQLite)' })
+      .option('dry-run', { type: 'boolean', describe: 'print the grid and its estimated cost, run nothing' })
+      .option('retry-failed', { type: 'boolean', default: false, describe: 'run cells that failed before again' })
       .option('task', { type: 'string', describe: 'task id (dpl list tasks)' })
       .option('backbone', { type: 'string', describe: 'loss network id' })
       .option('points', { type: 'string', default: 'paper', describe: 'extraction points' })
@@ -41,11 +48,21 @@ export const runCommand = (ctx: CliContext): CommandModule => ({
       .option('out', { type: 'string', describe: 'write the result JSON here' })
       .option('scratch', { type: 'string', describe: 'working directory for checkpoints and samples' }),
   handler: async (a) => {
+    if (a.suite) {
+      if (a.task)
+        throw new DplError(
+          'E_ARGS',
+          'give a suite file or --task, not both',
+          'dpl run suites/quick.yaml, or dpl run --task similarity --backbone vgg16',
+        );
+      await runSuite(ctx, a as never);
+      return;
+    }
     if (!a.task || !a.backbone)
       throw new DplError(
         'E_ARGS',
-        'dpl run needs --task and --backbone',
-        'e.g. dpl run --task similarity --backbone vgg16 --weights random',
+        'dpl run needs a suite file, or --task and --backbone',
+        'e.g. dpl run suites/quick.yaml, or dpl run --task similarity --backbone vgg16 --weights random',
       );
     const backend = await ctx.backend();
     const reg = await ctx.registry();

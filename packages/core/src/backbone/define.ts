@@ -74,7 +74,9 @@ export class GraphBackbone implements Backbone {
   }
 
   point(name: string): ExtractionPoint {
-    const found = this.points().find((p) => p.name === name || p.aliases.includes(name));
+    // E1..E4 name the study's four points on every backbone
+    const e = /^E([1-9])$/.exec(name);
+    const found = this.points().find((p) => p.name === name || p.aliases.includes(name) || (e && p.paperIndex === Number(e[1])));
     if (!found)
       throw unknownPoint(
         this.id,

@@ -1,0 +1,86 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DplError } from '@dpl/core';
+import type { Argv, CommandModule } from 'yargs';
+import { type CliContext, DPL_VERSION } from '../context';
+import { analyse } from '../report/analyse';
+import { registryLookup } from '../report/lookup';
+import { FORMATS, parseFormats, writeReport } from '../report/write';
+import { ResultsStore, type StoredCell } from '../store/results-store';
+
+export const reportCommand = (ctx: CliContext): CommandModule => ({
+  command: 'report',
+  describe: 'tables, rankings, correlations and charts from a results store (md, html, csv, json, tex)',
+  builder: (y: Argv) =>
+    y
+      .option('store', { type: 'string', default: 'dpl-results.sqlite', describe: 'the results store dpl run wrote' })
+      .option('out', { type: 'string', default: 'dpl-report', describe: 'folder for the report files' })
+      .option('format', { type: 'string', default: FORMATS.join(','), describe: `comma list of ${FORMATS.join(', ')}` })
+      .option('permutations', { type: 'number', default: 10_000, describe: 'random pairings per permutation p-value' })
+      .option('seed', { type: 'number', default: 0, describe: 'seed of the permutation tests' }),
+  handler: async (a) => {
+    const formats = parseFormats(a.format as string | string[]);
+    const permutations = a.permutations as number;
+    if (!Number.isInteger(permutations) || permutations < 1)
+      throw new DplError('E_ARGS', `--permutations ${a.permutations}: must be a positive whole number`, 'e.g. --permutations 10000');
+    const seed = a.seed as number;
+    if (!Number.isInteger(seed)) throw new DplError('E_ARGS', `--seed ${a.seed}: must be a whole number`, 'e.g. --seed 0');
+    const file = path.resolve(ctx.io.cwd, a.store as string);
+    const outDir = path.resolve(ctx.io.cwd, a.out as string);
+    // ResultsStore creates a missing file: check first so a typo does not leave an empty store behind
+    if (!fs.existsSync(file))
+      throw new DplError(
+        'E_STORE',
+        `no results store at ${file}`,
+        'run `dpl run <suite>` first (e.g. dpl run suites/quick.yaml), or pass the store it wrote with --store',
+      );
+    let done: StoredCell[];
+    let failed: StoredCell[];
+    let counts: ReturnType<ResultsStore['counts']>;
+    const store = new ResultsStore(file);
+    try {
+      done = store.cells({ status: ['done'] });
+      failed = store.cells({ status: ['failed'] });
+      counts = store.counts();
+    } finally {
+      store.close();
+    }
+    if (!done.length)
+      throw new DplError(
+        'E_STORE',
+        `the results store ${file} has no finished cells (${counts.pending} pending, ${counts.running} running, ${counts.failed} failed)`,
+        counts.failed
+          ? `the failed cells' errors: \`dpl run <suite>\` prints them; fix the cause and run it again (first error: ${failed[0]?.error?.split('\n')[0] ?? '?'})`
+          : 'run `dpl run <suite>` on this store first',
+      );
+
+    const reg = await ctx.registry();
+    const report = analyse(done, failed, registryLookup(reg), {
+      store: file,
+      reportVersion: DPL_VERSION,
+      permutations,
+      seed,
+      counts,
+    });
+    const written = await writeReport(report, outDir, formats, (w) => ctx.io.err(`warning: ${w}`));
+
+    if (ctx.args.json)
+      return ctx.json({
+        out: outDir,
+        files: written.files,
+        charts: written.charts,
+        chartErrors: written.chartErrors,
+        useCases: report.useCases.map((u) => u.id),
+        cells: counts,
+        notes: report.notes,
+      });
+    const c = report.counts;
+    ctx.io.out(
+      `report of ${c.done} finished cells (${report.useCases.length} use cases${c.failed ? `, ${c.failed} failed cells listed` : ''}) in ${outDir}`,
+    );
+    for (const f of ['html', 'md'] as const) if (written.files[f]) ctx.io.out(`  ${written.files[f]}`);
+    const others = formats.filter((f) => f !== 'html' && f !== 'md').map((f) => path.basename(written.files[f]!));
+    if (others.length) ctx.io.out(`  also: ${others.join(', ')}`);
+    if (report.notes.some((n) => n.includes('RANDOM'))) ctx.io.out('note: some networks ran with RANDOM weights (see the report)');
+  },
+});
