@@ -1,7 +1,7 @@
 /**
  * Rank statistics for the analysis (relating benchmark results to network attributes and to each
  * other): Spearman's rho and Kendall's tau-b with two-sided permutation p-values, and helpers to
- * rank networks by score.
+ * rank networks by score. `dpl report` uses these; this is the only implementation in dpl.
  *
  * - Ranks are 1-based and ascending with ties given their average rank (scipy `rankdata`
  *   'average').
@@ -9,11 +9,15 @@
  *   (concordant - discordant) / sqrt((P - Tx) (P - Ty)) with P = n(n-1)/2 pairs and Tx, Ty the
  *   pairs tied in x, y (as scipy `kendalltau`, variant 'b'). Both are NaN when an input is
  *   constant (scipy also returns NaN there).
- * - Permutation test: y is shuffled (seeded mulberry32, Fisher-Yates) `permutations` times and
- *   p = (#{|stat_perm| >= |stat_obs|} + 1) / (permutations + 1), which is never 0 and is a valid
- *   p-value. The denominators of both statistics do not change under a permutation of y, so we
- *   compare numerators, and we compare them in exact integer arithmetic (doubled average ranks
- *   are integers; the Kendall numerator is an integer), so rounding never decides a tie.
+ * - Permutation test of |statistic| with y re-paired to x. When n! is at most the permutation
+ *   budget every pairing is enumerated and p = #{|stat_perm| >= |stat_obs|} / n!, the exact
+ *   permutation p-value (the observed pairing is one of the n!, so p >= 1/n!; this is what scipy's
+ *   `permutation_test` does when it can enumerate). Otherwise y is shuffled (seeded mulberry32,
+ *   Fisher-Yates) `permutations` times and p = (#hits + 1) / (permutations + 1): counting the
+ *   observed pairing keeps the estimate a valid p-value that is never 0 (Phipson & Smyth 2010).
+ *   The denominators of both statistics do not change under a permutation of y, so we compare
+ *   numerators, and we compare them in exact integer arithmetic (doubled average ranks are
+ *   integers; the Kendall numerator is an integer), so no tolerance decides a tie.
  */
 import { assertSameLength, metricsInputError } from './errors';
 import { mulberry32, shuffleInPlace } from './prng';
@@ -74,7 +78,9 @@ function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
     sbb += db * db;
   }
   if (saa === 0 || sbb === 0) return NaN;
-  return clip(sab / Math.sqrt(saa) / Math.sqrt(sbb));
+  // one square root of the product: a perfect relation (sab = saa = sbb) then gives exactly +-1,
+  // since sqrt(v * v) === v in IEEE arithmetic; sums of squared ranks (<= n^3) cannot overflow
+  return clip(sab / Math.sqrt(saa * sbb));
 }
 
 const sign = Math.sign;
@@ -128,13 +134,16 @@ export function kendallTauB(x: ArrayLike<number>, y: ArrayLike<number>): number 
   }
   const { s, nx, ny } = kendallParts(x, y);
   if (nx === 0 || ny === 0) return NaN;
-  return clip(s / Math.sqrt(nx) / Math.sqrt(ny));
+  return clip(s / Math.sqrt(nx * ny)); // exact integer product (< 2^53 up to n ~ 10^4), see pearson
 }
 
 export interface PermutationOptions {
-  /** Number of random permutations. Default 10000. */
+  /**
+   * Permutation budget. Default 10000. When n! is at most this, all n! pairings are enumerated
+   * and the p-value is exact; otherwise this many random pairings give a Monte Carlo estimate.
+   */
   permutations?: number;
-  /** PRNG seed. Default 0. */
+  /** PRNG seed for the random pairings. Default 0. */
   seed?: number;
 }
 
@@ -142,6 +151,9 @@ export interface TestResult {
   statistic: number;
   /** Two-sided permutation p-value; NaN when the statistic is NaN. */
   pValue: number;
+  /** True when every pairing was enumerated (n! <= permutations): pValue is then exact. */
+  exact: boolean;
+  /** Pairings evaluated: n! when exact, the random pairings drawn otherwise, 0 when NaN. */
   permutations: number;
 }
 
@@ -151,11 +163,67 @@ function permutationCount(opts: PermutationOptions): number {
   return p;
 }
 
+/** n! when it is at most `limit`, else null (so we never form huge factorials). */
+function factorialUpTo(n: number, limit: number): number | null {
+  let f = 1;
+  for (let i = 2; i <= n; i++) {
+    f *= i;
+    if (f > limit) return null;
+  }
+  return f;
+}
+
+/**
+ * The permutation p-value of an integer-valued |numerator| (see the header): `ys` is re-paired in
+ * place, exhaustively (Heap's algorithm, one swap per pairing) when n! <= the budget, else by
+ * seeded shuffles.
+ */
+function permutationPValue(
+  ys: Float64Array,
+  numerator: (ys: Float64Array) => number,
+  observed: number,
+  opts: PermutationOptions,
+): Omit<TestResult, 'statistic'> {
+  const budget = permutationCount(opts);
+  const n = ys.length;
+  const total = factorialUpTo(n, budget);
+  let hits = 0;
+  if (total !== null) {
+    if (numerator(ys) >= observed) hits++; // the observed pairing itself
+    const c = new Int32Array(n);
+    for (let i = 1; i < n;) {
+      if (c[i] < i) {
+        const k = i % 2 === 0 ? 0 : c[i];
+        const t = ys[k];
+        ys[k] = ys[i];
+        ys[i] = t;
+        if (numerator(ys) >= observed) hits++;
+        c[i]++;
+        i = 1;
+      } else {
+        c[i] = 0;
+        i++;
+      }
+    }
+    return { pValue: hits / total, exact: true, permutations: total };
+  }
+  const rng = mulberry32(opts.seed ?? 0);
+  for (let k = 0; k < budget; k++) {
+    shuffleInPlace(rng, ys);
+    if (numerator(ys) >= observed) hits++;
+  }
+  return { pValue: (hits + 1) / (budget + 1), exact: false, permutations: budget };
+}
+
+const undefinedTest = (statistic: number, opts: PermutationOptions): TestResult => {
+  permutationCount(opts); // a bad budget is an error even when there is nothing to test
+  return { statistic, pValue: NaN, exact: false, permutations: 0 };
+};
+
 /** Spearman's rho with a two-sided permutation p-value. */
 export function spearmanTest(x: ArrayLike<number>, y: ArrayLike<number>, opts: PermutationOptions = {}): TestResult {
-  const permutations = permutationCount(opts);
   const statistic = spearmanRho(x, y);
-  if (Number.isNaN(statistic)) return { statistic, pValue: NaN, permutations };
+  if (Number.isNaN(statistic)) return undefinedTest(statistic, opts);
   const n = x.length;
   if (n > 5000) throw metricsInputError('x', `has ${n} values`, 'the exact Spearman permutation test supports up to 5000 pairs');
   const rx = doubledRanks(x);
@@ -168,44 +236,68 @@ export function spearmanTest(x: ArrayLike<number>, y: ArrayLike<number>, opts: P
     for (let i = 0; i < n; i++) t += rx.r2[i] * ys[i];
     return Math.abs(n * t - offset);
   };
-  const observed = numerator(ry.r2);
-  const rng = mulberry32(opts.seed ?? 0);
-  const perm = Float64Array.from(ry.r2);
-  let count = 0;
-  for (let k = 0; k < permutations; k++) {
-    shuffleInPlace(rng, perm);
-    if (numerator(perm) >= observed) count++;
-  }
-  return { statistic, pValue: (count + 1) / (permutations + 1), permutations };
+  return { statistic, ...permutationPValue(Float64Array.from(ry.r2), numerator, numerator(ry.r2), opts) };
 }
 
 /** Kendall's tau-b with a two-sided permutation p-value. */
 export function kendallTest(x: ArrayLike<number>, y: ArrayLike<number>, opts: PermutationOptions = {}): TestResult {
-  const permutations = permutationCount(opts);
   const statistic = kendallTauB(x, y);
-  if (Number.isNaN(statistic)) return { statistic, pValue: NaN, permutations };
+  if (Number.isNaN(statistic)) return undefinedTest(statistic, opts);
   const n = x.length;
   const sx = pairSigns(x);
-  const observed = Math.abs(kendallParts(x, y).s);
-  const rng = mulberry32(opts.seed ?? 0);
-  const perm = Float64Array.from(y);
-  let count = 0;
-  for (let k = 0; k < permutations; k++) {
-    shuffleInPlace(rng, perm);
+  const numerator = (ys: Float64Array): number => {
     let s = 0;
     let p = 0;
     for (let i = 0; i < n; i++) {
-      const yi = perm[i];
+      const yi = ys[i];
       for (let j = i + 1; j < n; j++, p++) {
         // no Math.sign here: global lookups are slow in hot loops under jest (see prng.ts)
-        const d = perm[j] - yi;
+        const d = ys[j] - yi;
         if (d > 0) s += sx[p];
         else if (d < 0) s -= sx[p];
       }
     }
-    if (Math.abs(s) >= observed) count++;
-  }
-  return { statistic, pValue: (count + 1) / (permutations + 1), permutations };
+    return Math.abs(s);
+  };
+  return { statistic, ...permutationPValue(Float64Array.from(y), numerator, Math.abs(kendallParts(x, y).s), opts) };
+}
+
+/**
+ * Fewest pairs for which rankCorrelation reports coefficients: with 2 pairs both are +-1 (or
+ * undefined) whatever the data, and every pairing reaches |r| = 1, so p = 1 says nothing.
+ */
+export const MIN_CORRELATION_N = 3;
+
+/** Why rankCorrelation has no coefficients: too few pairs, or x or y constant (both would be NaN). */
+export type NoCorrelationReason = 'too-few-pairs' | 'constant-x' | 'constant-y';
+
+export interface RankCorrelation {
+  /** Number of (x, y) pairs. */
+  n: number;
+  spearman: TestResult | null;
+  kendall: TestResult | null;
+  /** Set exactly when both tests are null. */
+  reason?: NoCorrelationReason;
+}
+
+const isConstant = (v: ArrayLike<number>): boolean => {
+  for (let i = 1; i < v.length; i++) if (v[i] !== v[0]) return false;
+  return true;
+};
+
+/**
+ * Spearman and Kendall with permutation p-values (same budget and seed), or null for both with
+ * the reason when fewer than MIN_CORRELATION_N pairs or a constant variable leave them undefined.
+ */
+export function rankCorrelation(x: ArrayLike<number>, y: ArrayLike<number>, opts: PermutationOptions = {}): RankCorrelation {
+  assertSameLength(['x', 'y'], x, y);
+  permutationCount(opts);
+  const n = x.length;
+  const none = (reason: NoCorrelationReason): RankCorrelation => ({ n, spearman: null, kendall: null, reason });
+  if (n < MIN_CORRELATION_N) return none('too-few-pairs');
+  if (isConstant(x)) return none('constant-x');
+  if (isConstant(y)) return none('constant-y');
+  return { n, spearman: spearmanTest(x, y, opts), kendall: kendallTest(x, y, opts) };
 }
 
 export interface RankOptions {
@@ -213,11 +305,19 @@ export interface RankOptions {
   higherIsBetter?: boolean;
 }
 
+/** Ranks scores, 1 = best, ties averaged (the array form of rankByScore). */
+export function rankScores(scores: ArrayLike<number>, opts: RankOptions = {}): Float64Array {
+  const dir = (opts.higherIsBetter ?? true) ? -1 : 1;
+  return averageRanks(Array.from(scores, (v) => dir * v));
+}
+
 /** Ranks named scores, 1 = best, ties averaged. */
 export function rankByScore(scores: Readonly<Record<string, number>>, opts: RankOptions = {}): Record<string, number> {
   const names = Object.keys(scores);
-  const dir = (opts.higherIsBetter ?? true) ? -1 : 1;
-  const ranks = averageRanks(names.map((k) => dir * scores[k]));
+  const ranks = rankScores(
+    names.map((k) => scores[k]),
+    opts,
+  );
   const out: Record<string, number> = {};
   names.forEach((k, i) => (out[k] = ranks[i]));
   return out;

@@ -1,3 +1,4 @@
+import { rankScores } from '@dpl/metrics';
 import type { StoredCell } from '../store/results-store';
 import type {
   Aggregate,
@@ -14,7 +15,7 @@ import type {
   UseCaseReport,
 } from './model';
 import { weightsLabel, weightsSummary } from './provenance';
-import { averageRanks, correlate, mean, sampleStd } from './stats';
+import { correlate, mean, sampleStd } from './stats';
 
 export interface AnalyseOptions {
   store: string;
@@ -51,10 +52,6 @@ export const ATTRIBUTE_LABELS: Record<Attribute, string> = {
 
 const uniq = <T>(xs: Iterable<T>): T[] => [...new Set(xs)];
 const sortedNums = (xs: Iterable<number>) => uniq(xs).sort((a, b) => a - b);
-
-/** Ranks with 1 = best: descending when higher is better; ties share the mean rank. */
-export const rankScores = (values: number[], higherIsBetter: boolean): number[] =>
-  averageRanks(higherIsBetter ? values.map((v) => -v) : values);
 
 /** True when `a` is strictly better than `b` under the metric's direction. */
 const better = (a: number, b: number, higherIsBetter: boolean) => (higherIsBetter ? a > b : a < b);
@@ -278,7 +275,7 @@ function analyseUseCase(
 
   const netRanks = rankScores(
     networks.map((n) => n.best.mean),
-    headline.higherIsBetter,
+    { higherIsBetter: headline.higherIsBetter },
   );
   networks.forEach((n, i) => (n.rank = netRanks[i]));
   const networkRanking: RankEntry[] = networks
@@ -295,7 +292,7 @@ function analyseUseCase(
   const aggregates = networks.flatMap((n) => columns.filter((c) => n.cells[c]).map((c) => n.cells[c]));
   const pointRanks = rankScores(
     aggregates.map((a) => a.mean),
-    headline.higherIsBetter,
+    { higherIsBetter: headline.higherIsBetter },
   );
   const weightsOf = new Map(networks.map((n) => [n.backbone, n.weights]));
   const pointRanking: RankEntry[] = aggregates
@@ -311,19 +308,18 @@ function analyseUseCase(
 
   const correlations: CorrelationRow[] = [];
   const perm = { permutations: opts.permutations, seed: opts.seed };
+  // pairs whose attribute is unknown (uninstalled backbone) stay out
+  const correlateKnown = (pairs: (readonly [number | null, number])[]) => {
+    const known = pairs.filter((p): p is readonly [number, number] => p[0] !== null);
+    return correlate(
+      known.map(([x]) => x),
+      known.map(([, y]) => y),
+      perm,
+    );
+  };
   for (const attribute of NETWORK_ATTRIBUTES) {
-    const pairs = networks
-      .map((n) => [n[attribute as 'imagenetTop1' | 'paramsMillions'], n.best.mean] as const)
-      .filter(([x]) => x !== null);
-    correlations.push({
-      attribute,
-      sample: 'networks',
-      ...correlate(
-        pairs.map(([x]) => x!),
-        pairs.map(([, y]) => y),
-        perm,
-      ),
-    });
+    const pairs = networks.map((n) => [n[attribute as 'imagenetTop1' | 'paramsMillions'], n.best.mean] as const);
+    correlations.push({ attribute, sample: 'networks', ...correlateKnown(pairs) });
   }
   const top1 = new Map(networks.map((n) => [n.backbone, n.imagenetTop1]));
   for (const attribute of POINT_ATTRIBUTES) {
@@ -331,16 +327,7 @@ function analyseUseCase(
       attribute === 'imagenetTop1'
         ? (top1.get(a.backbone) ?? null)
         : ((a.attributes?.[attribute as keyof PointAttributes] as number | undefined) ?? null);
-    const pairs = aggregates.map((a) => [xOf(a), a.mean] as const).filter(([x]) => x !== null);
-    correlations.push({
-      attribute,
-      sample: 'points',
-      ...correlate(
-        pairs.map(([x]) => x!),
-        pairs.map(([, y]) => y),
-        perm,
-      ),
-    });
+    correlations.push({ attribute, sample: 'points', ...correlateKnown(aggregates.map((a) => [xOf(a), a.mean] as const)) });
   }
 
   const report: UseCaseReport = {

@@ -2,7 +2,7 @@
  * The report as format-neutral sections of tables; markdown.ts, html.ts and latex.ts render the
  * same tables so every format shows the same numbers.
  */
-import type { Report, UseCaseReport } from './model';
+import type { RankEntry, Report, UseCaseReport } from './model';
 import {
   attributeLabel,
   bestLabel,
@@ -85,12 +85,13 @@ function useCaseSection(uc: UseCaseReport, r: Report): Section {
       ...(uc.columnKind === 'study' ? [`E1..E4 are each network's four study points: ${pointLegend(uc).join('; ')}.`] : []),
     ],
   };
-  const networks: Table = {
-    id: `${id}-network-ranking`,
-    title: `${uc.id}: networks ranked by their best point`,
-    header: ['rank', 'network', 'best point', m, 'weights'],
+  // the network and the point ranking differ only in id, title, third column and length
+  const ranking = (entries: RankEntry[], kind: string, title: string, third: string): Table => ({
+    id: `${id}-${kind}-ranking`,
+    title: `${uc.id}: ${title}`,
+    header: ['rank', 'network', third, m, 'weights'],
     align: ['r', 'l', 'l', 'r', 'l'],
-    rows: uc.networkRanking.map((e) => [
+    rows: entries.map((e) => [
       rank(e.rank),
       e.backbone,
       uc.columnKind === 'study' ? `${e.column} (${e.points.join('+')})` : e.points.join('+'),
@@ -98,22 +99,9 @@ function useCaseSection(uc: UseCaseReport, r: Report): Section {
       e.weights,
     ]),
     caption: [`Ranked ${uc.headline.higherIsBetter ? 'descending' : 'ascending'} (${direction(uc)}); ties share the mean rank.`, prov],
-  };
-  const points: Table = {
-    id: `${id}-point-ranking`,
-    title: `${uc.id}: every network x point ranked`,
-    header: ['rank', 'network', 'point', m, 'weights'],
-    align: ['r', 'l', 'l', 'r', 'l'],
-    rows: uc.pointRanking.map((e) => [
-      rank(e.rank),
-      e.backbone,
-      uc.columnKind === 'study' ? `${e.column} (${e.points.join('+')})` : e.points.join('+'),
-      num(e.mean),
-      e.weights,
-    ]),
-    caption: [`Ranked ${uc.headline.higherIsBetter ? 'descending' : 'ascending'} (${direction(uc)}); ties share the mean rank.`, prov],
-    compactRows: 15,
-  };
+  });
+  const networks = ranking(uc.networkRanking, 'network', 'networks ranked by their best point', 'best point');
+  const points: Table = { ...ranking(uc.pointRanking, 'point', 'every network x point ranked', 'point'), compactRows: 15 };
   const corr: Table = {
     id: `${id}-correlations`,
     title: `${uc.id}: correlation of ${m} with network and point attributes`,

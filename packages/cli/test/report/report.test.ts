@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRegistry } from '@dpl/core';
 import type { Report } from '../../src/report/model';
-import { kendallTauB, spearman } from '../../src/report/stats';
+import { kendallTauB, spearmanRho } from '@dpl/metrics';
 import { ResultsStore } from '../../src/store/results-store';
 import { dpl, ROOT, tmpDir } from '../helpers';
 import { buildStore, POINTS, SIMILARITY } from './fixture-store';
@@ -122,7 +122,7 @@ describe('dpl report on a store of fake results over real backbones', () => {
       });
     const c = uc('similarity').correlations.find((x) => x.attribute === 'relativeDepth')!;
     expect(c.n).toBe(12);
-    expect(c.spearman!.r).toBeCloseTo(spearman(depth, score), 12);
+    expect(c.spearman!.r).toBeCloseTo(spearmanRho(depth, score), 12);
     expect(c.kendall!.r).toBeCloseTo(kendallTauB(depth, score), 12);
     expect(c.spearman!.exact).toBe(false);
     expect(c.spearman!.p).toBeGreaterThanOrEqual(1 / 2001);
