@@ -9,6 +9,8 @@ import { weightsCommand } from './commands/weights';
 import { runCommand } from './commands/run';
 import { similarityCommand } from './commands/similarity';
 import { reportCommand } from './commands/report';
+import { workerCommand } from './commands/worker';
+import { queueCommand } from './commands/queue';
 import { type CliIO, processIO } from './io';
 
 /**
@@ -41,6 +43,8 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     .command(runCommand(ctx))
     .command(similarityCommand(ctx))
     .command(reportCommand(ctx))
+    .command(workerCommand(ctx))
+    .command(queueCommand(ctx))
     .demandCommand(1, 'name a command; dpl --help lists them')
     .strict()
     .exitProcess(false)

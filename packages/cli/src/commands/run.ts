@@ -37,6 +37,8 @@ export const runCommand = (ctx: CliContext): CommandModule => ({
       .option('store', { type: 'string', default: 'dpl-results.sqlite', describe: 'results store (SQLite)' })
       .option('dry-run', { type: 'boolean', describe: 'print the grid and its estimated cost, run nothing' })
       .option('retry-failed', { type: 'boolean', default: false, describe: 'run cells that failed before again' })
+      .option('queue', { type: 'string', describe: 'run the cells on `dpl worker`s through this Redis: redis://HOST:PORT[/DB]' })
+      .option('attempts', { type: 'number', default: 3, describe: 'with --queue: runs per cell before it is recorded failed' })
       .option('task', { type: 'string', describe: 'task id (dpl list tasks)' })
       .option('backbone', { type: 'string', describe: 'loss network id' })
       .option('points', { type: 'string', default: 'paper', describe: 'extraction points' })

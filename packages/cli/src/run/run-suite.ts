@@ -8,6 +8,7 @@ import { ResultsStore } from '../store/results-store';
 import { parseFilter } from '../suite/filter';
 import { expandSuite, type ExpandedCell } from '../suite/grid';
 import { loadSuite } from '../suite/suite-file';
+import { runSuiteOnQueue } from '../queue/coordinator';
 import { cellLabel, runGrid, type GridSummary } from './grid-runner';
 
 export interface RunSuiteArgs {
@@ -18,6 +19,9 @@ export interface RunSuiteArgs {
   dryRun?: boolean;
   retryFailed: boolean;
   scratch?: string;
+  /** redis://HOST:PORT[/DB]: run the cells on `dpl worker`s through this queue instead of locally. */
+  queue?: string;
+  attempts?: number;
 }
 
 /** Estimated seconds per cell from earlier runs in the store: same task/preset/backbone, else the task/preset mean. */
@@ -128,17 +132,19 @@ export async function runSuite(ctx: CliContext, a: RunSuiteArgs): Promise<GridSu
     return;
   }
 
-  const summary = await runGrid({
-    storeFile,
-    cells,
-    workers,
-    cwd: ctx.io.cwd,
-    plugins: ctx.args.plugin ?? [],
-    backend: ctx.args.backend,
-    retryFailed: a.retryFailed,
-    scratch: a.scratch ? path.resolve(ctx.io.cwd, a.scratch) : undefined,
-    io: ctx.io,
-  });
+  const summary = a.queue
+    ? await runSuiteOnQueue({ url: a.queue, storeFile, cells, attempts: a.attempts ?? 3, retryFailed: a.retryFailed, io: ctx.io })
+    : await runGrid({
+        storeFile,
+        cells,
+        workers,
+        cwd: ctx.io.cwd,
+        plugins: ctx.args.plugin ?? [],
+        backend: ctx.args.backend,
+        retryFailed: a.retryFailed,
+        scratch: a.scratch ? path.resolve(ctx.io.cwd, a.scratch) : undefined,
+        io: ctx.io,
+      });
   if (ctx.args.json) ctx.json(summary);
   if (summary.failed) {
     const store = new ResultsStore(storeFile);

@@ -248,6 +248,45 @@ export class ResultsStore {
       .run(new Date().toISOString(), seconds ?? null, error, hash, owner);
   }
 
+  /**
+   * Records a result computed elsewhere (a queue worker): done with its outcome, or failed with its
+   * error; `attempts` (the runs it took) adds to the cell's earlier ones. A cell already done is
+   * never overwritten, so a result collected twice is kept once. Returns whether the cell changed.
+   */
+  record(
+    hash: string,
+    owner: string,
+    r: CellOutcome | { error: string; seconds?: number },
+    at: { attempts: number; startedAt?: string; finishedAt?: string },
+  ): boolean {
+    const ok = 'error' in r ? null : r;
+    return (
+      this.db
+        .prepare(
+          `UPDATE cells SET status = ?, owner = ?, heartbeat = NULL, attempts = attempts + ?, started_at = ?, finished_at = ?, seconds = ?,
+           metrics = ?, splits = ?, headline = ?, provenance = ?, backend = ?, dpl_version = ?, detail = ?, error = ?
+           WHERE hash = ? AND status != 'done'`,
+        )
+        .run(
+          ok ? 'done' : 'failed',
+          owner,
+          at.attempts,
+          at.startedAt ?? null,
+          at.finishedAt ?? new Date().toISOString(),
+          r.seconds ?? null,
+          ok ? JSON.stringify(ok.metrics) : null,
+          ok?.splits ? JSON.stringify(ok.splits) : null,
+          ok ? JSON.stringify(ok.headline) : null,
+          ok ? JSON.stringify(ok.provenance) : null,
+          ok?.backend ?? null,
+          ok?.dplVersion ?? null,
+          ok?.detail ? JSON.stringify(ok.detail) : null,
+          'error' in r ? r.error : null,
+          hash,
+        ).changes === 1
+    );
+  }
+
   /** Puts a cell this owner holds back to pending (a clean stop mid-cell). */
   release(hash: string, owner: string): void {
     this.db

@@ -1,0 +1,40 @@
+import { DPL_VERSION } from '../context';
+import type { CellOutcome } from '../store/results-store';
+import type { CellConfig } from '../suite/grid';
+
+/** A queued grid cell. The job id is the cell's content hash, so enqueuing it twice adds nothing. */
+export interface CellJobData {
+  hash: string;
+  config: CellConfig;
+  /** The coordinator's dpl version: a worker of another version refuses the job. */
+  dplVersion: string;
+  suite: string;
+}
+
+/** What a worker returns: exactly what the local runner writes into the store. */
+export type CellJobResult = CellOutcome;
+
+/** Progress a worker reports for a running cell (job.progress). */
+export interface CellJobProgress {
+  label: string;
+  done: number;
+  total: number;
+}
+
+/**
+ * The version a worker compares with the job's. DPL_VERSION_OVERRIDE is a test hook (it lets a
+ * test run a worker that pretends to be another release); nothing else reads it.
+ */
+export const workerVersion = (): string => process.env.DPL_VERSION_OVERRIDE || DPL_VERSION;
+
+/** Why a worker must refuse a job, or null when the versions match. */
+export function versionMismatch(jobVersion: string, mine: string = workerVersion()): string | null {
+  if (jobVersion === mine) return null;
+  return (
+    `this cell was queued by dpl ${jobVersion} but this worker runs dpl ${mine}; ` +
+    `results of different versions are not comparable, so it refuses (fix: run the same dpl version on the coordinator and every worker)`
+  );
+}
+
+/** Worker identity in BullMQ (job.processedBy) and in the store (owner `queue:<name>`). */
+export const queueOwner = (workerName: string | undefined) => `queue:${workerName ?? 'unknown worker'}`;

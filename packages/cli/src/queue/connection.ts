@@ -1,0 +1,111 @@
+import { Redis } from 'ioredis';
+import { DplError } from '@dpl/core';
+
+export interface RedisTarget {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+}
+
+/** BullMQ queue of grid cells: keys `dpl:cells:*` in the Redis database of --queue. */
+export const QUEUE_NAME = 'cells';
+export const QUEUE_PREFIX = 'dpl';
+
+const EXAMPLE = 'e.g. --queue redis://127.0.0.1:6379/0 (redis://[:PASSWORD@]HOST[:PORT][/DB])';
+
+export interface QueueTarget extends RedisTarget {
+  /** The URL without its password, for messages. */
+  display: string;
+}
+
+/** A whole number of milliseconds from the environment (the queue's tuning knobs), else `fallback`. */
+export function envMs(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v <= 0)
+    throw new DplError('E_ARGS', `${name}=${raw}: not a positive whole number of milliseconds`, `unset it or use e.g. ${name}=${fallback}`);
+  return v;
+}
+
+/** Parses `redis://[user[:password]@]host[:port][/db]`. */
+export function parseRedisUrl(url: string): QueueTarget {
+  const bad = (problem: string) => new DplError('E_ARGS', `--queue ${url}: ${problem}`, EXAMPLE);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw bad('is not a URL');
+  }
+  if (u.protocol === 'rediss:') throw bad('TLS (rediss://) is not supported; reach Redis over a private network or an SSH tunnel');
+  if (u.protocol !== 'redis:') throw bad(`the scheme must be redis://, not ${u.protocol}//`);
+  if (!u.hostname) throw bad('names no host');
+  const port = u.port ? Number(u.port) : 6379;
+  const dbText = u.pathname.replace(/^\//, '');
+  const db = dbText === '' ? 0 : Number(dbText);
+  if (!Number.isInteger(db) || db < 0) throw bad(`the database '${dbText}' is not a whole number >= 0`);
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
+  return {
+    host,
+    port,
+    db,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    display: `redis://${u.hostname}:${port}/${db}`,
+  };
+}
+
+const target = (t: RedisTarget) => ({ host: t.host, port: t.port, db: t.db, username: t.username, password: t.password });
+
+/**
+ * An ioredis client for BullMQ (which duplicates it for its blocking connections); lazy: connects
+ * on first use. maxRetriesPerRequest null: BullMQ's blocking commands must wait out reconnects.
+ */
+export const redisClient = (t: QueueTarget, o: { connectionName?: string; lazy?: boolean } = {}): Redis =>
+  new Redis({ ...target(t), connectionName: o.connectionName, lazyConnect: o.lazy ?? false, maxRetriesPerRequest: null });
+
+/**
+ * Fails fast, with a clear message, when nothing answers at the URL: the clients BullMQ uses
+ * reconnect forever (a worker should survive a Redis restart), so a wrong --queue would hang.
+ * Timeout: $DPL_REDIS_CONNECT_TIMEOUT_MS (default 5000).
+ */
+export async function probeRedis(t: QueueTarget): Promise<void> {
+  const ms = envMs('DPL_REDIS_CONNECT_TIMEOUT_MS', 5000);
+  // no retries, no offline queue: one attempt that fails fast
+  const c = new Redis({
+    ...target(t),
+    connectTimeout: ms,
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+  });
+  let socketError: Error | undefined; // ioredis rejects with 'Connection is closed.'; the cause comes as an event
+  c.on('error', (e: Error) => (socketError = e));
+  try {
+    await withTimeout(c.connect(), ms, `did not answer within ${ms} ms`);
+    const version = /redis_version:([\d.]+)/.exec(await withTimeout(c.info(), ms, `did not answer within ${ms} ms`))?.[1];
+    if (version && Number(version.split('.')[0]) < 6)
+      throw new DplError('E_QUEUE', `Redis at ${t.display} is version ${version}`, 'the queue needs Redis 6.2 or newer');
+  } catch (e) {
+    if (e instanceof DplError) throw e;
+    const err = (socketError ?? e) as NodeJS.ErrnoException;
+    throw new DplError(
+      'E_QUEUE',
+      `cannot reach Redis at ${t.display}: ${err.code && !err.message.includes(err.code) ? `${err.code} ` : ''}${err.message}`,
+      'start redis-server on that machine (listening on an address the others reach: bind, protected-mode), or fix --queue redis://HOST:PORT/DB',
+    );
+  } finally {
+    c.disconnect();
+  }
+}
+
+/** Rejects with `message` when `p` takes longer than `ms` (a port that accepts but never answers). */
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
+}
