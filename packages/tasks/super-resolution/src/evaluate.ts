@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { toFloat01, writePng, type Image8, type ParamStore } from '@dpl/core';
 import { yScores, type RgbImage } from '@dpl/metrics';
 import { bicubicUpsample, type SrPair } from './data/degrade';
-import { transformNet } from './model';
+import { transformNet, type GlobalResidual } from './model';
 
 /** NHWC float tensor in [0, 1] of same-size 8-bit RGB images. */
 export function imagesToTensor(images: readonly Image8[]): tf.Tensor4D {
@@ -19,14 +19,25 @@ export function imagesToTensor(images: readonly Image8[]): tf.Tensor4D {
   return tf.tensor4d(data, [images.length, height, width, 3]);
 }
 
+/** Pillow's bicubic upsampling of same-size LR images by `scale`, as a tensor: the global-residual base. */
+export function bicubicBase(lrs: readonly Image8[], scale: number): tf.Tensor4D {
+  return imagesToTensor(lrs.map((lr) => bicubicUpsample(lr, lr.width * scale, lr.height * scale)));
+}
+
 /** The network's outputs for `lrs` (HWC float [0, 1] per image), in chunks of `batchSize`. */
-export async function superResolve(store: ParamStore, scale: number, lrs: readonly Image8[], batchSize: number): Promise<RgbImage[]> {
+export async function superResolve(
+  store: ParamStore,
+  scale: number,
+  lrs: readonly Image8[],
+  batchSize: number,
+  globalResidual: GlobalResidual = 'none',
+): Promise<RgbImage[]> {
   const out: RgbImage[] = [];
   for (let i = 0; i < lrs.length; i += batchSize) {
     const chunk = lrs.slice(i, i + batchSize);
     const y = tf.tidy(() => {
       const x = imagesToTensor(chunk);
-      return transformNet(store, x, scale, false);
+      return transformNet(store, x, scale, false, globalResidual === 'bicubic' ? bicubicBase(chunk, scale) : undefined);
     });
     const [, h, w] = y.shape;
     const data = (await y.data()) as Float32Array;
@@ -74,12 +85,14 @@ export async function evaluatePairs(
   pairs: readonly SrPair[],
   batchSize: number,
   shave: number,
+  globalResidual: GlobalResidual = 'none',
 ): Promise<SetEvaluation> {
   const outputs = await superResolve(
     store,
     scale,
     pairs.map((p) => p.lr),
     batchSize,
+    globalResidual,
   );
   const perImage = pairs.map((p, i) => {
     const hr = asRgb(p.hr);
@@ -95,17 +108,31 @@ export async function evaluatePairs(
 }
 
 /** Mean Y-PSNR of the network on `pairs`: the validation metric (higher is better). */
-export async function validationPsnr(store: ParamStore, scale: number, pairs: readonly SrPair[], batchSize: number): Promise<number> {
+export async function validationPsnr(
+  store: ParamStore,
+  scale: number,
+  pairs: readonly SrPair[],
+  batchSize: number,
+  globalResidual: GlobalResidual = 'none',
+): Promise<number> {
   const outputs = await superResolve(
     store,
     scale,
     pairs.map((p) => p.lr),
     batchSize,
+    globalResidual,
   );
   let s = 0;
   pairs.forEach((p, i) => {
     s += yScores(asRgb(p.hr), outputs[i]).psnr;
   });
+  return s / pairs.length;
+}
+
+/** Mean Y-PSNR of bicubic upsampling on `pairs`: the baseline of the validation metric. */
+export function bicubicValidationPsnr(pairs: readonly SrPair[]): number {
+  let s = 0;
+  for (const p of pairs) s += yScores(asRgb(p.hr), asRgb(bicubicUpsample(p.lr, p.hr.width, p.hr.height))).psnr;
   return s / pairs.length;
 }
 

@@ -9,7 +9,7 @@ export {
   type SuperResolutionConfig,
   type TestSetName,
 } from './config';
-export { transformNet, buildTransformNet, upsamplingBlocks, WIDTH, RESIDUAL_BLOCKS } from './model';
+export { transformNet, buildTransformNet, upsamplingBlocks, WIDTH, RESIDUAL_BLOCKS, GLOBAL_RESIDUALS, type GlobalResidual } from './model';
 export { FeatureMse, singlePoint, type FeatureMseOptions } from './loss';
 export { degrade, hrTarget, lrInput, bicubicUpsample, type SrPair, type DegradeOptions } from './data/degrade';
 export {
@@ -33,6 +33,8 @@ export {
 export {
   evaluatePairs,
   validationPsnr,
+  bicubicValidationPsnr,
+  bicubicBase,
   superResolve,
   imagesToTensor,
   scoreImage,

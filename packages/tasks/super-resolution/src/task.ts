@@ -18,17 +18,32 @@ import {
 import type { SrPair } from './data/degrade';
 import { PairSource, selectFiles, type SrFiles } from './data/folder';
 import { REAL_TEST_SIZES, writeSyntheticDataset } from './data/synthetic';
-import { evaluatePairs, imagesToTensor, validationPsnr, writeComparison, type Scores, type SetEvaluation } from './evaluate';
+import {
+  bicubicBase,
+  bicubicValidationPsnr,
+  evaluatePairs,
+  imagesToTensor,
+  validationPsnr,
+  writeComparison,
+  type Scores,
+  type SetEvaluation,
+} from './evaluate';
 import { FeatureMse, singlePoint } from './loss';
 import { buildTransformNet, transformNet } from './model';
 
 export const SUPER_RESOLUTION_TASK_ID = 'super-resolution';
 
-interface Batch extends tf.NamedTensorMap {
+// a type alias, not an interface: tfjs' TensorContainer needs the implicit index signature
+type Batch = {
   lr: tf.Tensor4D;
-  /** Loss-network features of the HR targets: constants, computed outside the gradient tape. */
+  /**
+   * Loss-network features of the HR targets (constants, computed outside the gradient tape), or
+   * the HR images themselves during the pixel warm-up.
+   */
   target: tf.Tensor4D;
-}
+  /** The bicubic upsampling of `lr` (global residual only; data, no gradient needed). */
+  base?: tf.Tensor4D;
+};
 
 const seconds = (t0: number) => Number(((Date.now() - t0) / 1000).toFixed(2));
 
@@ -88,7 +103,9 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
   const loss = new FeatureMse({ extractor: ctx.lossNetwork, point, normalize: cfg.normalize, mode: cfg.lossNetworkMode });
   const checkpoint = path.join(ctx.scratchDir, `super-resolution-x${cfg.scale}-best.safetensors`);
   try {
-    buildTransformNet(store, cfg.scale);
+    buildTransformNet(store, cfg.scale, cfg.globalResidual);
+    const residual = cfg.globalResidual === 'bicubic';
+    const pixelStep = (step: number) => step <= cfg.pixelWarmupSteps;
     const t1 = Date.now();
     const trained = await trainLoop<Batch>({
       store,
@@ -97,22 +114,32 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
       seed: ctx.seed,
       epochs: cfg.epochs,
       maxSteps: cfg.maxSteps ?? undefined,
-      makeBatch: async (indices) => {
+      makeBatch: async (indices, info) => {
         const pairs = await train.getMany(indices);
+        const lrs = pairs.map((p) => p.lr);
         return tf.tidy(() => {
           const hr = imagesToTensor(pairs.map((p) => p.hr));
-          return { lr: imagesToTensor(pairs.map((p) => p.lr)), target: loss.features(hr) };
+          const batch: Batch = { lr: imagesToTensor(lrs), target: pixelStep(info.step) ? hr : loss.features(hr) };
+          if (residual) batch.base = bicubicBase(lrs, cfg.scale);
+          return batch;
         });
       },
-      loss: (b) => tf.tidy(() => loss.loss(transformNet(store, b.lr, cfg.scale, true), b.target)),
+      loss: (b, info) =>
+        tf.tidy(() => {
+          const out = transformNet(store, b.lr, cfg.scale, true, b.base);
+          return pixelStep(info.step) ? (tf.mean(tf.squaredDifference(out, b.target)) as tf.Scalar) : loss.loss(out, b.target);
+        }),
       optimizer,
-      validate: () => validationPsnr(store, cfg.scale, val, cfg.evalBatchSize),
+      validate: () => validationPsnr(store, cfg.scale, val, cfg.evalBatchSize, cfg.globalResidual),
       validateEvery: cfg.validateEverySteps === null ? { epochs: 1 } : { steps: cfg.validateEverySteps },
       mode: 'max',
       checkpointPath: checkpoint,
       checkpointConfig: { task: SUPER_RESOLUTION_TASK_ID, backbone: ctx.lossNetwork.backbone.id, point, seed: ctx.seed, ...cfg },
       progress: ctx.progress,
       label: `train x${cfg.scale} @ ${point}`,
+      // the loss network's frozen convs cache their rotated kernels on their first backward pass,
+      // which comes after the pixel warm-up: exempt that step from the leak guard too
+      warmupSteps: cfg.pixelWarmupSteps + 1,
       signal: ctx.signal,
     });
     if (trained.stopReason === 'aborted')
@@ -133,7 +160,7 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
         if (ctx.signal?.aborted) throw new DplError('E_ABORTED', 'super-resolution testing was interrupted');
         const list = files.test[set]!;
         const pairs: SrPair[] = await new PairSource(list, degradeOpts, 0).getMany(list.map((_, i) => i));
-        const e = await evaluatePairs(store, cfg.scale, pairs, cfg.evalBatchSize, cfg.shave);
+        const e = await evaluatePairs(store, cfg.scale, pairs, cfg.evalBatchSize, cfg.shave, cfg.globalResidual);
         evals.push(e);
         splits[set] = { ...flat('', e.sr, cfg.shave), ...flat('bicubic_', e.bicubic, cfg.shave), images: e.images };
         bicubic[set] = flat('', e.bicubic, cfg.shave);
@@ -151,10 +178,12 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
 
     const sr = meanOverSets(evals, 'sr');
     const bic = meanOverSets(evals, 'bicubic');
-    const steps = trained.history.steps;
+    // the feature-loss steps (the warm-up's pixel losses are on another scale)
+    const steps = trained.history.steps.filter((x) => !pixelStep(x.step));
     const meanLoss = (xs: typeof steps) => (xs.length ? xs.reduce((s, x) => s + x.loss, 0) / xs.length : null);
-    // live tensors after each step past the first (which creates Adam's slots): flat when nothing leaks
-    const counts = steps.slice(1).map((x) => x.numTensors);
+    // live tensors after each step past the first (which creates Adam's slots) and past the first
+    // feature-loss step (the loss network's cached kernels): flat when nothing leaks
+    const counts = trained.history.steps.slice(cfg.pixelWarmupSteps + 1).map((x) => x.numTensors);
     return {
       task: SUPER_RESOLUTION_TASK_ID,
       metrics: { ...flat('', sr, cfg.shave), ...flat('bicubic_', bic, cfg.shave) },
@@ -167,6 +196,9 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
         scale: cfg.scale,
         sizes: { hr: cfg.hrSize, lr: lrSizeOf(cfg) },
         lossNetwork: { normalize: cfg.normalize, batchNorm: cfg.lossNetworkMode },
+        // deviations from the study's model and loss (both off in 'paper')
+        globalResidual: cfg.globalResidual,
+        pixelWarmupSteps: cfg.pixelWarmupSteps,
         data: {
           root,
           synthetic,
@@ -183,10 +215,12 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
           epochs: trained.epochs,
           stopReason: trained.stopReason,
           bestValidationPsnr: trained.bestMetric,
+          bicubicValidationPsnr: bicubicValidationPsnr(val),
           bestStep: trained.bestStep,
           validations: trained.history.validations,
           lossFirst10: meanLoss(steps.slice(0, 10)),
           lossLast10: meanLoss(steps.slice(-10)),
+          pixelWarmupLossLast10: meanLoss(trained.history.steps.filter((x) => pixelStep(x.step)).slice(-10)),
           parameters: store.count(),
           tensorsAfterStep: counts.length ? { min: Math.min(...counts), max: Math.max(...counts) } : null,
           checkpoint,

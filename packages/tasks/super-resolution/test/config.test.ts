@@ -19,7 +19,12 @@ describe('super-resolution configuration', () => {
       maxSteps: 200000,
       testSets: ['Set5', 'Set14', 'BSD100'],
       shave: 2,
+      // the study's model and loss: no global residual, no pixel warm-up
+      globalResidual: 'none',
+      pixelWarmupSteps: 0,
     });
+    // the quick preset's documented deviation
+    expect(resolveSuperResolutionConfig('quick')).toMatchObject({ globalResidual: 'bicubic', pixelWarmupSteps: 0 });
     expect(superResolutionTask.presets.map((p) => p.name).sort()).toEqual(['paper', 'quick']);
     expect(Object.keys(superResolutionTask.resolveConfig('quick')).sort()).toEqual([...CONFIG_KEYS].sort());
   });
@@ -43,6 +48,12 @@ describe('super-resolution configuration', () => {
     expect(() => resolveSuperResolutionConfig('quick', { batchSize: 0 })).toThrow(/'batchSize': has the value 0[\s\S]*integer >= 1/);
     expect(() => resolveSuperResolutionConfig('quick', { lr: -1 })).toThrow(/'lr'/);
     expect(() => resolveSuperResolutionConfig('quick', { maxSteps: 2.5 })).toThrow(/'maxSteps'/);
+    expect(() => resolveSuperResolutionConfig('quick', { globalResidual: 'vdsr' })).toThrow(/'globalResidual'[\s\S]*"none", "bicubic"/);
+    expect(() => resolveSuperResolutionConfig('quick', { pixelWarmupSteps: -1 })).toThrow(/'pixelWarmupSteps'.*-1[\s\S]*integer >= 0/);
+    expect(resolveSuperResolutionConfig('paper', { globalResidual: 'bicubic', pixelWarmupSteps: 5 })).toMatchObject({
+      globalResidual: 'bicubic',
+      pixelWarmupSteps: 5,
+    });
   });
 
   it('refuses sizes the network or the metrics cannot use', () => {

@@ -59,6 +59,48 @@ describe('transform network', () => {
     store.dispose();
   });
 
+  it("global residual: starts at exactly the bicubic base, is the study's output shifted onto it, and trains", async () => {
+    const x = tf.tensor4d(rand(21, 2 * 6 * 6 * 3, 0, 1), [2, 6, 6, 3]);
+    const base = tf.tensor4d(rand(22, 2 * 24 * 24 * 3, 0, 1), [2, 24, 24, 3]);
+
+    // fresh: the output BatchNorm's weight is zeroed, so the output is the base, in eval and in train mode
+    const fresh = new ParamStore(5);
+    buildTransformNet(fresh, 4, 'bicubic');
+    expect(
+      fresh
+        .get('out.bn.weight')
+        .dataSync()
+        .every((v) => v === 0),
+    ).toBe(true);
+    for (const training of [false, true]) {
+      const y = tf.tidy(() => transformNet(fresh, x, 4, training, base));
+      expect(maxDiff(y.dataSync(), base.dataSync()).maxAbs).toBe(0);
+      y.dispose();
+    }
+    // ...and the loss still reaches the zeroed weight (else training could never leave bicubic)
+    const { grads, value } = tf.variableGrads(
+      () => tf.mean(tf.squaredDifference(transformNet(fresh, x, 4, true, base), tf.onesLike(base))) as tf.Scalar,
+      fresh.trainableVariables(),
+    );
+    const gGamma = grads[fresh.get('out.bn.weight').name].dataSync();
+    expect(Math.max(...Array.from(gGamma, Math.abs))).toBeGreaterThan(1e-4);
+    tf.dispose([value, ...Object.values(grads)]);
+    fresh.dispose();
+
+    // with non-trivial parameters: clip(base + tanh / 2) = clip(base + (study's output) - 1/2)
+    const store = await perturbedStore(4);
+    const [withBase, study] = tf.tidy(() => [transformNet(store, x, 4, false, base), transformNet(store, x, 4, false)]);
+    const expected = tf.tidy(() => tf.clipByValue(tf.add(base, tf.sub(study, 0.5)), 0, 1));
+    const d = maxDiff(withBase.dataSync(), expected.dataSync());
+    expect(d.maxAbs).toBeLessThan(1e-6);
+    const clipped = tf.tidy(() => tf.sum(tf.logicalOr(tf.equal(withBase, 0), tf.equal(withBase, 1))).dataSync()[0]);
+    expect(clipped).toBeGreaterThan(0); // the clip is exercised, not vacuous
+    const wrong = tf.zeros([2, 20, 20, 3]) as tf.Tensor4D;
+    expect(() => transformNet(store, x, 4, false, wrong)).toThrow(/bicubic base.*\[2, 24, 24, 3\]/);
+    tf.dispose([withBase, study, expected, x, base, wrong]);
+    store.dispose();
+  });
+
   describe('parity with an independent PyTorch model', () => {
     interface Case {
       scale: number;

@@ -39,7 +39,7 @@ export function degrade(img: Image8, o: DegradeOptions): SrPair {
   return { hr, lr: lrInput(hr, o.scale, o.blurRadius) };
 }
 
-/** The bicubic-upsampling baseline: LR resized back to the HR size with Pillow's bicubic. */
-export function bicubicUpsample(lr: Image8, size: number): Image8 {
-  return resize(lr, size, size, 'bicubic');
+/** The bicubic-upsampling baseline: LR resized back to the HR size with Pillow's bicubic (8-bit, as PIL returns it). */
+export function bicubicUpsample(lr: Image8, width: number, height = width): Image8 {
+  return resize(lr, width, height, 'bicubic');
 }
