@@ -130,8 +130,9 @@ export async function runGrid(o: GridRunOptions): Promise<GridSummary> {
         bar.update(m.done, { info: m.label });
       }
     } else if (m.type === 'log') {
-      // tasks repeat their notices in every cell (e.g. "synthetic data written to <tmp>"): show each once
-      const key = m.message.replace(/\/\S+/g, '<path>');
+      // tasks repeat their notices in every cell and step ("synthetic data written to <tmp>",
+      // "step 40 validation 0.08"): show each kind once; the store keeps the results
+      const key = m.message.replace(/\/\S+/g, '<path>').replace(/\d+(\.\d+)?(e-?\d+)?/g, '#');
       if (!seenLogs.has(key)) {
         seenLogs.add(key);
         print(`note   ${cellLabel(cell)}: ${m.message}`);
