@@ -72,3 +72,5 @@ export { epochOrder, toBatches, epochBatches, batchesPerEpoch, splitTrainVal, ty
 export { trainLoop, type TrainLoopOptions, type TrainResult, type StepInfo, type StepRecord, type ValidationRecord } from './train/loop';
 
 export * from './perceptual';
+
+export * from './onnx';

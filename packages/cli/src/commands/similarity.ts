@@ -2,8 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  checkEngineChoice,
   configError,
+  createEngineDistance,
   DplError,
+  ENGINE_CHOICES,
+  type EngineDistance,
   inputError,
   isDplError,
   LPIPS_POINTS,
@@ -17,7 +21,7 @@ import {
   type PerceptualNormalization,
 } from '@dpl/core';
 import type { CommandModule } from 'yargs';
-import type { CliContext } from '../context';
+import { dplHome, type CliContext } from '../context';
 import { makeProgress } from '../progress';
 import { resolveWeights } from '../weights-source';
 
@@ -35,6 +39,7 @@ interface Args {
   seed?: number;
   normalize: string;
   size?: number;
+  engine: string;
 }
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff', '.npy']);
@@ -150,6 +155,11 @@ export const similarityCommand = (ctx: CliContext): CommandModule<object, Args> 
         describe: 'network input: imagenet (mean/std) | lpips (LPIPS shift/scale)',
       })
       .option('size', { type: 'number', describe: 'resize both images to size x size (Pillow bilinear) before comparing' })
+      .option('engine', {
+        type: 'string',
+        default: 'auto',
+        describe: `${ENGINE_CHOICES.join(' | ')}: onnx runs the loss network on onnxruntime-node; auto uses it when installed, else tfjs`,
+      })
       .conflicts('weights', 'seed') as never,
   handler: async (a) => {
     const cwd = ctx.io.cwd;
@@ -175,6 +185,7 @@ export const similarityCommand = (ctx: CliContext): CommandModule<object, Args> 
       throw configError(`--size ${a.size}`, 'must be a positive integer');
     if (a.seed !== undefined && !(Number.isInteger(a.seed) && a.seed >= 0))
       throw configError(`--seed ${a.seed}`, 'must be an integer >= 0');
+    const choice = checkEngineChoice(a.engine, '--engine');
 
     const backend = await ctx.backend();
     const b = (await ctx.registry()).backbone(a.backbone);
@@ -190,9 +201,11 @@ export const similarityCommand = (ctx: CliContext): CommandModule<object, Args> 
     for (const p of folders ? [] : pairs)
       for (const f of [p.a, p.b]) if (!fs.existsSync(f)) throw inputError(f, 'does not exist', 'check the path');
 
-    const extractor: FeatureExtractor = b.build(await resolveWeights(b, a.weights && path.resolve(cwd, a.weights), a.seed));
+    const build = await resolveWeights(b, a.weights && path.resolve(cwd, a.weights), a.seed);
+    const extractor: FeatureExtractor = b.build(build);
     const random = extractor.provenance.kind === 'random';
     let distance: PerceptualDistance | null = null;
+    let engine: EngineDistance | null = null;
     const results: { name: string; distance: number }[] = [];
     const start = Date.now();
     try {
@@ -204,13 +217,18 @@ export const similarityCommand = (ctx: CliContext): CommandModule<object, Args> 
         linWeights: lin?.weights,
         linSource: a['lin-weights'] && path.resolve(cwd, a['lin-weights']),
       });
+      engine = await createEngineDistance(choice, distance, {
+        weights: build.weights,
+        cacheDir: path.join(dplHome(), 'onnx'),
+        log: (l) => ctx.io.err(l),
+      });
       const progress = folders ? makeProgress(ctx.io) : null;
       progress?.start('similarity', pairs.length);
       try {
         for (const p of pairs) {
           const [x, y] = await readPair(p.a, p.b, a.size);
           try {
-            const d = distance.compute(x, y);
+            const d = await engine.compute(x, y);
             results.push({ name: p.name, distance: (await d.data())[0] });
             d.dispose();
           } catch (e) {
@@ -225,10 +243,13 @@ export const similarityCommand = (ctx: CliContext): CommandModule<object, Args> 
         progress?.done();
       }
     } finally {
+      await engine?.dispose();
       distance?.dispose();
       extractor.dispose();
     }
     const record = distance!.describe();
+    const engineRecord = engine!.describe();
+    const on = engineRecord.name === 'onnx' ? 'onnx' : `tfjs-${backend.name}`;
     const seconds = (Date.now() - start) / 1000;
     const randomNote = random
       ? `note: the loss network had RANDOM weights (seed ${(extractor.provenance as { seed: number }).seed}): these are not perceptual distances; pass --weights or run 'dpl weights pull ${b.id}'`
@@ -248,6 +269,7 @@ export const similarityCommand = (ctx: CliContext): CommandModule<object, Args> 
           backbone: b.id,
           points,
           variant: record.variant,
+          engine: engineRecord,
           randomWeights: random,
           weights: extractor.provenance,
           out,
@@ -256,7 +278,7 @@ export const similarityCommand = (ctx: CliContext): CommandModule<object, Args> 
         });
       if (randomNote) ctx.io.out(randomNote);
       ctx.io.out(
-        `${results.length} pairs, mean distance ${mean} (${b.id} @ ${points.join(',')}, ${record.variant}, ${backend.name}, ${seconds.toFixed(1)} s)`,
+        `${results.length} pairs, mean distance ${mean} (${b.id} @ ${points.join(',')}, ${record.variant}, ${on}, ${seconds.toFixed(1)} s)`,
       );
       if (out) ctx.io.out(`written to ${out}`);
       else for (const r of results) ctx.io.out(`${r.name}  ${r.distance}`);
@@ -271,6 +293,7 @@ export const similarityCommand = (ctx: CliContext): CommandModule<object, Args> 
         backbone: b.id,
         points,
         variant: record.variant,
+        engine: engineRecord,
         randomWeights: random,
         weights: extractor.provenance,
         seconds,
@@ -279,7 +302,7 @@ export const similarityCommand = (ctx: CliContext): CommandModule<object, Args> 
     if (randomNote) ctx.io.out(randomNote);
     ctx.io.out(`${d}`);
     ctx.io.out(
-      `(${b.id} @ ${points.join(',')}, ${record.variant}${lin ? ` weights ${record.linWeights?.source}` : ''}, ${a.normalize} input, ${backend.name})`,
+      `(${b.id} @ ${points.join(',')}, ${record.variant}${lin ? ` weights ${record.linWeights?.source}` : ''}, ${a.normalize} input, ${on})`,
     );
   },
 });

@@ -2,7 +2,7 @@
  * Configuration of the similarity task: the study's settings (PROTOCOL.md section 3) as the
  * `paper` preset, a CPU-sized `quick` preset, and a validator that names every bad key or value.
  */
-import { configError, type TaskPreset } from '@dpl/core';
+import { configError, ENGINE_CHOICES, type EngineChoice, type TaskPreset } from '@dpl/core';
 import { JND_VAL_SPLITS, TWO_AFC_TRAIN_SPLITS, TWO_AFC_VAL_SPLITS } from './bapps/layout';
 
 export type SimilarityVariant = 'baseline' | 'lin' | 'tune' | 'scratch';
@@ -53,6 +53,12 @@ export interface SimilarityConfig {
   badImages: 'fail' | 'skip';
   /** Reuse splits already scored by an identical run in the same scratch directory. */
   resume: boolean;
+  /**
+   * Where the frozen loss network runs when scoring (baseline and lin): 'onnx' (onnxruntime-node),
+   * 'tfjs', or 'auto' (onnx when installed, else tfjs with a notice). tune and scratch score
+   * their trained network on tfjs.
+   */
+  engine: EngineChoice;
   /** Items per split of the synthetic stand-in used when no data root is given. */
   syntheticVal: number;
   syntheticTrain: number;
@@ -74,6 +80,7 @@ const common = {
   writeDistances: false,
   badImages: 'fail',
   resume: true,
+  engine: 'auto',
 } as const;
 
 export const PRESETS: TaskPreset[] = [
@@ -201,6 +208,7 @@ const CHECKS: Record<keyof SimilarityConfig, Check> = {
   writeDistances: bool,
   badImages: oneOf(['fail', 'skip']),
   resume: bool,
+  engine: oneOf(ENGINE_CHOICES),
   syntheticVal: int(1),
   syntheticTrain: int(1),
   syntheticJnd: int(1),

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { DplError, isDplError, type PerceptualDistance, type ProgressReporter } from '@dpl/core';
+import { DplError, isDplError, type AsyncPerceptualDistance, type ProgressReporter } from '@dpl/core';
 import { bappsBatches, type BadItemPolicy, type BappsItem, type BappsSplit, type SkippedItem } from './bapps/loader';
 
 export const RECORD_EVERY_MS = 30_000;
@@ -35,7 +35,8 @@ export interface SplitRecord {
 }
 
 export interface ScoreOptions {
-  distance: PerceptualDistance;
+  /** The distance, with its features from an inference engine (EngineDistance). */
+  distance: AsyncPerceptualDistance;
   splits: BappsSplit[];
   /** The ids to score per split key (all of the split's ids unless limited). */
   ids: Map<string, string[]>;
@@ -87,26 +88,39 @@ function readRecord(dir: string, key: string, fingerprint: string, ids: string[]
 
 /** Distances of one batch; every tensor is disposed before returning. */
 async function batchDistances(
-  distance: PerceptualDistance,
+  distance: AsyncPerceptualDistance,
   kind: '2afc' | 'jnd',
   images: Record<string, Float32Array>,
   n: number,
   size: number,
 ): Promise<[Float32Array, Float32Array | null]> {
   const t = (a: Float32Array) => tf.tensor4d(a, [n, size, size, 3]);
+  const read = async (d: tf.Tensor1D) => {
+    try {
+      return (await d.data()) as Float32Array;
+    } finally {
+      d.dispose();
+    }
+  };
   if (kind === 'jnd') {
-    const d = tf.tidy(() => distance.compute(t(images.p0), t(images.p1)));
-    const v = (await d.data()) as Float32Array;
-    d.dispose();
-    return [v, null];
+    const [p0, p1] = [t(images.p0), t(images.p1)];
+    try {
+      return [await read(await distance.compute(p0, p1)), null];
+    } finally {
+      tf.dispose([p0, p1]);
+    }
   }
-  const [d0, d1] = tf.tidy(() => {
-    const ref = distance.features(t(images.ref));
-    return [distance.computeWithReference(ref, t(images.p0)), distance.computeWithReference(ref, t(images.p1))];
-  });
-  const out: [Float32Array, Float32Array] = [(await d0.data()) as Float32Array, (await d1.data()) as Float32Array];
-  tf.dispose([d0, d1]);
-  return out;
+  const [ref, p0, p1] = [t(images.ref), t(images.p0), t(images.p1)];
+  try {
+    const fr = await distance.features(ref);
+    try {
+      return [await read(await distance.computeWithReference(fr, p0)), await read(await distance.computeWithReference(fr, p1))];
+    } finally {
+      tf.dispose([...fr.values()]);
+    }
+  } finally {
+    tf.dispose([ref, p0, p1]);
+  }
 }
 
 /** Adds a note to a DplError saying where the work done so far is kept. */

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   backendName,
+  createEngineDistance,
   inputError,
   ParamStore,
   PerceptualDistance,
@@ -205,7 +206,13 @@ export async function runSimilarity(ctx: TaskContext): Promise<TaskResult> {
   const train = needsTraining ? cfg.trainSplits.map((s) => openSplit(data.root, '2afc', 'train', s)) : [];
 
   const built = await buildDistance(ctx, cfg, points, train);
+  let scorer: Awaited<ReturnType<typeof createEngineDistance>> | null = null;
   try {
+    // the frozen loss network (baseline, lin) needs no gradients when scoring: it may run on
+    // onnxruntime; tune and scratch score their trained network, which only tfjs holds
+    const frozen = built.distance.extractor === ctx.lossNetwork;
+    if (!frozen && cfg.engine === 'onnx') ctx.progress.log(`engine: tfjs (variant ${cfg.variant} scores its trained network on tfjs)`);
+    scorer = await createEngineDistance(frozen ? cfg.engine : 'tfjs', built.distance, { log: (l) => ctx.progress.log(l) });
     const fingerprint = sha256(
       JSON.stringify({
         v: 1,
@@ -222,7 +229,7 @@ export async function runSimilarity(ctx: TaskContext): Promise<TaskResult> {
     ).slice(0, 16);
     const splits = [...val, ...jnd];
     const scoring = await scoreSplits({
-      distance: built.distance,
+      distance: scorer,
       splits,
       ids: new Map(splits.map((s) => [s.key, limitIds(s, cfg.maxPerSplit)])),
       batchSize: cfg.evalBatchSize,
@@ -286,6 +293,7 @@ export async function runSimilarity(ctx: TaskContext): Promise<TaskResult> {
       detail: {
         data: { kind: data.synthetic ? 'synthetic' : 'bapps', root: data.root },
         variant: cfg.variant,
+        engine: scorer.describe(),
         distance: built.distance.describe(),
         linWeights: built.linSource,
         training: t && {
@@ -309,6 +317,7 @@ export async function runSimilarity(ctx: TaskContext): Promise<TaskResult> {
       },
     };
   } finally {
+    await scorer?.dispose();
     built.distance.dispose();
     built.cleanup();
   }

@@ -1,0 +1,140 @@
+/**
+ * Exported models live in the weight cache, under <DPL_HOME>/onnx (DPL_HOME defaults to
+ * ~/.cache/dpl, as the CLI's weight cache), named by a key of everything the exported bytes
+ * depend on: backbone, taps, layout, BatchNorm mode, exporter version, the structure of the
+ * subgraph and the weights. A model is written once (atomically) and reused by later runs.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Graph } from '../graph/ir';
+import { ancestors } from '../graph/shapes';
+import { expectedParams } from '../graph/params';
+import type { StateDict } from '../weights/state-dict';
+import { ONNX_EXPORTER_VERSION, type OnnxModel } from './export';
+
+/** <DPL_HOME>/onnx, DPL_HOME defaulting to ~/.cache/dpl. */
+export const defaultOnnxCacheDir = (): string => path.join(process.env.DPL_HOME ?? path.join(os.homedir(), '.cache', 'dpl'), 'onnx');
+
+/** SHA-256 of the parameters `nodes` read (keys sorted, values as float32 bytes). */
+export function weightsHash(graph: Graph, sd: StateDict, nodes: Set<number>): string {
+  const h = createHash('sha256');
+  const keys = expectedParams({ ...graph, nodes: graph.nodes.filter((n) => nodes.has(n.id)) })
+    .map((p) => p.key)
+    .sort();
+  for (const k of keys) {
+    const r = sd.get(k);
+    h.update(k);
+    if (r) h.update(new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength));
+  }
+  return h.digest('hex');
+}
+
+export interface ModelKeyParts {
+  backbone: string;
+  graph: Graph;
+  outputs: { name: string; node: number }[];
+  layout: string;
+  batchNorm: string;
+  foldBatchNorm: boolean;
+  /** Identifies the weights: a file's SHA-256 or weightsHash(). */
+  weights: string;
+}
+
+/** The cache key: hex SHA-256 over every input of the export. */
+export function onnxModelKey(p: ModelKeyParts): string {
+  const need = ancestors(
+    p.graph,
+    p.outputs.map((o) => o.node),
+  );
+  const structure = p.graph.nodes.filter((n) => need.has(n.id));
+  return createHash('sha256')
+    .update(
+      JSON.stringify({
+        exporter: ONNX_EXPORTER_VERSION,
+        backbone: p.backbone,
+        outputs: p.outputs,
+        layout: p.layout,
+        batchNorm: p.batchNorm,
+        fold: p.foldBatchNorm,
+        weights: p.weights,
+        structure,
+      }),
+    )
+    .digest('hex');
+}
+
+/** What is stored next to a cached model. */
+export interface CachedModelInfo {
+  key: string;
+  backbone: string;
+  inputName: string;
+  outputs: string[];
+  layout: string;
+  nodeCount: number;
+  foldedBatchNorms: number;
+  bytes: number;
+  created: string;
+}
+
+export interface CachedModel {
+  file: string;
+  info: CachedModelInfo;
+  /** True when the model was already in the cache (no export ran). */
+  reused: boolean;
+}
+
+const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
+
+/** The model file for `key` in `dir`. */
+export const cachedModelPath = (dir: string, backbone: string, key: string): string =>
+  path.join(dir, `${safe(backbone)}-${key.slice(0, 24)}.onnx`);
+
+function readInfo(file: string, key: string): CachedModelInfo | null {
+  try {
+    const info = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) as CachedModelInfo;
+    if (info.key !== key || fs.statSync(file).size !== info.bytes) return null;
+    return info;
+  } catch {
+    return null;
+  }
+}
+
+function writeAtomic(file: string, data: Uint8Array | string): void {
+  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * The cached model for `key`, exporting it with `build` when it is missing or incomplete. The
+ * model is renamed into place before its info file, and the info names the key and size, so a
+ * half-written model is never taken for a finished one.
+ */
+export async function cachedOnnxModel(
+  dir: string,
+  backbone: string,
+  key: string,
+  build: () => Promise<OnnxModel> | OnnxModel,
+): Promise<CachedModel> {
+  const file = cachedModelPath(dir, backbone, key);
+  const found = readInfo(file, key);
+  if (found) return { file, info: found, reused: true };
+  const m = await build();
+  fs.mkdirSync(dir, { recursive: true });
+  writeAtomic(file, m.bytes);
+  const info: CachedModelInfo = {
+    key,
+    backbone,
+    inputName: m.inputName,
+    outputs: m.outputs,
+    layout: m.layout,
+    nodeCount: m.nodeCount,
+    foldedBatchNorms: m.foldedBatchNorms,
+    bytes: m.bytes.byteLength,
+    created: new Date().toISOString(),
+  };
+  writeAtomic(`${file}.json`, JSON.stringify(info, null, 2));
+  return { file, info, reused: false };
+}
