@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { createRegistry, initBackend } from '@dpl/core';
@@ -244,7 +245,10 @@ async function runWorkers(
   let resolveAll!: () => void;
   const allGone = new Promise<void>((r) => (resolveAll = r));
   const spawn = () => {
-    const child = fork(workerScript(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // onnxruntime would take every core in each worker: give each its share
+    const threads = String(Math.max(1, Math.floor(os.availableParallelism() / n)));
+    const env = { ...process.env, DPL_ONNX_THREADS: process.env.DPL_ONNX_THREADS ?? threads };
+    const child = fork(workerScript(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
     children.add(child);
     let current: string | null = null;
     let stderr = '';
