@@ -2,7 +2,7 @@ import { DplError } from '@dpl/core';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 import { DPL_VERSION } from '../context';
 import type { CliIO } from '../io';
-import { cellLabel, type GridSummary } from '../run/grid-runner';
+import { cellLabel, fmtSeconds, type GridSummary } from '../run/grid-runner';
 import { type CellStatus, ResultsStore } from '../store/results-store';
 import type { ExpandedCell } from '../suite/grid';
 import { type CellJobData, type CellJobProgress, type CellJobResult, queueOwner } from './cell-job';
@@ -21,12 +21,6 @@ export interface QueueRunOptions {
 
 type CellJob = Job<CellJobData, CellJobResult>;
 
-const fmtSeconds = (s: number) =>
-  s >= 3600
-    ? `${(s / 3600).toFixed(1)}h`
-    : s >= 60
-      ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
-      : `${Math.round(s)}s`;
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
 const firstLine = (s: string | undefined) => (s ?? '').split('\n')[0];
 const sleep = (ms: number, signal: { stop: boolean }) =>

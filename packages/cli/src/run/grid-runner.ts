@@ -43,7 +43,8 @@ const headlineText = (c: StoredCell | undefined) => {
   return `${c.headline.metric}=${typeof v === 'number' ? +v.toPrecision(5) : v}`;
 };
 
-const fmtSeconds = (s: number) =>
+/** 45s, 3m05s, 1.2h */
+export const fmtSeconds = (s: number) =>
   s >= 3600
     ? `${(s / 3600).toFixed(1)}h`
     : s >= 60

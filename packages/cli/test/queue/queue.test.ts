@@ -11,6 +11,7 @@ import { queueStatus } from '../../src/queue/operator';
 import { ResultsStore, type StoredCell } from '../../src/store/results-store';
 import { dpl, ROOT, tmpDir } from '../helpers';
 import { freePort, hasRedis, noRedisReason, type RedisServer, silentServer, startRedis } from './redis-server';
+import { countBy, runs, toySuite } from '../suite/toy-suite';
 
 const TOY_TASK = path.join(ROOT, 'test', 'fixtures', 'toy-task');
 const MAIN = path.join(ROOT, 'packages', 'cli', 'dist', 'main.js');
@@ -25,28 +26,6 @@ const skipReason = !hasRedis ? noRedisReason : !built ? `${PROCESSOR} is not bui
 if (skipReason) console.warn(`queue tests skipped: ${skipReason}`);
 const maybe = skipReason ? describe.skip : describe;
 
-function toySuite(dir: string, o: { delayMs?: number; failOn?: string; backbones?: string[] } = {}) {
-  const log = path.join(dir, 'run.log');
-  const suite = path.join(dir, 'toy.yaml');
-  const overrides = { size: 32, delayMs: o.delayMs ?? 0, logFile: log, ...(o.failOn ? { failOn: o.failOn } : {}) };
-  fs.writeFileSync(
-    suite,
-    `name: toy\nweights: random\nbackbones: [${(o.backbones ?? ['vgg11']).join(', ')}]\npoints: paper\ntasks:\n  - task: toy\n    overrides: ${JSON.stringify(overrides)}\n`,
-  );
-  return { suite, log, store: path.join(dir, 'results.sqlite') };
-}
-
-/** Runs as the toy task logged them: `backbone@point:seed pid` per start. */
-const runs = (log: string) =>
-  fs.existsSync(log)
-    ? fs
-        .readFileSync(log, 'utf8')
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => ({ cell: l.split(' ')[0], pid: l.split(' ')[1] }))
-    : [];
-const countBy = (xs: string[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
 const key = (c: { backbone: string; points: string[] }) => `${c.backbone}@${c.points[0]}:0`;
 
 function cells(file: string): StoredCell[] {

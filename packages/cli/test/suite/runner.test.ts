@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ResultsStore } from '../../src/store/results-store';
 import { dpl, ROOT, tmpDir } from '../helpers';
+import { countBy, runs, toySuite } from './toy-suite';
 
 process.env.DPL_BACKEND = 'wasm';
 const TOY_TASK = path.join(ROOT, 'test', 'fixtures', 'toy-task');
@@ -22,18 +23,6 @@ function toySuite(
   );
   return { suite, log, store: path.join(dir, 'results.sqlite') };
 }
-
-const runs = (log: string) =>
-  fs.existsSync(log)
-    ? fs
-        .readFileSync(log, 'utf8')
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => ({ cell: l.split(' ')[0], pid: l.split(' ')[1] }))
-    : [];
-
-const countBy = (xs: string[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
 
 function withStore<T>(file: string, fn: (s: ResultsStore) => T): T {
   const s = new ResultsStore(file);
