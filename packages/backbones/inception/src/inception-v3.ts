@@ -133,9 +133,9 @@ export const inceptionV3 = (): GraphBackbone =>
     family: 'inception',
     metadata: {
       imagenetTop1: 77.294,
-      // torchvision's documented num_params (27161264) counts the AuxLogits head the V1
-      // checkpoint ships with; without it the model has 23.83M (PROTOCOL.md's figure).
-      paramsMillions: 27.16,
+      // PROTOCOL.md's figure: the network with its fc classifier but without the AuxLogits head,
+      // which the study never runs (torchvision's documented 27.16M counts that head too).
+      paramsMillions: 23.83,
       batchNorm: true,
       normalization: 'imagenet',
       inStudy: true,

@@ -101,6 +101,11 @@ function readInfo(file: string, key: string): CachedModelInfo | null {
   }
 }
 
+/** Deletes a cached model and its info file (missing ones are fine). */
+export function removeCachedModel(file: string): void {
+  for (const f of [`${file}.json`, file]) fs.rmSync(f, { force: true });
+}
+
 function writeAtomic(file: string, data: Uint8Array | string): void {
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   fs.writeFileSync(tmp, data);

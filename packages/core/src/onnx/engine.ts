@@ -13,7 +13,7 @@ import { randomStateDict } from '../graph/random-init';
 import { ancestors } from '../graph/shapes';
 import { readWeights } from '../weights/read-weights';
 import type { StateDict } from '../weights/state-dict';
-import { cachedOnnxModel, defaultOnnxCacheDir, onnxModelKey, weightsHash } from './cache';
+import { cachedOnnxModel, defaultOnnxCacheDir, onnxModelKey, removeCachedModel, weightsHash } from './cache';
 import { exportGraphOnnx, type TensorLayout } from './export';
 import { defaultThreads, loadOnnxRuntime, sessionOptions, type OrtModule, type OrtSession } from './runtime';
 
@@ -215,44 +215,45 @@ async function createOnnxEngine(
   const build = async () => exportGraphOnnx(graph, await stateDict(), outputs, { layout, batchNorm, metadata: { backbone: b.id } });
   const threads = o.threads ?? defaultThreads();
   const cacheDir = o.cacheDir === undefined ? defaultOnnxCacheDir() : o.cacheDir;
-  let source: string | Uint8Array;
-  let file: string | null = null;
-  let reused = false;
-  let inputName: string;
+  const open = async (source: string | Uint8Array, inputName: string, file: string | null, reused: boolean) =>
+    new OnnxEngine(ort, await ort.InferenceSession.create(source, sessionOptions(threads)), b.id, pts, layout, inputName, {
+      name: 'onnx',
+      notice: null,
+      model: file,
+      reused,
+      threads,
+      runtime: version,
+    });
   if (cacheDir === null) {
     const m = await build();
-    source = m.bytes;
-    inputName = m.inputName;
-  } else {
-    const prov = extractor.provenance;
-    // a checkpoint's SHA-256 names its weights without reading them again
-    const weights =
-      prov.kind === 'pretrained' && prov.sha256
-        ? `file-sha256:${prov.sha256}`
-        : `params-sha256:${weightsHash(
-            graph,
-            await stateDict(),
-            ancestors(
-              graph,
-              outputs.map((x) => x.node),
-            ),
-          )}`;
-    const key = onnxModelKey({ backbone: b.id, graph, outputs, layout, batchNorm, foldBatchNorm: true, weights });
-    const cached = await cachedOnnxModel(cacheDir, b.id, key, build);
-    source = cached.file;
-    file = cached.file;
-    reused = cached.reused;
-    inputName = cached.info.inputName;
+    return open(m.bytes, m.inputName, null, false);
   }
-  const session = await ort.InferenceSession.create(source, sessionOptions(threads));
-  return new OnnxEngine(ort, session, b.id, pts, layout, inputName, {
-    name: 'onnx',
-    notice: null,
-    model: file,
-    reused,
-    threads,
-    runtime: version,
-  });
+  const prov = extractor.provenance;
+  // a checkpoint's SHA-256 names its weights without reading them again
+  const weights =
+    prov.kind === 'pretrained' && prov.sha256
+      ? `file-sha256:${prov.sha256}`
+      : `params-sha256:${weightsHash(
+          graph,
+          await stateDict(),
+          ancestors(
+            graph,
+            outputs.map((x) => x.node),
+          ),
+        )}`;
+  const key = onnxModelKey({ backbone: b.id, graph, outputs, layout, batchNorm, foldBatchNorm: true, weights });
+  const cached = await cachedOnnxModel(cacheDir, b.id, key, build);
+  try {
+    return await open(cached.file, cached.info.inputName, cached.file, cached.reused);
+  } catch (e) {
+    if (!cached.reused) throw e;
+    // a cached model damaged after it was written (disk, a hand edit): export it afresh, once
+    const why = (e as Error).message.split('\n')[0].slice(0, 200);
+    o.log?.(`onnx: cached model ${cached.file} could not be loaded (${why}); re-exporting it`);
+    removeCachedModel(cached.file);
+    const fresh = await cachedOnnxModel(cacheDir, b.id, key, build);
+    return open(fresh.file, fresh.info.inputName, fresh.file, false);
+  }
 }
 
 /** Why the onnx engine cannot serve this extractor without being told its weights, or null. */

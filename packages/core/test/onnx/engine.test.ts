@@ -162,6 +162,34 @@ describeOrt('onnx engine', () => {
     }
   });
 
+  it('a cached model damaged on disk (same size, so its info still matches) is re-exported with a notice', async () => {
+    const b = byId('squeezenet1_1');
+    const dir = path.join(tmp, 'cache-damaged');
+    const ex = b.build({ seed: 7 });
+    const log: string[] = [];
+    const engines: InferenceEngine[] = [];
+    try {
+      const first = await createInferenceEngine('onnx', ex, ['relu1', 'fire2'], { cacheDir: dir });
+      engines.push(first);
+      const model = first.describe().model!;
+      fs.writeFileSync(model, Buffer.alloc(fs.statSync(model).size, 0xab));
+      const second = await createInferenceEngine('onnx', ex, ['relu1', 'fire2'], { cacheDir: dir, log: (l) => log.push(l) });
+      engines.push(second);
+      expect(second.describe()).toMatchObject({ model, reused: false });
+      expect(log).toHaveLength(1);
+      expect(log[0]).toContain(`cached model ${model} could not be loaded`);
+      expect(log[0]).toContain('re-exporting');
+      expect(await compareEngines(second, first, [1, 3, 64, 64], 3)).toBe(0);
+      // the repaired model is reused from then on
+      const third = await createInferenceEngine('onnx', ex, ['relu1', 'fire2'], { cacheDir: dir });
+      engines.push(third);
+      expect(third.describe().reused).toBe(true);
+    } finally {
+      for (const e of engines) await e.dispose();
+      ex.dispose();
+    }
+  });
+
   it('takes pretrained weights from the file in the provenance, and a cached model needs no file at all', async () => {
     const b = byId('alexnet');
     const sd = randomWeightsWithBn(b, 9);
