@@ -49,6 +49,35 @@ describe('dpl info / list / describe', () => {
     expect(paper[3].outputShape).toEqual([512, 14, 14]);
   });
 
+  it('describe <task>: presets and every setting with its preset values, what it accepts and what it does', async () => {
+    const list = await dpl(['list', 'tasks', '--json']);
+    const ids = list.json<{ id: string }[]>().map((t) => t.id);
+    expect(ids).toEqual(expect.arrayContaining(['similarity', 'super-resolution', 'segmentation', 'autoencoder']));
+    for (const id of ['similarity', 'super-resolution', 'segmentation', 'autoencoder']) {
+      const r = await dpl(['describe', id, '--json']);
+      expect(r.code).toBe(0);
+      const d = r.json<{
+        task: string;
+        presets: { name: string }[];
+        settings: { key: string; description: string | null; accepts: string | null; presets: Record<string, unknown> }[];
+      }>();
+      expect(d.task).toBe(id);
+      expect(d.presets.map((p) => p.name)).toEqual(expect.arrayContaining(['paper', 'quick']));
+      expect(d.settings.length).toBeGreaterThan(10);
+      for (const s of d.settings) {
+        expect({ key: s.key, described: (s.description ?? '').length > 10, accepts: Boolean(s.accepts) }).toEqual({
+          key: s.key,
+          described: true,
+          accepts: true,
+        });
+        expect(Object.keys(s.presets)).toEqual(d.presets.map((p) => p.name));
+      }
+    }
+    const human = await dpl(['describe', 'segmentation']);
+    expect(human.out).toMatch(/cropSize\s+224 \/ 64\s+an integer multiple of 16 >= 16/);
+    expect(human.out).toMatch(/ {2}mu: weight of the perceptual term/);
+  });
+
   it('an unknown backbone is an error listing the valid ones, exit 1, no stack trace', async () => {
     const r = await dpl(['describe', 'vgg17']);
     expect(r.code).toBe(1);

@@ -7,6 +7,14 @@ export * from './contracts/task';
 export * from './contracts/plugin';
 export * from './backend';
 export * from './preprocess';
+export {
+  defineTaskConfig,
+  expectedValue,
+  type ConfigProperty,
+  type TaskConfig,
+  type TaskConfigSchema,
+  type TaskConfigSpec,
+} from './config/task-config';
 
 export * from './graph/ir';
 export { GraphBuilder, type Ref, type ConvOptions, type PoolOptions } from './graph/builder';

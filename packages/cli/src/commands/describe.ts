@@ -1,10 +1,10 @@
-import { spatialShapes, type Backbone, type ExtractionPoint } from '@dpl/core';
+import { expectedValue, spatialShapes, type Backbone, type ExtractionPoint, type Task } from '@dpl/core';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../context';
 import { table } from '../io';
 
 interface Args {
-  backbone?: string;
+  id?: string;
   size?: number[];
   all?: boolean;
   paper?: boolean;
@@ -44,17 +44,52 @@ function describeBackbone(b: Backbone, size: number[] | undefined, paperOnly: bo
   };
 }
 
+const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+/** A task's presets and every config key: its value in each preset, what it accepts, what it does. */
+function describeTask(t: Task) {
+  const props = t.configSchema?.properties ?? {};
+  const keys = t.configSchema ? Object.keys(props) : Object.keys(t.presets[0]?.config ?? {});
+  return {
+    task: t.id,
+    description: t.description,
+    presets: t.presets.map((p) => ({ name: p.name, description: p.description })),
+    settings: keys.map((k) => ({
+      key: k,
+      description: props[k]?.description ?? null,
+      accepts: props[k] ? expectedValue(props[k]) : null,
+      presets: Object.fromEntries(t.presets.map((p) => [p.name, p.config[k] ?? null])),
+    })),
+  };
+}
+
+function printTask(ctx: CliContext, d: ReturnType<typeof describeTask>): void {
+  ctx.io.out(`${d.task} - ${d.description}`);
+  ctx.io.out('presets:');
+  for (const p of d.presets) ctx.io.out(`  ${p.name}: ${p.description}`);
+  const names = d.presets.map((p) => p.name);
+  ctx.io.out(`settings (${names.join(' / ')}; change them with a suite's overrides or dpl run --task ${d.task} --set key=value):`);
+  ctx.io.out(
+    table(
+      d.settings.map((s) => [s.key, names.map((n) => show(s.presets[n])).join(' / '), s.accepts ?? '']),
+      ['key', names.join(' / '), 'accepts'],
+    ),
+  );
+  ctx.io.out('');
+  for (const s of d.settings) if (s.description) ctx.io.out(`  ${s.key}: ${s.description}`);
+}
+
 export const describeCommand = (ctx: CliContext): CommandModule<object, Args> => ({
-  command: 'describe [backbone]',
-  describe: 'every extraction point of a backbone with its attributes (paper points marked)',
+  command: 'describe [id]',
+  describe: "a backbone's extraction points with their attributes (paper points marked), or a task's presets and settings",
   builder: (y) =>
     y
-      .positional('backbone', { type: 'string', describe: 'backbone id, e.g. vgg16' })
+      .positional('id', { type: 'string', describe: 'a backbone id (vgg16) or a task id (segmentation)' })
       .option('size', { type: 'number', array: true, describe: "input H W: adds each point's output shape" })
       .option('all', { type: 'boolean', describe: 'describe every installed backbone' })
       .option('paper', { type: 'boolean', describe: "only the study's paper points" })
       .check((a) => {
-        if (!a.backbone && !a.all) throw new Error('name a backbone or pass --all');
+        if (!a.id && !a.all) throw new Error('name a backbone or a task, or pass --all');
         if (a.size && (a.size.length < 1 || a.size.length > 2 || a.size.some((v) => !Number.isInteger(v) || v < 1))) {
           throw new Error('--size takes H and W as positive integers, e.g. --size 224 224');
         }
@@ -63,7 +98,12 @@ export const describeCommand = (ctx: CliContext): CommandModule<object, Args> =>
   handler: async (a) => {
     const reg = await ctx.registry();
     const size = a.size ? [a.size[0], a.size[1] ?? a.size[0]] : undefined;
-    const targets = a.all ? reg.backbones() : [reg.backbone(a.backbone as string)];
+    const task = !a.all && !reg.backbones().some((b) => b.id === a.id) ? reg.tasks().find((t) => t.id === a.id) : undefined;
+    if (task) {
+      const d = describeTask(task);
+      return ctx.args.json ? ctx.json(d) : printTask(ctx, d);
+    }
+    const targets = a.all ? reg.backbones() : [reg.backbone(a.id as string)];
     const docs = targets.map((b) => describeBackbone(b, size, Boolean(a.paper)));
     if (ctx.args.json) return ctx.json(a.all ? docs : docs[0]);
     for (const d of docs) {

@@ -1,3 +1,4 @@
+import type { TaskConfigSchema } from '../config/task-config';
 import type { FeatureExtractor, WeightsProvenance } from './backbone';
 
 /** Progress of long work: the CLI renders it as a bar on a TTY and plain lines otherwise. */
@@ -50,6 +51,8 @@ export interface Task {
   readonly description: string;
   /** 'paper' (the study's settings) and 'quick' (CPU-sized) at least. */
   readonly presets: TaskPreset[];
+  /** Every config key as a JSON Schema property with a description (what `dpl describe <task>` prints). */
+  readonly configSchema?: TaskConfigSchema;
   /** Validates a config (preset merged with overrides) and returns it with defaults filled; throws naming a bad key. */
   resolveConfig(preset: string, overrides?: Record<string, unknown>): Record<string, unknown>;
   run(ctx: TaskContext): Promise<TaskResult>;

@@ -1,62 +1,116 @@
 /**
  * Configuration of the autoencoder task: the study's settings (PROTOCOL.md section 6) as the
- * `paper` preset, a CPU-sized `quick` preset, and a validator naming every bad key or value.
+ * `paper` preset, a CPU-sized `quick` preset, and a JSON Schema per key (checked by ajv in core).
  */
-import { configError, type TaskPreset } from '@dpl/core';
+import { configError, defineTaskConfig, type ConfigProperty, type TaskPreset } from '@dpl/core';
 
 export type AutoencoderDataset = 'auto' | 'stl10' | 'svhn';
 export type ReconstructionLossKind = 'perceptual' | 'pixel';
 
+/** The task's settings; each key is described in SCHEMA below (and by `dpl describe autoencoder`). */
 export interface AutoencoderConfig {
-  /** Which data set the data root holds ('auto': whichever of STL-10 / SVHN is there). */
   dataset: AutoencoderDataset;
-  /** 'perceptual': MSE of loss-network features (the study); 'pixel': plain pixel MSE (its baseline). */
   loss: ReconstructionLossKind;
-  /** Loss-network input: raw [0, 1] images ('none', the study) or ImageNet mean/std. */
   normalize: 'none' | 'imagenet';
-  /** BatchNorm statistics of the loss network: 'eval' (ours) or 'train' (the reference code, PROTOCOL section 8). */
   lossNetworkMode: 'eval' | 'train';
   codeSize: number;
   encoderChannels: number[];
   decoderChannels: number[];
   lr: number;
   batchSize: number;
-  /** Most epochs; training stops earlier after `patience` epochs without a better validation loss. */
   epochs: number;
   patience: number;
-  /** Fraction of the autoencoder's images held out for validation. */
   valFraction: number;
-  /** Train the autoencoder on at most N images (a seeded choice; null: all). */
   maxAutoencoderImages: number | null;
-  /** Hidden layer widths of each MLP probe ([] is a linear probe). */
   probeHidden: number[][];
   probeLr: number;
   probeBatchSize: number;
   probeEpochs: number;
   probePatience: number;
   probeValFraction: number;
-  /** Negative slope of the probes' LeakyReLU (PyTorch's default 0.01). */
   probeLeakySlope: number;
-  /** Train / test the probes on at most N images (a seeded choice; null: all). */
   maxProbeTrainImages: number | null;
   maxProbeTestImages: number | null;
-  /** Images per forward pass when validating and encoding. */
   evalBatchSize: number;
-  /** Reflect padding of SVHN's 32 x 32 images per side (study: 16, giving 64 x 64). */
   svhnPad: number;
-  /**
-   * Where SVHN's compressed X arrays are inflated once (1.6 GB for extra), reused while the .mat
-   * file is unchanged; null: <scratch>/svhn-cache. Share one folder across runs to inflate once.
-   */
   svhnCacheDir: string | null;
-  /** Test images whose reconstructions are written as a PNG to the scratch directory (0: none). */
   samples: number;
-  /** The synthetic stand-in used without a data root: image side and split sizes. */
   syntheticSize: number;
   syntheticUnlabeled: number;
   syntheticTrain: number;
   syntheticTest: number;
 }
+
+const int = (description: string, minimum: number): ConfigProperty => ({ description, type: 'integer', minimum });
+const intOrNull = (description: string, minimum: number): ConfigProperty => ({ description, type: ['integer', 'null'], minimum });
+const fraction = (description: string): ConfigProperty => ({ description, type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 });
+const rate = (description: string): ConfigProperty => ({ description, type: 'number', exclusiveMinimum: 0, maximum: 1 });
+const channels = (description: string): ConfigProperty => ({
+  description,
+  type: 'array',
+  items: { type: 'integer', minimum: 1 },
+  minItems: 4,
+  maxItems: 4,
+});
+
+const SCHEMA: Record<keyof AutoencoderConfig, ConfigProperty> = {
+  dataset: {
+    description: "which data set the data root holds ('auto': whichever of STL-10 / SVHN is there)",
+    enum: ['auto', 'stl10', 'svhn'],
+  },
+  loss: {
+    description: "'perceptual': MSE of loss-network features (the study); 'pixel': plain pixel MSE (its baseline)",
+    enum: ['perceptual', 'pixel'],
+  },
+  normalize: { description: "loss-network input: raw [0, 1] images ('none', the study) or ImageNet mean/std", enum: ['none', 'imagenet'] },
+  lossNetworkMode: {
+    description: "BatchNorm statistics of the loss network: 'eval' (ours) or 'train' (the reference code, PROTOCOL section 8)",
+    enum: ['eval', 'train'],
+  },
+  codeSize: int('length of the latent code (study: 64)', 1),
+  encoderChannels: channels('output channels of the 4 encoder convolutions (study: 32, 64, 128, 256)'),
+  decoderChannels: channels('channels of the 4 decoder stages (study: 1024, 128, 64, 32)'),
+  lr: rate('Adam learning rate of the autoencoder (study: 1e-3)'),
+  batchSize: int('autoencoder images per step (study: 256)', 2),
+  epochs: int('most epochs; training stops earlier after patience epochs without a better validation loss', 1),
+  patience: int('epochs without a better validation loss before the autoencoder stops (study: 10)', 1),
+  valFraction: fraction("fraction of the autoencoder's images held out for validation"),
+  maxAutoencoderImages: intOrNull('train the autoencoder on at most N images (a seeded choice; null: all)', 4),
+  probeHidden: {
+    description: 'hidden layer widths of each MLP probe ([] is a linear probe)',
+    type: 'array',
+    items: { type: 'array', items: { type: 'integer', minimum: 1 } },
+    minItems: 1,
+    expected: 'a non-empty list of hidden-layer lists of positive integers, e.g. [[], [32], [64, 64]]',
+  },
+  probeLr: rate('Adam learning rate of the probes (study: 1e-3)'),
+  probeBatchSize: int('probe training batch (study: 256)', 1),
+  probeEpochs: int('most probe epochs (study: 500)', 1),
+  probePatience: int('probe epochs without a better validation loss before a probe stops (study: 25)', 1),
+  probeValFraction: fraction("fraction of the probes' training codes held out for validation"),
+  probeLeakySlope: {
+    description: "negative slope of the probes' LeakyReLU (PyTorch's default 0.01)",
+    type: 'number',
+    minimum: 0,
+    exclusiveMaximum: 1,
+  },
+  maxProbeTrainImages: intOrNull('train the probes on at most N images (a seeded choice; null: all)', 2),
+  maxProbeTestImages: intOrNull('test the probes on at most N images (a seeded choice; null: all)', 1),
+  evalBatchSize: int('images per forward pass when validating and encoding', 1),
+  svhnPad: int("reflect padding of SVHN's 32 x 32 images per side (study: 16, giving 64 x 64)", 0),
+  svhnCacheDir: {
+    description:
+      "where SVHN's compressed X arrays are inflated once (1.6 GB for extra), reused while the .mat file is unchanged; null: <scratch>/svhn-cache",
+    type: ['string', 'null'],
+    minLength: 1,
+    expected: 'a folder path, or null',
+  },
+  samples: int('test images whose reconstructions are written as a PNG to the scratch directory (0: none)', 0),
+  syntheticSize: int('the synthetic stand-in (used without a data root): image side, 64 + 16k', 64),
+  syntheticUnlabeled: int('the synthetic stand-in: unlabeled images (the autoencoder trains on them)', 4),
+  syntheticTrain: int("the synthetic stand-in: labelled training images (the probes')", 2),
+  syntheticTest: int('the synthetic stand-in: labelled test images', 1),
+};
 
 export const PAPER_PROBES: number[][] = [[], [32], [64], [32, 32], [64, 32], [64, 64], [128, 128]];
 
@@ -126,112 +180,27 @@ export const PRESETS: TaskPreset[] = [
   },
 ];
 
-type Check = (key: string, v: unknown) => unknown;
-
-const fail = (key: string, v: unknown, expected: string) =>
-  configError(`config key '${key}'`, `has the value ${JSON.stringify(v)}`, `use ${expected}`);
-
-const int =
-  (min: number): Check =>
-  (k, v) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw fail(k, v, `an integer >= ${min}`);
-    return v;
-  };
-const intOrNull =
-  (min: number): Check =>
-  (k, v) =>
-    v === null ? null : int(min)(k, v);
-const num =
-  (lo: number, hi: number, loOpen: boolean, hiOpen: boolean): Check =>
-  (k, v) => {
-    const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
-    if (!ok) throw fail(k, v, `a number in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'}`);
-    return v;
-  };
-const oneOf =
-  (values: readonly string[]): Check =>
-  (k, v) => {
-    if (typeof v !== 'string' || !values.includes(v)) throw fail(k, v, `one of: ${values.join(', ')}`);
-    return v;
-  };
-const widths =
-  (n: number | null): Check =>
-  (k, v) => {
-    if (!Array.isArray(v) || (n !== null && v.length !== n) || !v.every((x) => Number.isInteger(x) && x >= 1)) {
-      throw fail(k, v, n === null ? 'a list of positive integers' : `${n} positive integers`);
+const CONFIG = defineTaskConfig<AutoencoderConfig>({
+  task: 'autoencoder',
+  properties: SCHEMA,
+  presets: PRESETS,
+  refine: (cfg) => {
+    if (cfg.syntheticSize !== 64 && (cfg.syntheticSize - 64) % 16 !== 0) {
+      throw configError(
+        "config key 'syntheticSize'",
+        `has the value ${cfg.syntheticSize}`,
+        'use 64 + 16k (the autoencoder reconstructs only those sizes at their own size: 64, 80, 96, ...)',
+      );
     }
-    return [...v];
-  };
-const probes: Check = (k, v) => {
-  if (!Array.isArray(v) || v.length === 0) throw fail(k, v, 'a non-empty list of hidden-layer lists, e.g. [[], [32], [64, 64]]');
-  return v.map((h, i) => widths(null)(`${k}[${i}]`, h));
-};
-
-const CHECKS: Record<keyof AutoencoderConfig, Check> = {
-  dataset: oneOf(['auto', 'stl10', 'svhn']),
-  loss: oneOf(['perceptual', 'pixel']),
-  normalize: oneOf(['none', 'imagenet']),
-  lossNetworkMode: oneOf(['eval', 'train']),
-  codeSize: int(1),
-  encoderChannels: widths(4),
-  decoderChannels: widths(4),
-  lr: num(0, 1, true, false),
-  batchSize: int(2),
-  epochs: int(1),
-  patience: int(1),
-  valFraction: num(0, 1, true, true),
-  maxAutoencoderImages: intOrNull(4),
-  probeHidden: probes,
-  probeLr: num(0, 1, true, false),
-  probeBatchSize: int(1),
-  probeEpochs: int(1),
-  probePatience: int(1),
-  probeValFraction: num(0, 1, true, true),
-  probeLeakySlope: num(0, 1, false, true),
-  maxProbeTrainImages: intOrNull(2),
-  maxProbeTestImages: intOrNull(1),
-  evalBatchSize: int(1),
-  svhnPad: int(0),
-  svhnCacheDir: (k, v) => {
-    if (v !== null && (typeof v !== 'string' || v === '')) throw fail(k, v, 'a folder path or null');
-    return v;
   },
-  samples: int(0),
-  syntheticSize: int(64),
-  syntheticUnlabeled: int(4),
-  syntheticTrain: int(2),
-  syntheticTest: int(1),
-};
+});
 
-export const CONFIG_KEYS = Object.keys(CHECKS) as (keyof AutoencoderConfig)[];
+export const CONFIG_SCHEMA = CONFIG.schema;
+export const CONFIG_KEYS = CONFIG.keys;
 
 /** Checks every key of an already merged config (e.g. ctx.config). */
-export function checkAutoencoderConfig(config: Record<string, unknown>): AutoencoderConfig {
-  for (const k of Object.keys(config)) {
-    if (!(k in CHECKS)) throw configError(`config key '${k}'`, 'is not an autoencoder setting', `use one of: ${CONFIG_KEYS.join(', ')}`);
-  }
-  const out: Record<string, unknown> = {};
-  for (const k of CONFIG_KEYS) {
-    if (!(k in config)) throw configError(`config key '${k}'`, 'is missing', "resolve the config with the task's resolveConfig");
-    out[k] = CHECKS[k](k, config[k]);
-  }
-  const cfg = out as unknown as AutoencoderConfig;
-  if (cfg.syntheticSize !== 64 && (cfg.syntheticSize - 64) % 16 !== 0) {
-    throw fail(
-      'syntheticSize',
-      cfg.syntheticSize,
-      '64 + 16k (the autoencoder reconstructs only those sizes at their own size: 64, 80, 96, ...)',
-    );
-  }
-  return cfg;
-}
+export const checkAutoencoderConfig = (config: Record<string, unknown>): AutoencoderConfig => CONFIG.check(config);
 
 /** Preset merged with overrides, every key checked; throws naming an unknown key or a bad value. */
-export function resolveAutoencoderConfig(preset: string, overrides: Record<string, unknown> = {}): AutoencoderConfig {
-  const p = PRESETS.find((x) => x.name === preset);
-  if (!p) throw configError(`preset '${preset}'`, 'is not a preset of autoencoder', `use one of: ${PRESETS.map((x) => x.name).join(', ')}`);
-  for (const k of Object.keys(overrides)) {
-    if (!(k in CHECKS)) throw configError(`config key '${k}'`, 'is not an autoencoder setting', `use one of: ${CONFIG_KEYS.join(', ')}`);
-  }
-  return checkAutoencoderConfig({ ...p.config, ...overrides });
-}
+export const resolveAutoencoderConfig = (preset: string, overrides: Record<string, unknown> = {}): AutoencoderConfig =>
+  CONFIG.resolve(preset, overrides);

@@ -3,6 +3,7 @@ export {
   PRESETS,
   PAPER_PROBES,
   CONFIG_KEYS,
+  CONFIG_SCHEMA,
   resolveAutoencoderConfig,
   checkAutoencoderConfig,
   type AutoencoderConfig,

@@ -13,7 +13,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendName, configError, inputError, ParamStore, writePng, type Task, type TaskContext, type TaskResult } from '@dpl/core';
-import { checkAutoencoderConfig, PRESETS, resolveAutoencoderConfig, type AutoencoderConfig } from './config';
+import { checkAutoencoderConfig, CONFIG_SCHEMA, PRESETS, resolveAutoencoderConfig, type AutoencoderConfig } from './config';
 import type { ImageSet } from './data/image-set';
 import { openRunData } from './data/open';
 import { ReconstructionLoss } from './loss';
@@ -214,6 +214,7 @@ export const autoencoderTask: Task = {
   description:
     'dimensionality reduction (Pihlgren et al. 2020): a 64-d autoencoder trained with the perceptual loss on STL-10 / SVHN, scored by the best test accuracy of 7 MLP probes on its codes',
   presets: PRESETS,
+  configSchema: CONFIG_SCHEMA,
   resolveConfig: (preset, overrides) => resolveAutoencoderConfig(preset, overrides) as unknown as Record<string, unknown>,
   run: runAutoencoder,
 };

@@ -64,12 +64,12 @@ describe('autoencoder config', () => {
       /config key 'loss': has the value "l1"[\s\S]*perceptual, pixel/,
     );
     expect(() => resolveAutoencoderConfig('paper', { lossNetworkMode: 'frozen' })).toThrow(/lossNetworkMode/);
-    expect(() => resolveAutoencoderConfig('paper', { encoderChannels: [32, 64] })).toThrow(/encoderChannels[\s\S]*4 positive integers/);
+    expect(() => resolveAutoencoderConfig('paper', { encoderChannels: [32, 64] })).toThrow(/encoderChannels[\s\S]*a list of 4 integers >= 1/);
     expect(() => resolveAutoencoderConfig('paper', { probeHidden: [[32], [0]] })).toThrow(/probeHidden\[1\]/);
     expect(() => resolveAutoencoderConfig('paper', { valFraction: 1 })).toThrow(/valFraction/);
     expect(() => resolveAutoencoderConfig('paper', { syntheticSize: 72 })).toThrow(/syntheticSize[\s\S]*64 \+ 16k/);
     expect(() => resolveAutoencoderConfig('paper', { batchSize: 1 })).toThrow(/batchSize/);
-    expect(() => resolveAutoencoderConfig('paper', { svhnCacheDir: 3 })).toThrow(/svhnCacheDir[\s\S]*folder path or null/);
+    expect(() => resolveAutoencoderConfig('paper', { svhnCacheDir: 3 })).toThrow(/svhnCacheDir[\s\S]*folder path, or null/);
     expect(() => resolveAutoencoderConfig('fast')).toThrow(/preset 'fast': is not a preset of autoencoder[\s\S]*paper, quick/);
     expect(() => checkAutoencoderConfig({ ...resolveAutoencoderConfig('quick'), epochs: undefined } as Record<string, unknown>)).toThrow(
       /epochs/,

@@ -1,5 +1,5 @@
 export { segmentationTask, runSegmentation, SEGMENTATION_TASK_ID, SYNTHETIC_SEED, CHECKPOINT_FILE } from './task';
-export { PRESETS, CONFIG_KEYS, resolveSegmentationConfig, checkSegmentationConfig, type SegmentationConfig } from './config';
+export { PRESETS, CONFIG_KEYS, CONFIG_SCHEMA, resolveSegmentationConfig, checkSegmentationConfig, type SegmentationConfig } from './config';
 export {
   openRoadSplit,
   ROAD_SPLITS,

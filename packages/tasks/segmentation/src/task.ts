@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'node:path';
 import { backendName, configError, ParamStore, writePng, type Task, type TaskContext, type TaskResult } from '@dpl/core';
-import { checkSegmentationConfig, PRESETS, resolveSegmentationConfig, type SegmentationConfig } from './config';
+import { checkSegmentationConfig, CONFIG_SCHEMA, PRESETS, resolveSegmentationConfig, type SegmentationConfig } from './config';
 import { openRoadSplit, type RoadPair, type RoadSplit } from './data/layout';
 import { loadEvalSamples, type RoadSample } from './data/loader';
 import { generateSyntheticRoads } from './data/synthetic';
@@ -248,6 +248,7 @@ export const segmentationTask: Task = {
   description:
     'road delineation on Massachusetts Roads (Mosinska et al. 2018): iterative U-Net trained with BCE + perceptual loss; test quality (higher is better)',
   presets: PRESETS,
+  configSchema: CONFIG_SCHEMA,
   resolveConfig: (preset, overrides) => ({ ...resolveSegmentationConfig(preset, overrides) }),
   run: runSegmentation,
 };

@@ -1,69 +1,105 @@
 /**
  * Configuration of the similarity task: the study's settings (PROTOCOL.md section 3) as the
- * `paper` preset, a CPU-sized `quick` preset, and a validator that names every bad key or value.
+ * `paper` preset, a CPU-sized `quick` preset, and a JSON Schema per key (checked by ajv in core).
  */
-import { configError, ENGINE_CHOICES, type EngineChoice, type TaskPreset } from '@dpl/core';
+import { configError, defineTaskConfig, ENGINE_CHOICES, type ConfigProperty, type EngineChoice, type TaskPreset } from '@dpl/core';
 import { JND_VAL_SPLITS, TWO_AFC_TRAIN_SPLITS, TWO_AFC_VAL_SPLITS } from './bapps/layout';
 
 export type SimilarityVariant = 'baseline' | 'lin' | 'tune' | 'scratch';
 export const VARIANTS: readonly SimilarityVariant[] = ['baseline', 'lin', 'tune', 'scratch'];
 
+/** The task's settings; each key is described in SCHEMA below (and by `dpl describe similarity`). */
 export interface SimilarityConfig {
-  /**
-   * baseline: pretrained network, channel sum (no training). lin: frozen network, learned
-   * non-negative channel weights. tune: network and weights trained. scratch: random network,
-   * everything trained.
-   */
   variant: SimilarityVariant;
-  /** Images are compared at imageSize x imageSize (BAPPS: 64). */
   imageSize: number;
-  /** Network input: 'imagenet' mean/std (the study) or LPIPS' shift/scale. */
   normalize: 'imagenet' | 'lpips';
-  /** BatchNorm statistics of the network: 'eval' (ours) or 'train' (the reference code, see PROTOCOL section 8). */
   lossNetworkMode: 'eval' | 'train';
   valSplits: string[];
   jndSplits: string[];
   trainSplits: string[];
-  /** Evaluate only the first N items of each split (null: all). */
   maxPerSplit: number | null;
-  /** Train on at most N triplets (a seeded choice; null: all). */
   maxTrainTriplets: number | null;
-  /** Items per forward pass when scoring (and per feature chunk when training). */
   evalBatchSize: number;
-  /** Triplets per optimiser step. */
   batchSize: number;
-  /** Epochs at the full learning rate, then decayEpochs of linear decay to 0 (LPIPS: 5 + 5). */
   epochs: number;
   decayEpochs: number;
   lr: number;
   betas: [number, number];
-  /** Dropout before the channel weighting (training only). */
   dropout: number;
-  /** Width of the ranking head's hidden layers (LPIPS: 32). */
   rankHidden: number;
-  /**
-   * Trained weights to evaluate instead of training: a checkpoint written by this task
-   * (`<scratch>/similarity-<variant>.safetensors`) or, for variant lin, LPIPS' official
-   * v0.1 lin checkpoint (alex.pth, vgg.pth, squeeze.pth).
-   */
   linWeights: string | null;
-  /** Write per-item distances (CSV) to the scratch directory. */
   writeDistances: boolean;
-  /** An unreadable image or label: 'fail' (stop, naming the file) or 'skip' (drop the item and report it). */
   badImages: 'fail' | 'skip';
-  /** Reuse splits already scored by an identical run in the same scratch directory. */
   resume: boolean;
-  /**
-   * Where the frozen loss network runs when scoring (baseline and lin): 'onnx' (onnxruntime-node),
-   * 'tfjs', or 'auto' (onnx when installed, else tfjs with a notice). tune and scratch score
-   * their trained network on tfjs.
-   */
   engine: EngineChoice;
-  /** Items per split of the synthetic stand-in used when no data root is given. */
   syntheticVal: number;
   syntheticTrain: number;
   syntheticJnd: number;
 }
+
+const int = (description: string, minimum: number): ConfigProperty => ({ description, type: 'integer', minimum });
+const intOrNull = (description: string, minimum: number): ConfigProperty => ({ description, type: ['integer', 'null'], minimum });
+const splits = (description: string, valid: readonly string[], minItems: number): ConfigProperty => ({
+  description,
+  type: 'array',
+  items: { enum: valid },
+  uniqueItems: true,
+  minItems,
+});
+
+const SCHEMA: Record<keyof SimilarityConfig, ConfigProperty> = {
+  variant: {
+    description:
+      'baseline: pretrained network, channel sum (no training); lin: frozen network, learned non-negative channel weights; tune: network and weights trained; scratch: random network, everything trained',
+    enum: VARIANTS,
+  },
+  imageSize: int('images are compared at imageSize x imageSize (BAPPS: 64)', 16),
+  normalize: { description: "network input: 'imagenet' mean/std (the study) or LPIPS' shift/scale", enum: ['imagenet', 'lpips'] },
+  lossNetworkMode: {
+    description: "BatchNorm statistics of the network: 'eval' (ours) or 'train' (the reference code, see PROTOCOL section 8)",
+    enum: ['eval', 'train'],
+  },
+  valSplits: splits('BAPPS 2AFC validation splits scored', TWO_AFC_VAL_SPLITS, 1),
+  jndSplits: splits('BAPPS JND validation splits scored (may be empty)', JND_VAL_SPLITS, 0),
+  trainSplits: splits('BAPPS 2AFC training splits the trained variants learn from', TWO_AFC_TRAIN_SPLITS, 1),
+  maxPerSplit: intOrNull('evaluate only the first N items of each split (null: all)', 1),
+  maxTrainTriplets: intOrNull('train on at most N triplets (a seeded choice; null: all)', 1),
+  evalBatchSize: int('items per forward pass when scoring (and per feature chunk when training)', 1),
+  batchSize: int('triplets per optimiser step (the study: 256)', 1),
+  epochs: int('epochs at the full learning rate, then decayEpochs of linear decay to 0 (the study: 5 + 5)', 0),
+  decayEpochs: int('epochs of linear learning-rate decay to 0 after epochs', 0),
+  lr: { description: 'Adam learning rate (the study: 1e-3)', type: 'number', exclusiveMinimum: 0, maximum: 1 },
+  betas: {
+    description: "Adam's beta1, beta2 (the study: 0.5, 0.999)",
+    type: 'array',
+    items: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
+    minItems: 2,
+    maxItems: 2,
+  },
+  dropout: { description: 'dropout before the channel weighting (training only)', type: 'number', minimum: 0, exclusiveMaximum: 1 },
+  rankHidden: int("width of the ranking head's hidden layers (LPIPS: 32)", 1),
+  linWeights: {
+    description:
+      "trained weights to evaluate instead of training: a checkpoint written by this task (<scratch>/similarity-<variant>.safetensors) or, for variant lin, LPIPS' official v0.1 lin checkpoint (alex.pth, vgg.pth, squeeze.pth)",
+    type: ['string', 'null'],
+    minLength: 1,
+    expected: 'a file path, or null',
+  },
+  writeDistances: { description: 'write per-item distances (CSV) to the scratch directory', type: 'boolean' },
+  badImages: {
+    description: "an unreadable image or label: 'fail' (stop, naming the file) or 'skip' (drop the item and report it)",
+    enum: ['fail', 'skip'],
+  },
+  resume: { description: 'reuse splits already scored by an identical run in the same scratch directory', type: 'boolean' },
+  engine: {
+    description:
+      "where the frozen loss network runs when scoring (baseline and lin): 'onnx' (onnxruntime-node), 'tfjs', or 'auto' (onnx when installed, else tfjs with a notice); tune and scratch score their trained network on tfjs",
+    enum: ENGINE_CHOICES,
+  },
+  syntheticVal: int('the synthetic stand-in (used without a data root): items per 2AFC validation split', 1),
+  syntheticTrain: int('the synthetic stand-in: items per 2AFC training split', 1),
+  syntheticJnd: int('the synthetic stand-in: items per JND split', 1),
+};
 
 const common = {
   imageSize: 64,
@@ -121,137 +157,38 @@ export const PRESETS: TaskPreset[] = [
   },
 ];
 
-type Check = (key: string, v: unknown) => unknown;
-
-const fail = (key: string, v: unknown, expected: string) =>
-  configError(`config key '${key}'`, `has the value ${JSON.stringify(v)}`, `use ${expected}`);
-
-const int =
-  (min: number): Check =>
-  (k, v) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw fail(k, v, `an integer >= ${min}`);
-    return v;
-  };
-const intOrNull =
-  (min: number): Check =>
-  (k, v) =>
-    v === null ? null : int(min)(k, v);
-const num =
-  (lo: number, hi: number, open: 'hi' | 'lo' | 'none'): Check =>
-  (k, v) => {
-    const ok = typeof v === 'number' && Number.isFinite(v) && (open === 'lo' ? v > lo : v >= lo) && (open === 'hi' ? v < hi : v <= hi);
-    if (!ok) throw fail(k, v, `a number in ${open === 'lo' ? '(' : '['}${lo}, ${hi}${open === 'hi' ? ')' : ']'}`);
-    return v;
-  };
-const oneOf =
-  (values: readonly string[]): Check =>
-  (k, v) => {
-    if (typeof v !== 'string' || !values.includes(v)) throw fail(k, v, `one of: ${values.join(', ')}`);
-    return v;
-  };
-const bool: Check = (k, v) => {
-  if (typeof v !== 'boolean') throw fail(k, v, 'true or false');
-  return v;
-};
-const stringOrNull: Check = (k, v) => {
-  if (v !== null && (typeof v !== 'string' || !v)) throw fail(k, v, 'a file path or null');
-  return v;
-};
-/** A list of distinct names from `valid` (a comma-separated string is accepted, as from --set). */
-const subset =
-  (valid: readonly string[], allowEmpty: boolean): Check =>
-  (k, v) => {
-    const list =
-      typeof v === 'string'
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : v;
-    if (!Array.isArray(list) || list.some((s) => typeof s !== 'string')) throw fail(k, v, `a list of: ${valid.join(', ')}`);
-    const bad = (list as string[]).filter((s) => !valid.includes(s));
-    if (bad.length)
+const CONFIG = defineTaskConfig<SimilarityConfig>({
+  task: 'similarity',
+  properties: SCHEMA,
+  presets: PRESETS,
+  refine: (cfg) => {
+    const trained = cfg.variant !== 'baseline';
+    if (trained && cfg.linWeights === null && cfg.epochs + cfg.decayEpochs === 0) {
       throw configError(
-        `config key '${k}'`,
-        `names unknown split${bad.length > 1 ? 's' : ''} ${bad.join(', ')}`,
-        `use some of: ${valid.join(', ')}`,
+        `variant '${cfg.variant}'`,
+        'trains, but epochs + decayEpochs is 0',
+        'set epochs >= 1, or give linWeights to evaluate trained weights',
       );
-    if (new Set(list).size !== list.length) throw fail(k, v, 'each split once');
-    if (!allowEmpty && list.length === 0) throw fail(k, v, `at least one of: ${valid.join(', ')}`);
-    return [...(list as string[])];
-  };
-const betas: Check = (k, v) => {
-  const b = num(0, 1, 'hi');
-  if (!Array.isArray(v) || v.length !== 2) throw fail(k, v, 'two numbers [beta1, beta2] in [0, 1)');
-  return [b(k, v[0]), b(k, v[1])];
-};
+    }
+    if (!trained && cfg.linWeights !== null) {
+      throw configError(
+        "config key 'linWeights'",
+        "is set, but variant 'baseline' has no trained weights",
+        "use variant 'lin' (or tune/scratch with a checkpoint of that variant)",
+      );
+    }
+  },
+});
 
-const CHECKS: Record<keyof SimilarityConfig, Check> = {
-  variant: oneOf(VARIANTS),
-  imageSize: int(16),
-  normalize: oneOf(['imagenet', 'lpips']),
-  lossNetworkMode: oneOf(['eval', 'train']),
-  valSplits: subset(TWO_AFC_VAL_SPLITS, false),
-  jndSplits: subset(JND_VAL_SPLITS, true),
-  trainSplits: subset(TWO_AFC_TRAIN_SPLITS, false),
-  maxPerSplit: intOrNull(1),
-  maxTrainTriplets: intOrNull(1),
-  evalBatchSize: int(1),
-  batchSize: int(1),
-  epochs: int(0),
-  decayEpochs: int(0),
-  lr: num(0, 1, 'lo'),
-  betas,
-  dropout: num(0, 1, 'hi'),
-  rankHidden: int(1),
-  linWeights: stringOrNull,
-  writeDistances: bool,
-  badImages: oneOf(['fail', 'skip']),
-  resume: bool,
-  engine: oneOf(ENGINE_CHOICES),
-  syntheticVal: int(1),
-  syntheticTrain: int(1),
-  syntheticJnd: int(1),
-};
-
-export const CONFIG_KEYS = Object.keys(CHECKS) as (keyof SimilarityConfig)[];
+export const CONFIG_SCHEMA = CONFIG.schema;
+export const CONFIG_KEYS = CONFIG.keys;
 
 /** Preset merged with overrides, every key checked; throws naming an unknown key or a bad value. */
-export function resolveSimilarityConfig(preset: string, overrides: Record<string, unknown> = {}): SimilarityConfig {
-  const p = PRESETS.find((x) => x.name === preset);
-  if (!p) throw configError(`preset '${preset}'`, 'is not a preset of similarity', `use one of: ${PRESETS.map((x) => x.name).join(', ')}`);
-  for (const k of Object.keys(overrides)) {
-    if (!(k in CHECKS)) throw configError(`config key '${k}'`, 'is not a similarity setting', `use one of: ${CONFIG_KEYS.join(', ')}`);
-  }
-  const merged: Record<string, unknown> = { ...p.config, ...overrides };
-  const out: Record<string, unknown> = {};
-  for (const k of CONFIG_KEYS) out[k] = CHECKS[k](k, merged[k]);
-  const cfg = out as unknown as SimilarityConfig;
-  const trained = cfg.variant !== 'baseline';
-  if (trained && cfg.linWeights === null && cfg.epochs + cfg.decayEpochs === 0) {
-    throw configError(
-      `variant '${cfg.variant}'`,
-      'trains, but epochs + decayEpochs is 0',
-      'set epochs >= 1, or give linWeights to evaluate trained weights',
-    );
-  }
-  if (!trained && cfg.linWeights !== null) {
-    throw configError(
-      "config key 'linWeights'",
-      "is set, but variant 'baseline' has no trained weights",
-      "use variant 'lin' (or tune/scratch with a checkpoint of that variant)",
-    );
-  }
-  return cfg;
-}
+export const resolveSimilarityConfig = (preset: string, overrides: Record<string, unknown> = {}): SimilarityConfig =>
+  CONFIG.resolve(preset, overrides);
 
 /** Checks an already merged configuration (what TaskContext.config holds): every key known, present and valid. */
-export function checkSimilarityConfig(config: Record<string, unknown>): SimilarityConfig {
-  const missing = CONFIG_KEYS.filter((k) => !(k in config));
-  if (missing.length)
-    throw configError('similarity config', `lacks ${missing.join(', ')}`, "resolve it with the task's resolveConfig(preset, overrides)");
-  return resolveSimilarityConfig('paper', config);
-}
+export const checkSimilarityConfig = (config: Record<string, unknown>): SimilarityConfig => CONFIG.check(config);
 
 /** Whether the variant trains (unless trained weights are given). */
 export const isTrained = (v: SimilarityVariant): boolean => v !== 'baseline';

@@ -3,6 +3,7 @@ export {
   PRESETS,
   VARIANTS,
   CONFIG_KEYS,
+  CONFIG_SCHEMA,
   resolveSimilarityConfig,
   checkSimilarityConfig,
   type SimilarityConfig,

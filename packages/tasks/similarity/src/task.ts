@@ -27,7 +27,7 @@ import {
 import { jndMap, meanOverSplits, twoAfcScore, twoAfcScores } from '@dpl/metrics';
 import { itemsOf, openSplit, type BappsSplit, type SkippedItem } from './bapps/loader';
 import { generateSyntheticBapps } from './bapps/synthetic';
-import { checkSimilarityConfig, PRESETS, resolveSimilarityConfig, type SimilarityConfig } from './config';
+import { checkSimilarityConfig, CONFIG_SCHEMA, PRESETS, resolveSimilarityConfig, type SimilarityConfig } from './config';
 import { readLinWeights } from './lin-weights';
 import { createHead, initialNetworkWeights, linWeightsOf, TrainableNetwork } from './model';
 import { scoreSplits, type SplitRecord } from './scoring';
@@ -328,6 +328,7 @@ export const similarityTask: Task = {
   description:
     'perceptual similarity on BAPPS (Zhang et al. 2018): 2AFC agreement with human judgements per split and JND mAP; variants baseline, lin, tune, scratch',
   presets: PRESETS,
+  configSchema: CONFIG_SCHEMA,
   resolveConfig: (preset, overrides) => resolveSimilarityConfig(preset, overrides) as unknown as Record<string, unknown>,
   run: runSimilarity,
 };

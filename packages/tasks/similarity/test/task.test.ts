@@ -49,7 +49,7 @@ describe('similarity config', () => {
   it.each([
     [{ epoch: 3 }, /config key 'epoch': is not a similarity setting[\s\S]*epochs/],
     [{ variant: 'fancy' }, /config key 'variant': has the value "fancy"[\s\S]*baseline, lin, tune, scratch/],
-    [{ valSplits: ['cnn', 'blur'] }, /config key 'valSplits': names unknown split blur/],
+    [{ valSplits: ['cnn', 'blur'] }, /config key 'valSplits\[1\]': has the value \["cnn","blur"\][\s\S]*values from: /],
     [{ dropout: 1 }, /config key 'dropout': has the value 1[\s\S]*\[0, 1\)/],
     [{ batchSize: 0 }, /config key 'batchSize': has the value 0[\s\S]*integer >= 1/],
     [{ linWeights: 'x.safetensors' }, /linWeights.*variant 'baseline' has no trained weights/],

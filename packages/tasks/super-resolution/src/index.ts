@@ -2,6 +2,7 @@ export { superResolutionTask, runSuperResolution, SUPER_RESOLUTION_TASK_ID } fro
 export {
   PRESETS,
   CONFIG_KEYS,
+  CONFIG_SCHEMA,
   TEST_SETS,
   lrSizeOf,
   resolveSuperResolutionConfig,

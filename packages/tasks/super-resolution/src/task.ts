@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { adam, backendName, configError, DplError, ParamStore, trainLoop, type Task, type TaskContext, type TaskResult } from '@dpl/core';
 import {
   checkSuperResolutionConfig,
+  CONFIG_SCHEMA,
   lrSizeOf,
   PRESETS,
   resolveSuperResolutionConfig,
@@ -240,6 +241,7 @@ export const superResolutionTask: Task = {
   description:
     'x4 / x8 super-resolution (Johnson et al. 2016): transform network trained with feature MSE at one point; Y-PSNR / SSIM on Set5, Set14, BSD100 vs bicubic',
   presets: PRESETS,
+  configSchema: CONFIG_SCHEMA,
   resolveConfig: (preset, overrides) => resolveSuperResolutionConfig(preset, overrides) as unknown as Record<string, unknown>,
   run: runSuperResolution,
 };

@@ -43,12 +43,14 @@ describe('super-resolution configuration', () => {
     expect(() => resolveSuperResolutionConfig('quick', { scale: 3 })).toThrow(/'scale'.*3[\s\S]*one of: 4, 8/);
     expect(() => resolveSuperResolutionConfig('quick', { normalize: 'lpips' })).toThrow(/'normalize'/);
     expect(() => resolveSuperResolutionConfig('quick', { lossNetworkMode: 'frozen' })).toThrow(/'lossNetworkMode'/);
-    expect(() => resolveSuperResolutionConfig('quick', { testSets: ['Set5', 'Urban100'] })).toThrow(/unknown test set\(s\) Urban100/);
+    expect(() => resolveSuperResolutionConfig('quick', { testSets: ['Set5', 'Urban100'] })).toThrow(
+      /'testSets\[1\]': has the value \["Set5","Urban100"\][\s\S]*values from: Set5, Set14, BSD100/,
+    );
     expect(() => resolveSuperResolutionConfig('quick', { testSets: [] })).toThrow(/'testSets'/);
     expect(() => resolveSuperResolutionConfig('quick', { batchSize: 0 })).toThrow(/'batchSize': has the value 0[\s\S]*integer >= 1/);
     expect(() => resolveSuperResolutionConfig('quick', { lr: -1 })).toThrow(/'lr'/);
     expect(() => resolveSuperResolutionConfig('quick', { maxSteps: 2.5 })).toThrow(/'maxSteps'/);
-    expect(() => resolveSuperResolutionConfig('quick', { globalResidual: 'vdsr' })).toThrow(/'globalResidual'[\s\S]*"none", "bicubic"/);
+    expect(() => resolveSuperResolutionConfig('quick', { globalResidual: 'vdsr' })).toThrow(/'globalResidual'[\s\S]*one of: none, bicubic/);
     expect(() => resolveSuperResolutionConfig('quick', { pixelWarmupSteps: -1 })).toThrow(/'pixelWarmupSteps'.*-1[\s\S]*integer >= 0/);
     expect(resolveSuperResolutionConfig('paper', { globalResidual: 'bicubic', pixelWarmupSteps: 5 })).toMatchObject({
       globalResidual: 'bicubic',
@@ -62,6 +64,6 @@ describe('super-resolution configuration', () => {
     expect(() => resolveSuperResolutionConfig('quick', { hrSize: 20, shave: 7 })).toThrow(/'shave'/);
     const full = resolveSuperResolutionConfig('quick') as unknown as Record<string, unknown>;
     delete full.scale;
-    expect(() => checkSuperResolutionConfig(full)).toThrow(/'scale': is missing/);
+    expect(() => checkSuperResolutionConfig(full)).toThrow(/super-resolution config: lacks scale/);
   });
 });
