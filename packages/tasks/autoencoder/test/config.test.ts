@@ -64,7 +64,9 @@ describe('autoencoder config', () => {
       /config key 'loss': has the value "l1"[\s\S]*perceptual, pixel/,
     );
     expect(() => resolveAutoencoderConfig('paper', { lossNetworkMode: 'frozen' })).toThrow(/lossNetworkMode/);
-    expect(() => resolveAutoencoderConfig('paper', { encoderChannels: [32, 64] })).toThrow(/encoderChannels[\s\S]*a list of 4 integers >= 1/);
+    expect(() => resolveAutoencoderConfig('paper', { encoderChannels: [32, 64] })).toThrow(
+      /encoderChannels[\s\S]*a list of 4 integers >= 1/,
+    );
     expect(() => resolveAutoencoderConfig('paper', { probeHidden: [[32], [0]] })).toThrow(/probeHidden\[1\]/);
     expect(() => resolveAutoencoderConfig('paper', { valFraction: 1 })).toThrow(/valFraction/);
     expect(() => resolveAutoencoderConfig('paper', { syntheticSize: 72 })).toThrow(/syntheticSize[\s\S]*64 \+ 16k/);
