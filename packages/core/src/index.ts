@@ -56,6 +56,7 @@ export { discoverPlugins, type FoundPlugin } from './plugins/discover';
 export * from './util/random';
 
 export { backboneContract, type ContractCheck, type ContractOptions } from './testkit/backbone-contract';
+export { recordingProgress, taskTestContext, type RecordedProgress, type TaskTestContextOptions } from './testkit/task-context';
 
 export {
   ParamStore,

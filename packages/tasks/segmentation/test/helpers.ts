@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { FeatureExtractor, ProgressReporter, TaskContext } from '@dpl/core';
+import { taskTestContext, type FeatureExtractor, type RecordedProgress, type TaskContext } from '@dpl/core';
 import { efficientnetBackbones } from '../../../backbones/efficientnet/src/efficientnet';
 import { squeezenetBackbones } from '../../../backbones/squeezenet/src/squeezenet';
 import { vggBackbones } from '../../../backbones/vgg/src/vgg';
@@ -15,39 +15,16 @@ export function lossNetwork(id: 'squeezenet1_1' | 'vgg16' | 'efficientnet_b0', s
   return all.find((b) => b.id === id)!.build({ seed });
 }
 
-export interface RecordedProgress extends ProgressReporter {
-  starts: { label: string; total?: number }[];
-  ticks: number;
-  logs: string[];
-}
-
-export function recorder(): RecordedProgress {
-  const r: RecordedProgress = {
-    starts: [],
-    ticks: 0,
-    logs: [],
-    start: (label, total) => r.starts.push({ label, total }),
-    tick: (n = 1) => {
-      r.ticks += n;
-    },
-    log: (m) => r.logs.push(m),
-    done: () => undefined,
-  };
-  return r;
-}
+export { recordingProgress as recorder, type RecordedProgress } from '@dpl/core';
 
 /** A task context over `net` with the quick preset and `overrides`. */
 export function context(
   net: FeatureExtractor,
   o: { points: string[]; dataRoot?: string; scratchDir?: string; overrides?: Record<string, unknown>; seed?: number; preset?: string },
 ): TaskContext & { progress: RecordedProgress } {
-  return {
-    lossNetwork: net,
-    points: o.points,
-    config: segmentationTask.resolveConfig(o.preset ?? 'quick', o.overrides),
-    dataRoot: o.dataRoot,
-    seed: o.seed ?? 0,
-    progress: recorder(),
+  return taskTestContext(segmentationTask, net, {
+    ...o,
+
     scratchDir: o.scratchDir ?? tmp('dpl-seg-scratch-'),
-  };
+  });
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { FeatureExtractor, ProgressReporter, TaskContext } from '@dpl/core';
+import { taskTestContext, type FeatureExtractor, type RecordedProgress, type TaskContext } from '@dpl/core';
 import { squeezenetBackbones } from '../../../backbones/squeezenet/src/squeezenet';
 import { similarityTask } from '../src/task';
 
@@ -13,26 +13,7 @@ export function squeezenet(seed = 0): FeatureExtractor {
   return b.build({ seed });
 }
 
-export interface RecordedProgress extends ProgressReporter {
-  starts: { label: string; total?: number }[];
-  ticks: number;
-  logs: string[];
-}
-
-export function recorder(): RecordedProgress {
-  const r: RecordedProgress = {
-    starts: [],
-    ticks: 0,
-    logs: [],
-    start: (label, total) => r.starts.push({ label, total }),
-    tick: (n = 1) => {
-      r.ticks += n;
-    },
-    log: (m) => r.logs.push(m),
-    done: () => undefined,
-  };
-  return r;
-}
+export { recordingProgress as recorder, type RecordedProgress } from '@dpl/core';
 
 /** A task context over `net` with the quick preset and `overrides`. */
 export function context(
@@ -46,15 +27,11 @@ export function context(
     preset?: string;
   } = {},
 ): TaskContext & { progress: RecordedProgress } {
-  return {
-    lossNetwork: net,
+  return taskTestContext(similarityTask, net, {
+    ...o,
     points: o.points ?? net.backbone.resolvePoints('paper').map((p) => p.name),
-    config: similarityTask.resolveConfig(o.preset ?? 'quick', o.overrides),
-    dataRoot: o.dataRoot,
-    seed: o.seed ?? 0,
-    progress: recorder(),
     scratchDir: o.scratchDir ?? tmp('dpl-sim-scratch-'),
-  };
+  });
 }
 
 /** Parses a CSV written by the task (header row, then values). */

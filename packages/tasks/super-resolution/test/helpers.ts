@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
-import type { FeatureExtractor, ProgressReporter, TaskContext } from '@dpl/core';
+import { taskTestContext, type FeatureExtractor, type RecordedProgress, type TaskContext } from '@dpl/core';
 import { squeezenetBackbones } from '../../../backbones/squeezenet/src/squeezenet';
 import { vggBackbones } from '../../../backbones/vgg/src/vgg';
 import { superResolutionTask } from '../src/task';
@@ -47,42 +47,19 @@ export function vgg16(seed = 0): FeatureExtractor {
     .build({ seed });
 }
 
-export interface RecordedProgress extends ProgressReporter {
-  starts: { label: string; total?: number }[];
-  ticks: number;
-  logs: string[];
-}
-
-export function recorder(): RecordedProgress {
-  const r: RecordedProgress = {
-    starts: [],
-    ticks: 0,
-    logs: [],
-    start: (label, total) => r.starts.push({ label, total }),
-    tick: (n = 1) => {
-      r.ticks += n;
-    },
-    log: (m) => r.logs.push(m),
-    done: () => undefined,
-  };
-  return r;
-}
+export { recordingProgress as recorder, type RecordedProgress } from '@dpl/core';
 
 /** A task context over `net` with the quick preset merged with `overrides`. */
 export function context(
   net: FeatureExtractor,
   o: { points: string[]; dataRoot?: string; scratchDir?: string; overrides?: Record<string, unknown>; seed?: number; signal?: AbortSignal },
 ): TaskContext & { progress: RecordedProgress } {
-  return {
-    lossNetwork: net,
-    points: o.points,
-    config: superResolutionTask.resolveConfig('quick', o.overrides),
-    dataRoot: o.dataRoot,
-    seed: o.seed ?? 42,
-    progress: recorder(),
+  return taskTestContext(superResolutionTask, net, {
+    ...o,
+
     scratchDir: o.scratchDir ?? tmp('dpl-sr-scratch-'),
-    signal: o.signal,
-  };
+    seed: o.seed ?? 42,
+  });
 }
 
 /** max |a - b| and max |b|. */
