@@ -5,6 +5,7 @@ import type { CliIO } from '../io';
 import { cellLabel, fmtSeconds, type GridSummary } from '../run/grid-runner';
 import { type CellStatus, ResultsStore } from '../store/results-store';
 import type { ExpandedCell } from '../suite/grid';
+import { EtaEstimator } from '../run/eta';
 import { type CellJobData, type CellJobProgress, type CellJobResult, queueOwner } from './cell-job';
 import { envMs, parseRedisUrl, probeRedis, QUEUE_NAME, QUEUE_PREFIX, redisClient } from './connection';
 
@@ -17,6 +18,8 @@ export interface QueueRunOptions {
   attempts: number;
   retryFailed: boolean;
   io: CliIO;
+  /** Seconds per cell from earlier runs in the store, for the ETA until this run has its own. */
+  prior?: Map<string, number | undefined>;
 }
 
 type CellJob = Job<CellJobData, CellJobResult>;
@@ -74,7 +77,7 @@ export async function runSuiteOnQueue(o: QueueRunOptions): Promise<GridSummary> 
   const hashes = [...byHash.keys()];
   const statusOf = () => new Map(store.cells({ hashes }).map((c) => [c.hash, c] as const));
   let ranNow = 0;
-  const times: number[] = [];
+  const etaOf = new EtaEstimator(o.cells, o.prior);
 
   /** Records a finished job (once: a second collection of the same result changes nothing), then removes it. */
   const collect = async (job: CellJob, failed: boolean, quiet = false): Promise<void> => {
@@ -91,7 +94,7 @@ export async function runSuiteOnQueue(o: QueueRunOptions): Promise<GridSummary> 
         finishedAt,
       });
       ranNow++;
-      if (!failed) times.push((r as CellJobResult).seconds);
+      if (!failed) etaOf.record(hash, (r as CellJobResult).seconds);
       if (!quiet) {
         const s = store.get(hash)!;
         const v = s.metrics && s.headline ? s.metrics[s.headline.metric] : undefined;
@@ -114,12 +117,17 @@ export async function runSuiteOnQueue(o: QueueRunOptions): Promise<GridSummary> 
   };
 
   let active: CellJob[] = [];
+  /** Cells this run waits for (set once the store and Redis have been read). */
+  let outstanding = new Set<string>();
   const line = () => {
     const c = store.counts(hashes);
     const left = hashes.length - c.done - c.failed;
     const running = active.length;
-    const mean = times.length ? times.reduce((a, b) => a + b, 0) / times.length : 0;
-    const eta = mean && left ? ` ETA ${fmtSeconds((left * mean) / Math.max(1, running))}` : '';
+    const now = Date.now();
+    const elapsed = new Map(active.map((j) => [j.id!, j.processedOn ? (now - j.processedOn) / 1000 : 0]));
+    const waiting = [...outstanding].filter((h) => !elapsed.has(h));
+    const secs = left ? etaOf.remaining(waiting, elapsed, Math.max(1, running)) : undefined;
+    const eta = secs === undefined ? '' : ` ETA ${fmtSeconds(secs)}`;
     return `${c.done}/${hashes.length} done, ${running} running, ${c.failed} failed, ${left - running} queued${eta}`;
   };
 
@@ -145,7 +153,7 @@ export async function runSuiteOnQueue(o: QueueRunOptions): Promise<GridSummary> 
     const wanted = (s: CellStatus | undefined) =>
       s === undefined || s === 'pending' || s === 'running' || (o.retryFailed && s === 'failed');
     const cells = statusOf();
-    const outstanding = new Set(hashes.filter((h) => wanted(cells.get(h)?.status)));
+    outstanding = new Set(hashes.filter((h) => wanted(cells.get(h)?.status)));
     const before = store.counts(hashes);
     if (!outstanding.size) {
       print(

@@ -6,6 +6,7 @@ import { createRegistry, initBackend } from '@dpl/core';
 import type { CliIO } from '../io';
 import type { ExpandedCell } from '../suite/grid';
 import { ownerId, ResultsStore, type StoredCell } from '../store/results-store';
+import { EtaEstimator } from './eta';
 import { workCells, type WorkerMessage } from './worker-loop';
 import type { WorkerInit } from './worker-process';
 
@@ -20,6 +21,8 @@ export interface GridRunOptions {
   retryFailed: boolean;
   scratch?: string;
   io: CliIO;
+  /** Seconds per cell from earlier runs in the store, for the ETA until this run has its own. */
+  prior?: Map<string, number | undefined>;
 }
 
 export interface GridSummary {
@@ -96,7 +99,8 @@ export async function runGrid(o: GridRunOptions): Promise<GridSummary> {
 
   // progress: a bar per running cell on a TTY, plain lines otherwise
   const running = new Map<string, { label: string; done: number; total: number }>();
-  const times: number[] = [];
+  const etaOf = new EtaEstimator(o.cells, o.prior);
+  const startedAt = new Map<string, number>();
   const seenLogs = new Set<string>();
   let ranNow = 0;
   let finishedNow = 0;
@@ -107,11 +111,14 @@ export async function runGrid(o: GridRunOptions): Promise<GridSummary> {
   const cellBars = new Map<string, SingleBar>();
   const print = (line: string) => (multi ? multi.log(line + '\n') : o.io.out(line));
   const eta = () => {
-    const c = store.counts(hashes);
-    const left = c.pending + c.running;
-    if (!times.length) return '';
-    const mean = times.reduce((a, b) => a + b, 0) / times.length;
-    return ` ETA ${fmtSeconds((left * mean) / Math.max(1, o.workers))}`;
+    const now = Date.now();
+    const running = new Map([...startedAt].map(([h, t]) => [h, (now - t) / 1000]));
+    const waiting = store
+      .cells({ hashes, status: ['pending', 'running'] })
+      .map((c) => c.hash)
+      .filter((h) => !running.has(h));
+    const left = etaOf.remaining(waiting, running, Math.max(1, o.workers));
+    return left === undefined ? '' : ` ETA ${fmtSeconds(left)}`;
   };
   const status = () => {
     const c = store.counts(hashes);
@@ -122,6 +129,7 @@ export async function runGrid(o: GridRunOptions): Promise<GridSummary> {
     if (!cell) return;
     if (m.type === 'start') {
       running.set(m.hash, { label: '', done: 0, total: 0 });
+      startedAt.set(m.hash, Date.now());
       if (multi) cellBars.set(m.hash, multi.create(1, 0, { name: cellLabel(cell), info: '' }));
       else print(`start  ${cellLabel(cell)} [${m.hash}]`);
     } else if (m.type === 'progress') {
@@ -141,6 +149,7 @@ export async function runGrid(o: GridRunOptions): Promise<GridSummary> {
       }
     } else if (m.type === 'end') {
       running.delete(m.hash);
+      startedAt.delete(m.hash);
       const bar = cellBars.get(m.hash);
       if (bar) multi?.remove(bar);
       cellBars.delete(m.hash);
@@ -149,8 +158,10 @@ export async function runGrid(o: GridRunOptions): Promise<GridSummary> {
         return;
       }
       finishedNow++;
-      times.push(m.seconds);
-      if (m.status === 'done') ranNow++;
+      if (m.status === 'done') {
+        ranNow++;
+        etaOf.record(m.hash, m.seconds);
+      }
       overall?.update(finishedNow, { info: status() });
       print(
         m.status === 'done'

@@ -132,8 +132,9 @@ export async function runSuite(ctx: CliContext, a: RunSuiteArgs): Promise<GridSu
     return;
   }
 
+  const prior = estimates(storeFile, cells);
   const summary = a.queue
-    ? await runSuiteOnQueue({ url: a.queue, storeFile, cells, attempts: a.attempts ?? 3, retryFailed: a.retryFailed, io: ctx.io })
+    ? await runSuiteOnQueue({ url: a.queue, storeFile, cells, attempts: a.attempts ?? 3, retryFailed: a.retryFailed, io: ctx.io, prior })
     : await runGrid({
         storeFile,
         cells,
@@ -144,6 +145,7 @@ export async function runSuite(ctx: CliContext, a: RunSuiteArgs): Promise<GridSu
         retryFailed: a.retryFailed,
         scratch: a.scratch ? path.resolve(ctx.io.cwd, a.scratch) : undefined,
         io: ctx.io,
+        prior,
       });
   if (ctx.args.json) ctx.json(summary);
   if (summary.failed) {
