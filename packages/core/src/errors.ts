@@ -15,6 +15,13 @@ export class DplError extends Error {
   }
 }
 
+/** The same error with `prefix` (e.g. where in a file) before its message; the fix is kept once. */
+export function withContext(e: DplError, prefix: string): DplError {
+  const fix = e.hint ? `\n  fix: ${e.hint}` : '';
+  const bare = fix && e.message.endsWith(fix) ? e.message.slice(0, -fix.length) : e.message;
+  return new DplError(e.code, `${prefix}: ${bare}`, e.hint);
+}
+
 /** Duck-typed check: works across duplicate copies of @dpl/core (third-party plugins). */
 export function isDplError(e: unknown): e is DplError {
   return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && e.name === 'DplError';

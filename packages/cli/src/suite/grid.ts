@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DplError, isDplError, type Registry } from '@dpl/core';
+import { DplError, isDplError, withContext, type Registry } from '@dpl/core';
 import { cachedFile, officialPath, weightsDir } from '../weights/cache';
 import type { StoredCellSpec } from '../store/results-store';
-import type { LoadedSuite, WeightsMode } from './suite-file';
+import type { LoadedSuite, SuiteTaskEntry, WeightsMode } from './suite-file';
 
 /** How a cell gets its loss network's weights: seeded random, or a file (the cache's, by default). */
 /** `file` is relative to the weight cache (its name carries the checkpoint's hash prefix). */
@@ -53,8 +53,28 @@ function at<T>(suite: LoadedSuite, p: (string | number)[], fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (isDplError(e)) throw new DplError(e.code, `${suite.where(p)}: ${e.message}`, e.hint);
+    if (isDplError(e)) throw withContext(e, suite.where(p));
     throw e;
+  }
+}
+
+/**
+ * Like at(), for a task's config: an error naming `config key 'k'` (or `'k[1]'`) that the
+ * overrides set points at that override's value (an unknown key at the key itself).
+ */
+function atConfig<T>(suite: LoadedSuite, here: (string | number)[], t: SuiteTaskEntry, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!isDplError(e)) throw e;
+    const m = /^config key '([^'[]+)((?:\[\d+\])*)'/.exec(e.message);
+    const overrides = [...here, 'overrides'];
+    let where: string;
+    if (m && t.overrides && m[1] in t.overrides) {
+      const index = [...m[2].matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1]));
+      where = /is not an? .* setting/.test(e.message) ? suite.whereKey(overrides, m[1]) : suite.where([...overrides, m[1], ...index]);
+    } else where = suite.where(t.overrides ? overrides : [...here, t.preset ? 'preset' : 'task']);
+    throw withContext(e, where);
   }
 }
 
@@ -98,9 +118,7 @@ export function expandSuite(suite: LoadedSuite, reg: Registry, opts: { problems?
     const task = at(suite, [...here, 'task'], () => reg.task(t.task));
     const preset = t.preset ?? s.preset ?? 'quick';
     const overrides = t.overrides ?? {};
-    const taskConfig = at(suite, [...here, t.overrides ? 'overrides' : t.preset ? 'preset' : 'task'], () =>
-      task.resolveConfig(preset, overrides),
-    );
+    const taskConfig = atConfig(suite, here, t, () => task.resolveConfig(preset, overrides));
     const data = t.data ? path.resolve(path.dirname(suite.file), t.data) : null;
     if (data && !fs.existsSync(data)) {
       const msg = `${suite.where([...here, 'data'])}: the data root ${data} does not exist`;

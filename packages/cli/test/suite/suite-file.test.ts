@@ -75,11 +75,24 @@ describe('suite files', () => {
     const cases: [string, RegExp][] = [
       ['backbones: [vgg11]\ntasks:\n  - task: nosuchtask\n', /:3:\d+ \(tasks\[0\]\.task\): .*nosuchtask/],
       ['backbones: [vgg11]\ntasks:\n  - task: toy\n    preset: huge\n', /:4:\d+ \(tasks\[0\]\.preset\): .*preset 'huge'/],
-      ['backbones: [vgg11]\ntasks:\n  - task: toy\n    overrides: { imagez: 3 }\n', /:4:\d+ \(tasks\[0\]\.overrides\): .*'imagez'/],
+      ['backbones: [vgg11]\ntasks:\n  - task: toy\n    overrides: { imagez: 3 }\n', /:4:18 \(tasks\[0\]\.overrides\.imagez\): .*'imagez'/],
       ['backbones: [vgg11, notanet]\ntasks:\n  - task: toy\n', /:1:\d+ \(backbones\[1\]\): .*notanet/],
       ['backbones: [vgg11]\npoints: [relu1_1, nopoint]\ntasks:\n  - task: toy\n', /:2:\d+ \(points\): .*nopoint/],
     ];
     for (const [text, re] of cases) expectThrow(() => expandSuite(loadSuite(suiteFile(text)), reg), re);
+  });
+
+  it('a bad override value of a real task is named at its own line and column, with the fix once', () => {
+    const text =
+      'backbones: [vgg11]\nweights: random\ntasks:\n  - task: segmentation\n    overrides:\n      epochs: 2\n      widths: [8, 16, 0, 32]\n';
+    let msg = '';
+    try {
+      expandSuite(loadSuite(suiteFile(text)), reg);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/:7:23 \(tasks\[0\]\.overrides\.widths\[2\]\): config key 'widths\[2\]': has the value \[8,16,0,32\]/);
+    expect(msg.match(/fix: /g)).toHaveLength(1);
   });
 
   it('a suite with a bad cell runs nothing: dpl run fails before creating the store', async () => {
