@@ -56,7 +56,13 @@ export { discoverPlugins, type FoundPlugin } from './plugins/discover';
 export * from './util/random';
 
 export { backboneContract, type ContractCheck, type ContractOptions } from './testkit/backbone-contract';
-export { recordingProgress, taskTestContext, type RecordedProgress, type TaskTestContextOptions } from './testkit/task-context';
+export {
+  dplErrorMessage,
+  recordingProgress,
+  taskTestContext,
+  type RecordedProgress,
+  type TaskTestContextOptions,
+} from './testkit/task-context';
 
 export {
   ParamStore,

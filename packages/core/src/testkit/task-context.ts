@@ -4,6 +4,7 @@
  */
 import type { FeatureExtractor } from '../contracts/backbone';
 import type { ProgressReporter, Task, TaskContext } from '../contracts/task';
+import { isDplError } from '../errors';
 
 export interface RecordedProgress extends ProgressReporter {
   starts: { label: string; total?: number }[];
@@ -56,4 +57,15 @@ export function taskTestContext(
     scratchDir: o.scratchDir,
     signal: o.signal,
   };
+}
+
+/** The message of the DplError `f` throws; throws itself when `f` returns or throws something else. */
+export function dplErrorMessage(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (isDplError(e)) return e.message;
+    throw new Error(`expected a DplError, got: ${String(e)}`);
+  }
+  throw new Error('expected a DplError, but nothing was thrown');
 }

@@ -3,8 +3,9 @@
  * that name the key, the value and what would do; lists from comma-separated strings; presets
  * never mutated through a resolved config; cross-key checks after the per-key ones.
  */
-import { configError, isDplError } from '../../src/errors';
+import { configError } from '../../src/errors';
 import { defineTaskConfig, expectedValue } from '../../src/config/task-config';
+import { dplErrorMessage as messageOf } from '../../src/testkit/task-context';
 
 interface Toy {
   mode: 'a' | 'b';
@@ -53,16 +54,6 @@ const toy = () =>
         throw configError("config key 'steps'", `is ${c.steps}, more than mode b allows`, 'use steps <= 5');
     },
   });
-
-const messageOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    expect(isDplError(e)).toBe(true);
-    return (e as Error).message;
-  }
-  throw new Error('expected an error');
-};
 
 describe('defineTaskConfig', () => {
   it('resolves a preset with overrides; the schema lists every key with its description', () => {

@@ -1,17 +1,7 @@
-import { createRegistry, isDplError } from '@dpl/core';
+import { createRegistry, dplErrorMessage as message } from '@dpl/core';
 import plugin from '../src/plugin';
 import { checkSegmentationConfig, CONFIG_KEYS, PRESETS, resolveSegmentationConfig } from '../src/config';
 import { segmentationTask } from '../src/task';
-
-const message = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    expect(isDplError(e)).toBe(true);
-    return (e as Error).message;
-  }
-  throw new Error('expected an error');
-};
 
 describe('segmentation config', () => {
   it('the paper preset holds the study settings (PROTOCOL.md section 5)', () => {
