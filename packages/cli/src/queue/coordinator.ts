@@ -2,7 +2,8 @@ import { DplError } from '@dpl/core';
 import { type Job, type JobsOptions, Queue } from 'bullmq';
 import { DPL_VERSION } from '../context';
 import type { CliIO } from '../io';
-import { cellLabel, fmtSeconds, type GridSummary } from '../run/grid-runner';
+import { cellLabel, type GridSummary } from '../run/grid-runner';
+import { fmtSeconds } from '../run/format';
 import { type CellStatus, ResultsStore } from '../store/results-store';
 import type { ExpandedCell } from '../suite/grid';
 import { EtaEstimator } from '../run/eta';
@@ -126,8 +127,7 @@ export async function runSuiteOnQueue(o: QueueRunOptions): Promise<GridSummary> 
     const now = Date.now();
     const elapsed = new Map(active.map((j) => [j.id!, j.processedOn ? (now - j.processedOn) / 1000 : 0]));
     const waiting = [...outstanding].filter((h) => !elapsed.has(h));
-    const secs = left ? etaOf.remaining(waiting, elapsed, Math.max(1, running)) : undefined;
-    const eta = secs === undefined ? '' : ` ETA ${fmtSeconds(secs)}`;
+    const eta = left ? EtaEstimator.text(etaOf.remaining(waiting, elapsed, Math.max(1, running))) : '';
     return `${c.done}/${hashes.length} done, ${running} running, ${c.failed} failed, ${left - running} queued${eta}`;
   };
 

@@ -3,9 +3,11 @@
  * super-resolution cell minutes), so one mean over finished cells misleads whenever the cheap
  * tasks finish first. A cell's cost is estimated from, in order: cells of the same task, preset
  * and backbone finished in this run, the same task and preset in this run, earlier runs in the
- * store (the dry-run estimate), and finally the mean of everything finished in this run.
+ * store (the dry-run estimate), and finally the mean of everything finished in this run (shown as
+ * a rough ETA, `~`, since that task has no figure yet).
  */
 import type { ExpandedCell } from '../suite/grid';
+import { fmtSeconds } from './format';
 
 type CellKey = Pick<ExpandedCell, 'hash' | 'task' | 'preset' | 'backbone'>;
 
@@ -46,33 +48,42 @@ export class EtaEstimator {
 
   /** Estimated seconds of one cell, or undefined when nothing is known yet. */
   cellSeconds(hash: string): number | undefined {
+    return this.estimate(hash)?.seconds;
+  }
+
+  /** The estimate and whether it is only the mean of unrelated cells (no figure for its task yet). */
+  private estimate(hash: string): { seconds: number; rough: boolean } | undefined {
     const c = this.cells.get(hash);
     if (!c) return undefined;
-    return (
-      this.exact.get(`${c.task}|${c.preset}|${c.backbone}`) ??
-      this.byTask.get(`${c.task}|${c.preset}`) ??
-      this.prior.get(hash) ??
-      this.all.get('')
-    );
+    const known = this.exact.get(`${c.task}|${c.preset}|${c.backbone}`) ?? this.byTask.get(`${c.task}|${c.preset}`) ?? this.prior.get(hash);
+    if (known !== undefined) return { seconds: known, rough: false };
+    const all = this.all.get('');
+    return all === undefined ? undefined : { seconds: all, rough: true };
   }
 
   /**
    * Wall seconds until `waiting` and `running` (hash -> seconds it has run) are done on `slots`
-   * parallel workers; undefined while some cell has no estimate at all.
+   * parallel workers; `rough` when a task has no figure yet (priced by other tasks' mean);
+   * undefined while nothing has finished and there is no prior.
    */
-  remaining(waiting: string[], running: Map<string, number>, slots: number): number | undefined {
+  remaining(waiting: string[], running: Map<string, number>, slots: number): { seconds: number; rough: boolean } | undefined {
     let total = 0;
-    for (const h of waiting) {
-      const s = this.cellSeconds(h);
-      if (s === undefined) return undefined;
-      total += s;
-    }
-    for (const [h, elapsed] of running) {
-      const s = this.cellSeconds(h);
-      if (s === undefined) return undefined;
+    let rough = false;
+    const add = (h: string, elapsed: number | null) => {
+      const e = this.estimate(h);
+      if (!e) return false;
+      rough ||= e.rough;
       // a cell past its estimate still needs some time: a tenth of the estimate
-      total += Math.max(s - elapsed, s * 0.1);
-    }
-    return total / Math.max(1, slots);
+      total += elapsed === null ? e.seconds : Math.max(e.seconds - elapsed, e.seconds * 0.1);
+      return true;
+    };
+    for (const h of waiting) if (!add(h, null)) return undefined;
+    for (const [h, elapsed] of running) if (!add(h, elapsed)) return undefined;
+    return { seconds: total / Math.max(1, slots), rough };
+  }
+
+  /** ' ETA 3m05s', ' ETA ~1m20s' when rough, '' when unknown. */
+  static text(r: { seconds: number; rough: boolean } | undefined): string {
+    return r ? ` ETA ${r.rough ? '~' : ''}${fmtSeconds(r.seconds)}` : '';
   }
 }

@@ -7,6 +7,7 @@ import type { CliIO } from '../io';
 import type { ExpandedCell } from '../suite/grid';
 import { ownerId, ResultsStore, type StoredCell } from '../store/results-store';
 import { EtaEstimator } from './eta';
+import { fmtSeconds } from './format';
 import { workCells, type WorkerMessage } from './worker-loop';
 import type { WorkerInit } from './worker-process';
 
@@ -47,13 +48,6 @@ const headlineText = (c: StoredCell | undefined) => {
 };
 
 /** 45s, 3m05s, 1.2h */
-export const fmtSeconds = (s: number) =>
-  s >= 3600
-    ? `${(s / 3600).toFixed(1)}h`
-    : s >= 60
-      ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
-      : `${Math.round(s)}s`;
-
 /** The worker script: the built file next to this one (tests run the sources, so map to dist). */
 const workerScript = () =>
   __filename.endsWith('.ts') ? path.resolve(__dirname, '../../dist/run/worker-process.js') : path.join(__dirname, 'worker-process.js');
@@ -117,8 +111,7 @@ export async function runGrid(o: GridRunOptions): Promise<GridSummary> {
       .cells({ hashes, status: ['pending', 'running'] })
       .map((c) => c.hash)
       .filter((h) => !running.has(h));
-    const left = etaOf.remaining(waiting, running, Math.max(1, o.workers));
-    return left === undefined ? '' : ` ETA ${fmtSeconds(left)}`;
+    return EtaEstimator.text(etaOf.remaining(waiting, running, Math.max(1, o.workers)));
   };
   const status = () => {
     const c = store.counts(hashes);

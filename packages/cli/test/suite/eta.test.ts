@@ -1,7 +1,7 @@
 /**
  * The grid ETA: per-cell estimates from this run's cells of the same task, preset and backbone,
  * then the same task and preset, then earlier runs in the store, then this run's overall mean;
- * running cells count what is left of their estimate.
+ * running cells count what is left of their estimate; an ETA priced by other tasks' cells is rough.
  */
 import { EtaEstimator } from '../../src/run/eta';
 
@@ -27,6 +27,8 @@ describe('EtaEstimator', () => {
     e.record('s1', 5);
     // only similarity known: every cell falls back to the overall mean
     expect(e.cellSeconds('r2')).toBe(5);
+    expect(e.remaining(['s2', 'r2'], new Map(), 1)).toEqual({ seconds: 10, rough: true });
+    expect(EtaEstimator.text(e.remaining(['s2', 'r2'], new Map(), 1))).toBe(' ETA ~10s');
     e.record('r1', 100);
     expect(e.cellSeconds('s2')).toBe(5); // same task, preset, backbone
     expect(e.cellSeconds('r2')).toBe(100);
@@ -35,7 +37,8 @@ describe('EtaEstimator', () => {
     expect(e.cellSeconds('s3')).toBe(3);
     expect(e.cellSeconds('s2')).toBe(5);
     // s2 (5 s) and two super-resolution cells (100 s each) on 2 slots
-    expect(e.remaining(['s2', 'r2', 'r3'], new Map(), 2)).toBeCloseTo((5 + 100 + 100) / 2);
+    expect(e.remaining(['s2', 'r2', 'r3'], new Map(), 2)).toEqual({ seconds: (5 + 100 + 100) / 2, rough: false });
+    expect(EtaEstimator.text(e.remaining(['s2', 'r2', 'r3'], new Map(), 2))).toBe(' ETA 1m43s');
   });
 
   it('uses earlier runs (the dry-run estimate) until this run has its own figures', () => {
@@ -48,7 +51,7 @@ describe('EtaEstimator', () => {
       ['r3', undefined],
     ]);
     const e = new EtaEstimator(CELLS, prior);
-    expect(e.remaining(['s1', 'r1', 'r2'], new Map(), 1)).toBe(124);
+    expect(e.remaining(['s1', 'r1', 'r2'], new Map(), 1)).toEqual({ seconds: 124, rough: false });
     expect(e.remaining(['r3'], new Map(), 1)).toBeUndefined();
     e.record('r1', 90);
     expect(e.cellSeconds('r2')).toBe(90); // this run's figure beats the prior
@@ -58,9 +61,9 @@ describe('EtaEstimator', () => {
   it('a running cell counts what is left of its estimate, at least a tenth of it', () => {
     const e = new EtaEstimator(CELLS);
     e.record('r1', 100);
-    expect(e.remaining([], new Map([['r2', 30]]), 1)).toBe(70);
-    expect(e.remaining([], new Map([['r2', 500]]), 1)).toBe(10);
-    expect(e.remaining(['r3'], new Map([['r2', 30]]), 2)).toBe(85);
+    expect(e.remaining([], new Map([['r2', 30]]), 1)?.seconds).toBe(70);
+    expect(e.remaining([], new Map([['r2', 500]]), 1)?.seconds).toBe(10);
+    expect(e.remaining(['r3'], new Map([['r2', 30]]), 2)?.seconds).toBe(85);
   });
 
   it('ignores hashes of other grids and non-finite times', () => {
@@ -69,5 +72,17 @@ describe('EtaEstimator', () => {
     e.record('s1', Number.NaN);
     expect(e.cellSeconds('s1')).toBeUndefined();
     expect(e.cellSeconds('elsewhere')).toBeUndefined();
+  });
+
+  it('formats durations: seconds, minutes with two-digit seconds, hours', () => {
+    expect([5, 59.6, 60, 125, 3599.6, 5400].map((s) => EtaEstimator.text({ seconds: s, rough: false }))).toEqual([
+      ' ETA 5s',
+      ' ETA 1m00s',
+      ' ETA 1m00s',
+      ' ETA 2m05s',
+      ' ETA 60m00s',
+      ' ETA 1.5h',
+    ]);
+    expect(EtaEstimator.text(undefined)).toBe('');
   });
 });
