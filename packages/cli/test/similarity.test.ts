@@ -1,25 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import { LPIPS_POINTS, writeNpy, writeSafetensors, type StateDict } from '@dpl/core';
-import { dpl, tmpDir } from './helpers';
+import { dpl, png, tmpDir } from './helpers';
 
 process.env.DPL_BACKEND = 'wasm';
 const NET = ['--backbone', 'squeezenet1_1', '--seed', '0'];
-
-/** A seeded pseudo-random RGB PNG. */
-async function png(file: string, w: number, h: number, seed: number): Promise<string> {
-  const buf = Buffer.alloc(w * h * 3);
-  let s = seed * 7919 + 1;
-  for (let i = 0; i < buf.length; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    buf[i] = s >> 23;
-  }
-  await sharp(buf, { raw: { width: w, height: h, channels: 3 } })
-    .png()
-    .toFile(file);
-  return file;
-}
 
 interface One {
   distance: number;

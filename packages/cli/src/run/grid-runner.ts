@@ -5,7 +5,7 @@ import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { createRegistry, initBackend } from '@dpl/core';
 import type { CliIO } from '../io';
 import type { ExpandedCell } from '../suite/grid';
-import { ownerId, ResultsStore, type StoredCell } from '../store/results-store';
+import { countStatuses, ownerId, ResultsStore, type StoredCell } from '../store/results-store';
 import { EtaEstimator } from './eta';
 import { fmtSeconds } from './format';
 import { workCells, type WorkerMessage } from './worker-loop';
@@ -104,18 +104,15 @@ export async function runGrid(o: GridRunOptions): Promise<GridSummary> {
   const overall: SingleBar | null = multi?.create(todo, 0, { name: 'cells', info: '' }) ?? null;
   const cellBars = new Map<string, SingleBar>();
   const print = (line: string) => (multi ? multi.log(line + '\n') : o.io.out(line));
-  const eta = () => {
-    const now = Date.now();
-    const running = new Map([...startedAt].map(([h, t]) => [h, (now - t) / 1000]));
-    const waiting = store
-      .cells({ hashes, status: ['pending', 'running'] })
-      .map((c) => c.hash)
-      .filter((h) => !running.has(h));
-    return EtaEstimator.text(etaOf.remaining(waiting, running, Math.max(1, o.workers)));
-  };
+  // one read of the statuses per line: counts and the ETA's waiting cells (a TTY redraws every second)
   const status = () => {
-    const c = store.counts(hashes);
-    return `${c.done}/${hashes.length} done, ${c.running} running, ${c.failed} failed, ${c.pending} pending${eta()}`;
+    const st = store.statuses(hashes);
+    const c = countStatuses(st.values());
+    const now = Date.now();
+    const started = new Map([...startedAt].map(([h, t]) => [h, (now - t) / 1000]));
+    const waiting = [...st].filter(([h, v]) => (v === 'pending' || v === 'running') && !started.has(h)).map(([h]) => h);
+    const eta = EtaEstimator.text(etaOf.remaining(waiting, started, Math.max(1, o.workers)));
+    return `${c.done}/${hashes.length} done, ${c.running} running, ${c.failed} failed, ${c.pending} pending${eta}`;
   };
   const onMessage = (m: WorkerMessage) => {
     const cell = 'hash' in m ? byHash.get(m.hash) : undefined;

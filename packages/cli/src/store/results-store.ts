@@ -134,6 +134,13 @@ function ownerDead(owner: string | null): boolean {
  * work queue of local runners. Claims are transactions, so any number of runner processes on
  * one store never run a cell twice; a cell whose owner died (SIGKILL, crash) is reclaimed.
  */
+/** How many of each status. */
+export function countStatuses(statuses: Iterable<CellStatus>): Record<CellStatus, number> {
+  const out: Record<CellStatus, number> = { pending: 0, running: 0, done: 0, failed: 0 };
+  for (const st of statuses) out[st]++;
+  return out;
+}
+
 export class ResultsStore {
   readonly db: Database.Database;
 
@@ -308,13 +315,18 @@ export class ResultsStore {
     return rows.filter((c) => (!hs || hs.has(c.hash)) && (!filter.status || filter.status.includes(c.status)));
   }
 
+  /** Status of each cell among `hashes` (all cells when omitted); reads only hash and status. */
+  statuses(hashes?: string[]): Map<string, CellStatus> {
+    const hs = hashes && new Set(hashes);
+    const out = new Map<string, CellStatus>();
+    for (const r of this.db.prepare('SELECT hash, status FROM cells').all() as { hash: string; status: CellStatus }[])
+      if (!hs || hs.has(r.hash)) out.set(r.hash, r.status);
+    return out;
+  }
+
   /** Counts by status among `hashes`. */
   counts(hashes?: string[]): Record<CellStatus, number> {
-    const out: Record<CellStatus, number> = { pending: 0, running: 0, done: 0, failed: 0 };
-    const hs = hashes && new Set(hashes);
-    for (const r of this.db.prepare('SELECT hash, status FROM cells').all() as { hash: string; status: CellStatus }[])
-      if (!hs || hs.has(r.hash)) out[r.status]++;
-    return out;
+    return countStatuses(this.statuses(hashes).values());
   }
 
   /** Mean seconds of finished cells per `task|preset|backbone`, for cost estimates. */

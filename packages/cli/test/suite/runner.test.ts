@@ -9,21 +9,6 @@ process.env.DPL_BACKEND = 'wasm';
 const TOY_TASK = path.join(ROOT, 'test', 'fixtures', 'toy-task');
 const MAIN = path.join(ROOT, 'packages', 'cli', 'dist', 'main.js');
 
-/** A toy suite: vgg11 x 4 paper points (+ alexnet's when asked) with a per-cell delay; every run appends to run.log. */
-function toySuite(
-  dir: string,
-  o: { delayMs?: number; failOn?: string; backbones?: string[] } = {},
-): { suite: string; log: string; store: string } {
-  const log = path.join(dir, 'run.log');
-  const suite = path.join(dir, 'toy.yaml');
-  const overrides = { size: 32, delayMs: o.delayMs ?? 0, logFile: log, ...(o.failOn ? { failOn: o.failOn } : {}) };
-  fs.writeFileSync(
-    suite,
-    `name: toy\nweights: random\nbackbones: [${(o.backbones ?? ['vgg11']).join(', ')}]\npoints: paper\ntasks:\n  - task: toy\n    overrides: ${JSON.stringify(overrides)}\n`,
-  );
-  return { suite, log, store: path.join(dir, 'results.sqlite') };
-}
-
 function withStore<T>(file: string, fn: (s: ResultsStore) => T): T {
   const s = new ResultsStore(file);
   try {
