@@ -82,6 +82,7 @@ describe('dpl info / list / describe', () => {
     const r = await dpl(['describe', 'vgg17']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/error: unknown backbone 'vgg17'\n {2}fix: use one of: .*vgg16/);
+    expect(r.err).toMatch(/; or a task: .*segmentation/);
     expect(r.err).not.toMatch(/\n\s+at /);
   });
 

@@ -1,4 +1,4 @@
-import { expectedValue, spatialShapes, type Backbone, type ExtractionPoint, type Task } from '@dpl/core';
+import { DplError, expectedValue, spatialShapes, unknownBackbone, type Backbone, type ExtractionPoint, type Task } from '@dpl/core';
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../context';
 import { table } from '../io';
@@ -102,6 +102,14 @@ export const describeCommand = (ctx: CliContext): CommandModule<object, Args> =>
     if (task) {
       const d = describeTask(task);
       return ctx.args.json ? ctx.json(d) : printTask(ctx, d);
+    }
+    if (!a.all && !reg.backbones().some((b) => b.id === a.id)) {
+      const tasks = reg.tasks().map((t) => t.id);
+      const e = unknownBackbone(
+        a.id as string,
+        reg.backbones().map((b) => b.id),
+      );
+      throw new DplError(e.code, e.message.split('\n')[0], `${e.hint}${tasks.length ? `; or a task: ${tasks.join(', ')}` : ''}`);
     }
     const targets = a.all ? reg.backbones() : [reg.backbone(a.id as string)];
     const docs = targets.map((b) => describeBackbone(b, size, Boolean(a.paper)));
