@@ -1,5 +1,5 @@
 import yargs from 'yargs';
-import { isDplError } from '@dpl/core';
+import { isDplError, type CliCommand } from '@dpl/core';
 import { CliContext } from './context';
 import { describeCommand } from './commands/describe';
 import { featuresCommand } from './commands/features';
@@ -29,6 +29,15 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     json: Boolean(globals.json),
   });
   let failure: unknown = null;
+  // plugins may contribute commands, so they are loaded before the parser is built
+  let contributed: CliCommand[] = [];
+  try {
+    contributed = (await ctx.registry()).commands();
+  } catch (e) {
+    if (!isDplError(e)) throw e;
+    io.err(`error: ${e.message}`);
+    return 1;
+  }
   const parser = yargs(argv)
     .scriptName('dpl')
     .usage('$0 <command> [options]\n\nDeep perceptual loss workbench.')
@@ -44,7 +53,16 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     .command(similarityCommand(ctx))
     .command(reportCommand(ctx))
     .command(workerCommand(ctx))
-    .command(queueCommand(ctx))
+    .command(queueCommand(ctx));
+  for (const c of contributed) {
+    parser.command({
+      command: c.command,
+      describe: c.describe,
+      builder: c.builder ?? ((y) => y),
+      handler: (args) => c.handler(args as Record<string, unknown>, ctx),
+    });
+  }
+  parser
     .demandCommand(1, 'name a command; dpl --help lists them')
     .strict()
     .exitProcess(false)

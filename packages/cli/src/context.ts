@@ -1,6 +1,17 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRegistry, initBackend, type BackendInfo, type Registry } from '@dpl/core';
+import {
+  createRegistry,
+  initBackend,
+  type Backbone,
+  type BackendInfo,
+  type BuildOptions,
+  type CliHost,
+  type ProgressReporter,
+  type Registry,
+} from '@dpl/core';
+import { makeProgress } from './progress';
+import { resolveWeights } from './weights-source';
 import type { CliIO } from './io';
 
 export interface GlobalArgs {
@@ -9,8 +20,8 @@ export interface GlobalArgs {
   json?: boolean;
 }
 
-/** Lazily created shared state of one CLI invocation. */
-export class CliContext {
+/** Lazily created shared state of one CLI invocation; also the host that plugin commands receive. */
+export class CliContext implements CliHost {
   private registryP?: Promise<Registry>;
   private backendP?: Promise<BackendInfo>;
   constructor(
@@ -33,6 +44,26 @@ export class CliContext {
 
   json(value: unknown): void {
     this.io.out(JSON.stringify(value, (_k, v) => (v === Infinity ? 'Infinity' : v), 2));
+  }
+
+  // CliHost, for commands contributed by plugins
+  get jsonOutput(): boolean {
+    return Boolean(this.args.json);
+  }
+  get home(): string {
+    return dplHome();
+  }
+  get version(): string {
+    return DPL_VERSION;
+  }
+  printJson(value: unknown): void {
+    this.json(value);
+  }
+  progress(): ProgressReporter {
+    return makeProgress({ ...this.io, out: (l) => this.io.err(l) });
+  }
+  resolveWeights(backbone: Backbone, weights?: string, seed?: number): Promise<BuildOptions> {
+    return resolveWeights(backbone, weights, seed);
   }
 }
 

@@ -5,6 +5,7 @@ export * from './tokens';
 export * from './contracts/backbone';
 export * from './contracts/task';
 export * from './contracts/plugin';
+export * from './contracts/cli-command';
 export * from './backend';
 export * from './preprocess';
 export {

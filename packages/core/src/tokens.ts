@@ -1,5 +1,6 @@
 import type { Backbone } from './contracts/backbone';
 import type { Task } from './contracts/task';
+import type { CliCommand } from './contracts/cli-command';
 
 /**
  * DI tokens. Symbol.for keeps them identical across duplicate copies of @dpl/core, so a
@@ -7,3 +8,5 @@ import type { Task } from './contracts/task';
  */
 export const BackboneToken: symbol & { __type?: Backbone } = Symbol.for('dpl.Backbone');
 export const TaskToken: symbol & { __type?: Task } = Symbol.for('dpl.Task');
+/** Multi-binding of the CLI commands plugins contribute (`CliCommand`). */
+export const CliCommandToken: symbol & { __type?: CliCommand } = Symbol.for('dpl.CliCommand');

@@ -5,7 +5,8 @@ import type { Backbone } from '../contracts/backbone';
 import type { PluginInfo } from '../contracts/plugin';
 import type { Task } from '../contracts/task';
 import { configError, DplError, unknownBackbone } from '../errors';
-import { BackboneToken, TaskToken } from '../tokens';
+import type { CliCommand } from '../contracts/cli-command';
+import { BackboneToken, CliCommandToken, TaskToken } from '../tokens';
 import { discoverPlugins, locatePlugin, type FoundPlugin } from './discover';
 
 export interface RegistryOptions {
@@ -56,6 +57,11 @@ export class Registry {
         }`,
       );
     return t;
+  }
+
+  /** CLI commands contributed by plugins. */
+  commands(): CliCommand[] {
+    return this.container.isBound(CliCommandToken) ? this.container.getAll<CliCommand>(CliCommandToken) : [];
   }
 
   /** Plugins that failed to load, with their errors. */
