@@ -55,6 +55,7 @@ export { Registry, createRegistry, backbonePlugin, taskPlugin, type RegistryOpti
 export { discoverPlugins, type FoundPlugin } from './plugins/discover';
 
 export * from './util/random';
+export { makeTempDir, removeTempDir, withTempDir, liveTempDirs } from './util/temp-dir';
 
 export { backboneContract, type ContractCheck, type ContractOptions } from './testkit/backbone-contract';
 export {
