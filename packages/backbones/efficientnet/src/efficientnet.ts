@@ -44,6 +44,9 @@ const VARIANTS: Record<string, Variant> = {
   efficientnet_b7: { width: 2.0, depth: 3.1, eps: 1e-3, file: 'efficientnet_b7_lukemelas-dcc49843.pth', top1: 84.122, params: 66.35 },
 };
 
+/** torchvision's EfficientNet default for every variant (only active in train mode). */
+export const STOCHASTIC_DEPTH_PROB = 0.2;
+
 /** The study's four points (PROTOCOL.md section 2): stem, stage 1, stage 4, stage 7 (before the head). */
 const PAPER_INDICES: Record<string, number[]> = {
   efficientnet_b0: [0, 1, 4, 7],
@@ -92,10 +95,11 @@ interface BlockCfg {
  * torchvision's MBConv at `key` (features.S.B): [1x1 expand + BN + SiLU] (absent when the
  * expanded width equals the input), depthwise kxk + BN + SiLU, squeeze-excitation (global mean ->
  * fc1 -> SiLU -> fc2 -> sigmoid -> scale), 1x1 project + BN; identity shortcut when stride 1 and
- * in == out (stochastic depth is the identity in eval mode). Sub-modules of `block` are numbered
+ * in == out, whose branch carries the block's stochastic-depth probability (the identity in eval
+ * mode; dropped per sample when the executor runs in train mode). Sub-modules of `block` are numbered
  * in order, so the depthwise conv is block.0 without expansion and block.1 with it.
  */
-function mbconv(g: GraphBuilder, x: Ref, key: string, c: BlockCfg, eps: number): Ref {
+function mbconv(g: GraphBuilder, x: Ref, key: string, c: BlockCfg, eps: number, dropPath: number): Ref {
   const input = x;
   const expanded = makeDivisible(c.in * c.expand);
   let j = 0;
@@ -116,7 +120,7 @@ function mbconv(g: GraphBuilder, x: Ref, key: string, c: BlockCfg, eps: number):
   j++;
   x = g.conv(x, `${key}.block.${j}.0`, { out: c.out, k: 1, bias: false });
   x = g.batchNorm(x, `${key}.block.${j}.1`, eps);
-  return c.stride === 1 && c.in === c.out ? g.add2(x, input) : x;
+  return c.stride === 1 && c.in === c.out ? g.add2(x, input, dropPath) : x;
 }
 
 /**
@@ -138,15 +142,20 @@ function efficientnetGraph(g: GraphBuilder, id: string, paper: number[]): void {
   x = g.act(g.batchNorm(x, 'features.0.1', eps), 'silu');
   g.tap('stem', x, { ...study(0), description: `features.0: stem conv 3x3 stride 2 + BN + SiLU, ${shape.stem} channels` });
 
+  // torchvision: block j of all n blocks gets stochastic_depth_prob 0.2 * j / n
+  const totalBlocks = shape.stages.reduce((n, st) => n + st.blocks, 0);
+  let blockId = 0;
   shape.stages.forEach((st, i) => {
     const s = i + 1;
     for (let b = 0; b < st.blocks; b++) {
+      const dropPath = (STOCHASTIC_DEPTH_PROB * blockId++) / totalBlocks;
       x = mbconv(
         g,
         x,
         `features.${s}.${b}`,
         { in: b ? st.out : st.in, out: st.out, k: st.k, stride: b ? 1 : st.stride, expand: st.expand },
         eps,
+        dropPath,
       );
       if (b < st.blocks - 1)
         g.tap(`stage${s}.${b}`, x, { description: `features.${s}.${b}: MBConv${st.expand} ${st.k}x${st.k}, ${st.out} channels` });

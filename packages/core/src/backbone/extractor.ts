@@ -31,6 +31,7 @@ export class GraphFeatureExtractor implements FeatureExtractor {
       images,
       pts.map((p) => p.node),
       opts.batchNorm ?? 'eval',
+      opts.dropPathRandom,
     );
     const result = new Map<string, tf.Tensor4D>();
     pts.forEach((p, i) => result.set(p.name, outs[i] as tf.Tensor4D));

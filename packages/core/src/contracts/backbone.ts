@@ -58,6 +58,11 @@ export interface ExtractionPoint {
 export interface ExtractOptions {
   /** BatchNorm statistics: 'eval' (running, the default) or 'train' (batch, the reference code's behaviour). */
   batchNorm?: BatchNormMode;
+  /**
+   * With batchNorm 'train': a seeded uniform [0, 1) source that switches on the network's
+   * stochastic depth (EfficientNet), as torchvision's modules run in train mode. Ignored in eval mode.
+   */
+  dropPathRandom?: () => number;
 }
 
 /** A built loss network with frozen weights. */

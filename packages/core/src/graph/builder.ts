@@ -110,9 +110,10 @@ export class GraphBuilder {
     );
   }
 
-  add2(a: Ref, b: Ref): Ref {
+  /** a + b; `dropPath` > 0: a is a residual branch under train-mode stochastic depth (see AddOp). */
+  add2(a: Ref, b: Ref, dropPath = 0): Ref {
     this.sameChannels('add', a, b);
-    return this.add({ kind: 'add' }, [a, b], a.channels);
+    return this.add(dropPath > 0 ? { kind: 'add', dropPath } : { kind: 'add' }, [a, b], a.channels);
   }
 
   /** Elementwise product; b may have spatial size 1 (squeeze-excitation gating). */

@@ -8,6 +8,12 @@ import { ancestors } from './shapes';
 export type BatchNormMode = 'eval' | 'train';
 
 /**
+ * A uniform [0, 1) source: with bnMode 'train' it switches on stochastic depth (AddOp.dropPath),
+ * one draw per sample and residual sum, in graph order (seeded by the caller, so runs repeat).
+ */
+export type DropPathRandom = () => number;
+
+/**
  * Runs a graph on tfjs: only the nodes the requested outputs depend on, once each, releasing
  * every intermediate after its last use. Differentiable w.r.t. the input (the tape keeps its own
  * copies of what it needs, so early release is safe under tf.grad too).
@@ -18,7 +24,9 @@ export function runGraph(
   x: tf.Tensor4D,
   targets: number[],
   bnMode: BatchNormMode = 'eval',
+  dropPathRandom?: DropPathRandom,
 ): tf.Tensor[] {
+  const drop = bnMode === 'train' ? dropPathRandom : undefined;
   const need = ancestors(graph, targets);
   const order = graph.nodes.filter((n) => need.has(n.id));
   const uses = new Map<number, number>();
@@ -32,7 +40,7 @@ export function runGraph(
         continue;
       }
       const ins = n.inputs.map((i) => values.get(i) as tf.Tensor);
-      values.set(n.id, evalNode(n, ins, layers, bnMode));
+      values.set(n.id, evalNode(n, ins, layers, bnMode, drop));
       for (const i of n.inputs) {
         const left = (uses.get(i) as number) - 1;
         uses.set(i, left);
@@ -59,7 +67,18 @@ function layerOf(layers: Map<number, Layer>, n: GraphNode): Layer {
   return l;
 }
 
-function evalNode(n: GraphNode, ins: tf.Tensor[], layers: Map<number, Layer>, bnMode: BatchNormMode): tf.Tensor {
+/**
+ * torchvision's StochasticDepth(p, 'row') in train mode: each sample's branch is kept with
+ * probability 1 - p and then scaled by 1 / (1 - p), or zeroed.
+ */
+function dropPath(branch: tf.Tensor, p: number, random: DropPathRandom): tf.Tensor {
+  const n = branch.shape[0];
+  const keep = new Float32Array(n);
+  for (let i = 0; i < n; i++) keep[i] = random() < 1 - p ? 1 / (1 - p) : 0;
+  return tf.tidy(() => tf.mul(branch, tf.tensor(keep, [n, ...branch.shape.slice(1).map(() => 1)])));
+}
+
+function evalNode(n: GraphNode, ins: tf.Tensor[], layers: Map<number, Layer>, bnMode: BatchNormMode, random?: DropPathRandom): tf.Tensor {
   const op = n.op;
   const x = ins[0] as tf.Tensor4D;
   switch (op.kind) {
@@ -118,6 +137,7 @@ function evalNode(n: GraphNode, ins: tf.Tensor[], layers: Map<number, Layer>, bn
     case 'concat':
       return tf.concat(ins, 3);
     case 'add':
+      if (random && op.dropPath) return tf.tidy(() => tf.add(dropPath(ins[0], op.dropPath as number, random), ins[1]));
       return tf.add(ins[0], ins[1]);
     case 'mul':
       return tf.mul(ins[0], ins[1]);

@@ -83,9 +83,19 @@ export type Op =
   | PadOp
   | AffineOp
   | { kind: 'concat' }
-  | { kind: 'add' }
+  | AddOp
   | { kind: 'mul' }
   | { kind: 'flatten' };
+
+/**
+ * Elementwise sum. `dropPath` > 0 marks a residual sum whose first input is the branch that
+ * torchvision's StochasticDepth(p, 'row') drops per sample in train mode (EfficientNet's MBConv);
+ * in eval mode, and for every other interpreter, it is a plain sum.
+ */
+export interface AddOp {
+  kind: 'add';
+  dropPath?: number;
+}
 
 export interface GraphNode {
   id: number;

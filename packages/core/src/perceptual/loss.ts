@@ -28,6 +28,8 @@ export interface PerceptualLossOptions {
   input: PerceptualInputSpec;
   /** BatchNorm statistics of the loss network: 'eval' (default) or 'train' (the reference code). */
   batchNorm?: BatchNormMode;
+  /** With batchNorm 'train': a seeded uniform source that switches on stochastic depth (mse / l1 criteria). */
+  dropPathRandom?: () => number;
 }
 
 export interface PerceptualLossRecord {
@@ -54,6 +56,7 @@ export class PerceptualLoss {
   readonly reduction: PerceptualReduction;
   readonly input: PerceptualInputSpec;
   readonly batchNorm: BatchNormMode;
+  private readonly dropPathRandom?: () => number;
   private readonly distance: PerceptualDistance | null;
 
   constructor(opts: PerceptualLossOptions) {
@@ -71,6 +74,7 @@ export class PerceptualLoss {
     this.reduction = opts.reduction;
     this.input = { ...opts.input };
     this.batchNorm = opts.batchNorm ?? 'eval';
+    this.dropPathRandom = opts.dropPathRandom;
     this.distance =
       opts.criterion === 'distance'
         ? new PerceptualDistance({
@@ -170,7 +174,7 @@ export class PerceptualLoss {
   private rawFeatures(x: tf.Tensor4D): PerceptualFeatures {
     const net = prepareInput(x, this.input);
     try {
-      return this.extractor.extract(net, this.points, { batchNorm: this.batchNorm });
+      return this.extractor.extract(net, this.points, { batchNorm: this.batchNorm, dropPathRandom: this.dropPathRandom });
     } finally {
       net.dispose();
     }
