@@ -2,7 +2,9 @@
  * Exported models live in the weight cache, under <DPL_HOME>/onnx (DPL_HOME defaults to
  * ~/.cache/dpl, as the CLI's weight cache), named by a key of everything the exported bytes
  * depend on: backbone, taps, layout, BatchNorm mode, exporter version, the structure of the
- * subgraph and the weights. A model is written once (atomically) and reused by later runs.
+ * subgraph and the weights. A model is written once (atomically) and reused by later runs; its
+ * SHA-256 is recorded next to it and checked on every load, so a model changed on disk (damage, a
+ * hand edit, a swapped file) is exported afresh instead of being run.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -75,6 +77,8 @@ export interface CachedModelInfo {
   nodeCount: number;
   foldedBatchNorms: number;
   bytes: number;
+  /** SHA-256 of the model file, recorded when it was exported. */
+  sha256: string;
   created: string;
 }
 
@@ -91,14 +95,72 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
 export const cachedModelPath = (dir: string, backbone: string, key: string): string =>
   path.join(dir, `${safe(backbone)}-${key.slice(0, 24)}.onnx`);
 
-function readInfo(file: string, key: string): CachedModelInfo | null {
+const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+
+/** SHA-256 of a file read in 1 MiB blocks (models are hundreds of MB: no whole-file buffer). */
+function sha256File(file: string): string {
+  const h = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
   try {
-    const info = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) as CachedModelInfo;
-    if (info.key !== key || fs.statSync(file).size !== info.bytes) return null;
-    return info;
-  } catch {
-    return null;
+    const buf = Buffer.allocUnsafe(2 ** 20);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
   }
+  return h.digest('hex');
+}
+
+/** Why the cached model `file` cannot be trusted, or null when its bytes match its recorded SHA-256. */
+export function checkCachedModel(file: string, key?: string): { info: CachedModelInfo | null; problem: string | null } {
+  let info: CachedModelInfo;
+  try {
+    info = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) as CachedModelInfo;
+  } catch (e) {
+    return { info: null, problem: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no info file' : 'unreadable info file' };
+  }
+  if (key !== undefined && info.key !== key) return { info, problem: 'info file names another key' };
+  if (typeof info.sha256 !== 'string') return { info, problem: 'no recorded SHA-256 (exported by an older dpl)' };
+  let got: string;
+  try {
+    got = sha256File(file);
+  } catch {
+    return { info, problem: 'model file missing' };
+  }
+  if (got !== info.sha256)
+    return { info, problem: `SHA-256 ${got.slice(0, 16)}... does not match the recorded ${info.sha256.slice(0, 16)}...` };
+  return { info, problem: null };
+}
+
+function readInfo(file: string, key: string, log?: (line: string) => void): CachedModelInfo | null {
+  if (!fs.existsSync(file) && !fs.existsSync(`${file}.json`)) return null;
+  const c = checkCachedModel(file, key);
+  if (c.problem) log?.(`onnx: cached model ${file} failed its check (${c.problem}); re-exporting it`);
+  return c.problem ? null : c.info;
+}
+
+export interface CachedModelCheck {
+  file: string;
+  backbone: string | null;
+  ok: boolean;
+  problem?: string;
+}
+
+/** Checks every model in an ONNX cache folder against its recorded SHA-256 (for `dpl weights verify`). */
+export function verifyOnnxCache(dir: string): CachedModelCheck[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith('.onnx'))
+    .sort()
+    .map((n) => {
+      const file = path.join(dir, n);
+      const { info, problem } = checkCachedModel(file);
+      return { file, backbone: info?.backbone ?? null, ok: !problem, ...(problem ? { problem } : {}) };
+    });
 }
 
 /** Deletes a cached model and its info file (missing ones are fine). */
@@ -122,9 +184,10 @@ export async function cachedOnnxModel(
   backbone: string,
   key: string,
   build: () => Promise<OnnxModel> | OnnxModel,
+  log?: (line: string) => void,
 ): Promise<CachedModel> {
   const file = cachedModelPath(dir, backbone, key);
-  const found = readInfo(file, key);
+  const found = readInfo(file, key, log);
   if (found) return { file, info: found, reused: true };
   const m = await build();
   fs.mkdirSync(dir, { recursive: true });
@@ -138,6 +201,7 @@ export async function cachedOnnxModel(
     nodeCount: m.nodeCount,
     foldedBatchNorms: m.foldedBatchNorms,
     bytes: m.bytes.byteLength,
+    sha256: sha256(m.bytes),
     created: new Date().toISOString(),
   };
   writeAtomic(`${file}.json`, JSON.stringify(info, null, 2));

@@ -242,7 +242,7 @@ async function createOnnxEngine(
           ),
         )}`;
   const key = onnxModelKey({ backbone: b.id, graph, outputs, layout, batchNorm, foldBatchNorm: true, weights });
-  const cached = await cachedOnnxModel(cacheDir, b.id, key, build);
+  const cached = await cachedOnnxModel(cacheDir, b.id, key, build, o.log);
   try {
     return await open(cached.file, cached.info.inputName, cached.file, cached.reused);
   } catch (e) {

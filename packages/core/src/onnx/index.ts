@@ -12,11 +12,14 @@ export {
 export {
   cachedOnnxModel,
   cachedModelPath,
+  checkCachedModel,
+  verifyOnnxCache,
   defaultOnnxCacheDir,
   onnxModelKey,
   weightsHash,
   type CachedModel,
   type CachedModelInfo,
+  type CachedModelCheck,
   type ModelKeyParts,
 } from './cache';
 export {

@@ -162,7 +162,7 @@ describeOrt('onnx engine', () => {
     }
   });
 
-  it('a cached model damaged on disk (same size, so its info still matches) is re-exported with a notice', async () => {
+  it('a cached model damaged on disk (same size) fails its SHA-256 check and is re-exported with a notice', async () => {
     const b = byId('squeezenet1_1');
     const dir = path.join(tmp, 'cache-damaged');
     const ex = b.build({ seed: 7 });
@@ -177,7 +177,7 @@ describeOrt('onnx engine', () => {
       engines.push(second);
       expect(second.describe()).toMatchObject({ model, reused: false });
       expect(log).toHaveLength(1);
-      expect(log[0]).toContain(`cached model ${model} could not be loaded`);
+      expect(log[0]).toContain(`cached model ${model} failed its check (SHA-256`);
       expect(log[0]).toContain('re-exporting');
       expect(await compareEngines(second, first, [1, 3, 64, 64], 3)).toBe(0);
       // the repaired model is reused from then on
