@@ -7,7 +7,6 @@ import { infoCommand } from './commands/info';
 import { listCommand } from './commands/list';
 import { weightsCommand } from './commands/weights';
 import { runCommand } from './commands/run';
-import { similarityCommand } from './commands/similarity';
 import { reportCommand } from './commands/report';
 import { workerCommand } from './commands/worker';
 import { queueCommand } from './commands/queue';
@@ -50,7 +49,6 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     .command(featuresCommand(ctx))
     .command(weightsCommand(ctx))
     .command(runCommand(ctx))
-    .command(similarityCommand(ctx))
     .command(reportCommand(ctx))
     .command(workerCommand(ctx))
     .command(queueCommand(ctx));

@@ -46,6 +46,7 @@ export { readPth } from './weights/pth';
 export { readSafetensors, writeSafetensors, looksLikeSafetensors } from './weights/safetensors';
 
 export { readImage, writePng, readInputTensor, type RgbFloatImage } from './image/io';
+export { writeHeatmapPng, type HeatmapOptions } from './image/heatmap';
 export * from './image/image';
 export { resize, resizeShorterSide, shorterSideSize, RESAMPLE_FILTERS, type ResampleFilter } from './image/resample';
 export { gaussianBlur, boxBlur, gaussianBoxRadius } from './image/blur';

@@ -163,8 +163,9 @@ export function backbonePlugin(backbones: Backbone[]): ContainerModule {
 }
 
 /** The ContainerModule a task plugin default-exports. */
-export function taskPlugin(tasks: Task[]): ContainerModule {
+export function taskPlugin(tasks: Task[], commands: CliCommand[] = []): ContainerModule {
   return new ContainerModule(({ bind }) => {
     for (const t of tasks) bind<Task>(TaskToken).toConstantValue(t);
+    for (const c of commands) bind<CliCommand>(CliCommandToken).toConstantValue(c);
   });
 }
