@@ -102,6 +102,21 @@ export interface UnpickleResult {
   storages: Map<string, TorchStorageRef>;
 }
 
+/**
+ * Bounds on what one pickle may make the interpreter do. A state_dict pickle is a flat dict of
+ * tensors (nesting depth about 4, a handful of memo entries per tensor); these limits are far
+ * above any real checkpoint and far below what would exhaust memory. Nothing here recurses over
+ * values, so a self-referencing structure cannot overflow the stack; it is refused anyway.
+ */
+export const PICKLE_LIMITS = {
+  /** Opcodes plus container items moved (SETITEMS, APPENDS, TUPLE, OrderedDict copies). */
+  work: 50_000_000,
+  memo: 1_000_000,
+  depth: 100,
+  stack: 10_000_000,
+  marks: 10_000,
+};
+
 const SECURITY_HINT =
   'only load checkpoints from sources you trust; a plain torch.save(model.state_dict(), path) ' + 'file never needs this';
 
@@ -239,6 +254,38 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
   const stack: PyValue[] = [];
   const marks: number[] = [];
   const memo = new Map<number, PyValue>();
+  /** Nesting depth of each container made here (values not in the map have depth 0). */
+  const depths = new WeakMap<object, number>();
+  let work = 0;
+  const spend = (n: number) => {
+    work += n;
+    if (work > PICKLE_LIMITS.work) throw tooBig(`more than ${PICKLE_LIMITS.work} steps`);
+  };
+  const tooBig = (what: string) =>
+    fail(
+      `refusing a pickle that needs ${what}; a state_dict never does (the file is corrupt or hostile)`,
+      're-save it with torch.save(model.state_dict(), path)',
+    );
+  const depthOf = (v: PyValue) => (v !== null && typeof v === 'object' ? (depths.get(v) ?? 0) : 0);
+  /** Records that `container` now holds `items`: refuses self-insertion and deep nesting. */
+  const nest = (container: object, items: readonly PyValue[]) => {
+    spend(items.length);
+    let d = depths.get(container) ?? 1;
+    for (const it of items) {
+      if (it === container) throw tooBig('a container that holds itself');
+      d = Math.max(d, depthOf(it) + 1);
+    }
+    if (d > PICKLE_LIMITS.depth) throw tooBig(`containers nested more than ${PICKLE_LIMITS.depth} deep`);
+    depths.set(container, d);
+  };
+  const push = (v: PyValue) => {
+    if (stack.length >= PICKLE_LIMITS.stack) throw tooBig(`more than ${PICKLE_LIMITS.stack} values on its stack`);
+    stack.push(v);
+  };
+  const memoSet = (i: number, v: PyValue) => {
+    if (memo.size >= PICKLE_LIMITS.memo && !memo.has(i)) throw tooBig(`more than ${PICKLE_LIMITS.memo} memo entries`);
+    memo.set(i, v);
+  };
   const storages = new Map<string, TorchStorageRef>();
   let pos = opts.start ?? 0;
   let opAt = pos;
@@ -286,7 +333,10 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
     if (m === undefined) throw corrupt('missing MARK');
     return stack.splice(m);
   };
-  const tuple = (items: PyValue[]): readonly PyValue[] => Object.freeze(items);
+  const tuple = (items: PyValue[]): readonly PyValue[] => {
+    nest(items, items);
+    return Object.freeze(items);
+  };
   const memoGet = (i: number) => {
     if (!memo.has(i)) throw corrupt(`memo key ${i} not set`);
     return memo.get(i) as PyValue;
@@ -345,12 +395,15 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
     const impl = CALLABLES.get(`${fn.module}\n${fn.name}`);
     if (!impl) throw fail(`${op} of '${fn.qualifiedName}' is not supported`, SECURITY_HINT);
     if (!isTuple(args)) throw corrupt(`${op} arguments are a ${describe(args)}`);
-    return impl(args, (p) => fail(p));
+    const out = impl(args, (p) => fail(p));
+    if (out instanceof PyDict) nest(out, [...out.items.keys(), ...out.items.values()]);
+    return out;
   };
 
   for (;;) {
     opAt = pos;
     const op = u8();
+    spend(1);
     switch (op) {
       case 0x80: {
         // PROTO
@@ -365,105 +418,108 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
         if (stack.length !== 1 || marks.length !== 0) throw corrupt('STOP with unbalanced stack');
         return { value: stack[0], end: pos, storages };
       case 0x28: // MARK
+        if (marks.length >= PICKLE_LIMITS.marks) throw tooBig(`more than ${PICKLE_LIMITS.marks} open MARKs`);
         marks.push(stack.length);
         break;
       case 0x7d: // EMPTY_DICT
-        stack.push(new PyDict('dict'));
+        push(new PyDict('dict'));
         break;
       case 0x5d: // EMPTY_LIST
-        stack.push([]);
+        push([]);
         break;
       case 0x29: // EMPTY_TUPLE
-        stack.push(tuple([]));
+        push(tuple([]));
         break;
       case 0x85: // TUPLE1
-        stack.push(tuple([pop()]));
+        push(tuple([pop()]));
         break;
       case 0x86: {
         // TUPLE2
         const b = pop();
-        stack.push(tuple([pop(), b]));
+        push(tuple([pop(), b]));
         break;
       }
       case 0x87: {
         // TUPLE3
         const c = pop();
         const b = pop();
-        stack.push(tuple([pop(), b, c]));
+        push(tuple([pop(), b, c]));
         break;
       }
       case 0x74: // TUPLE
-        stack.push(tuple(popMark()));
+        push(tuple(popMark()));
         break;
       case 0x58: // BINUNICODE
-        stack.push(utf8.decode(bytes(u32())));
+        push(utf8.decode(bytes(u32())));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        stack.push(utf8.decode(bytes(u8())));
+        push(utf8.decode(bytes(u8())));
         break;
       case 0x8d: // BINUNICODE8
-        stack.push(utf8.decode(bytes(u64())));
+        push(utf8.decode(bytes(u64())));
         break;
       case 0x55: // SHORT_BINSTRING (Python 2 str)
-        stack.push(utf8.decode(bytes(u8())));
+        push(utf8.decode(bytes(u8())));
         break;
       case 0x54: {
         // BINSTRING (Python 2 str)
         const n = view.getInt32((need(4), pos), true);
         pos += 4;
-        stack.push(utf8.decode(bytes(n)));
+        push(utf8.decode(bytes(n)));
         break;
       }
       case 0x43: // SHORT_BINBYTES
-        stack.push(bytes(u8()).slice());
+        push(bytes(u8()).slice());
         break;
       case 0x42: // BINBYTES
-        stack.push(bytes(u32()).slice());
+        push(bytes(u32()).slice());
         break;
       case 0x8e: // BINBYTES8
       case 0x96: // BYTEARRAY8
-        stack.push(bytes(u64()).slice());
+        push(bytes(u64()).slice());
         break;
       case 0x4a: // BININT
         need(4);
-        stack.push(view.getInt32(pos, true));
+        push(view.getInt32(pos, true));
         pos += 4;
         break;
       case 0x4b: // BININT1
-        stack.push(u8());
+        push(u8());
         break;
       case 0x4d: // BININT2
-        stack.push(u16());
+        push(u16());
         break;
       case 0x8a: // LONG1
-        stack.push(decodeLong(bytes(u8())));
+        push(decodeLong(bytes(u8())));
         break;
       case 0x8b: {
         // LONG4
         const n = u32();
         if (n > 64) throw corrupt('integer too large');
-        stack.push(decodeLong(bytes(n)));
+        push(decodeLong(bytes(n)));
         break;
       }
       case 0x47: // BINFLOAT (big-endian)
         need(8);
-        stack.push(view.getFloat64(pos, false));
+        push(view.getFloat64(pos, false));
         pos += 8;
         break;
       case 0x4e: // NONE
-        stack.push(null);
+        push(null);
         break;
       case 0x88: // NEWTRUE
-        stack.push(true);
+        push(true);
         break;
       case 0x89: // NEWFALSE
-        stack.push(false);
+        push(false);
         break;
       case 0x73: {
         // SETITEM
         const v = pop();
         const k = pop();
-        dictTarget('SETITEM').items.set(k, v);
+        const d = dictTarget('SETITEM');
+        nest(d, [k, v]);
+        d.items.set(k, v);
         break;
       }
       case 0x75: {
@@ -471,35 +527,40 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
         const items = popMark();
         if (items.length % 2) throw corrupt('odd SETITEMS');
         const d = dictTarget('SETITEMS');
+        nest(d, items);
         for (let i = 0; i < items.length; i += 2) d.items.set(items[i], items[i + 1]);
         break;
       }
       case 0x61: {
         // APPEND
         const v = pop();
-        listTarget('APPEND').push(v);
+        const l = listTarget('APPEND');
+        nest(l, [v]);
+        l.push(v);
         break;
       }
       case 0x65: {
         // APPENDS
         const items = popMark();
-        listTarget('APPENDS').push(...items);
+        const l = listTarget('APPENDS');
+        nest(l, items);
+        for (const it of items) l.push(it); // no spread: a long MARK run would overflow the call stack
         break;
       }
       case 0x71: // BINPUT
-        memo.set(u8(), top());
+        memoSet(u8(), top());
         break;
       case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
+        memoSet(u32(), top());
         break;
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
+        memoSet(memo.size, top());
         break;
       case 0x68: // BINGET
-        stack.push(memoGet(u8()));
+        push(memoGet(u8()));
         break;
       case 0x6a: // LONG_BINGET
-        stack.push(memoGet(u32()));
+        push(memoGet(u32()));
         break;
       case 0x30: // POP
         if (stack.length > 0 && (marks.length === 0 || stack.length > marks[marks.length - 1])) stack.pop();
@@ -509,12 +570,12 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
         popMark();
         break;
       case 0x32: // DUP
-        stack.push(top());
+        push(top());
         break;
       case 0x63: {
         // GLOBAL: checked against the allow-list before anything else happens
         const module = line();
-        stack.push(global(module, line()));
+        push(global(module, line()));
         break;
       }
       case 0x93: {
@@ -522,13 +583,13 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') throw corrupt('STACK_GLOBAL of non-strings');
-        stack.push(global(module, name));
+        push(global(module, name));
         break;
       }
       case 0x52: {
         // REDUCE
         const args = pop();
-        stack.push(call(pop(), args, 'REDUCE'));
+        push(call(pop(), args, 'REDUCE'));
         break;
       }
       case 0x81: // NEWOBJ
@@ -540,7 +601,7 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
         if (!(cls instanceof PyGlobal) || cls.qualifiedName !== 'collections.OrderedDict') {
           throw fail(`NEWOBJ of '${describe(cls)}' is not supported`, SECURITY_HINT);
         }
-        stack.push(new PyDict('OrderedDict'));
+        push(new PyDict('OrderedDict'));
         break;
       }
       case 0x62: {
@@ -548,11 +609,12 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
         const state = pop();
         const target = top();
         if (!(target instanceof PyDict)) throw fail(`BUILD of a ${describe(target)} is not supported`, SECURITY_HINT);
+        nest(target, [state]);
         target.attrs = state; // attributes (e.g. _metadata), never items
         break;
       }
       case 0x51: // BINPERSID
-        stack.push(persistentLoad(pop()));
+        push(persistentLoad(pop()));
         break;
       default: {
         const name = OPCODE_NAMES[op];

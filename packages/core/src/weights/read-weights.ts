@@ -1,7 +1,7 @@
 /** One entry point for weight files: the format is chosen by content, not by extension. */
 import * as nodePath from 'path';
 import { weightsError } from '../errors';
-import type { StateDict } from './state-dict';
+import type { ReadWeightsOptions, StateDict } from './state-dict';
 import { readPth } from './pth';
 import { looksLikeSafetensors, readSafetensors } from './safetensors';
 import { openWeightsFile, readRange } from './weights-file';
@@ -30,8 +30,12 @@ export async function detectWeightsFormat(path: string): Promise<WeightsFormat> 
   }
 }
 
-/** Reads a state_dict from a .pth/.pt (zip or legacy) or .safetensors file. */
-export async function readWeights(path: string): Promise<StateDict> {
+/**
+ * Reads a state_dict from a .pth/.pt (zip or legacy) or .safetensors file. Views, sizes and the
+ * total (DPL_MAX_WEIGHTS_BYTES) are checked before tensor data is read, then `opts.expect` sees
+ * every name and shape; values must be finite.
+ */
+export async function readWeights(path: string, opts: ReadWeightsOptions = {}): Promise<StateDict> {
   const format = await detectWeightsFormat(path);
-  return format === 'safetensors' ? readSafetensors(path) : readPth(path);
+  return format === 'safetensors' ? readSafetensors(path, opts) : readPth(path, opts);
 }

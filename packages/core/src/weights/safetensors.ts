@@ -6,7 +6,8 @@
 import { promises as fs } from 'fs';
 import { inputError, weightsError } from '../errors';
 import { TORCH_KIND, decodeElements, torchElementSize } from './elements';
-import { numel, type StateDict, type TorchDType } from './state-dict';
+import { numel, type ReadWeightsOptions, type StateDict, type TensorHeader, type TorchDType } from './state-dict';
+import { assertFinite, checkTotalBytes, checkedNumel } from './limits';
 import { openWeightsFile, readRange, type WeightsFile } from './weights-file';
 
 const DTYPES: Readonly<Record<string, TorchDType>> = {
@@ -73,10 +74,11 @@ async function readHeader(file: WeightsFile): Promise<{ entries: Entry[]; dataSt
       );
     }
     if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(`tensor '${name}' has a malformed shape`);
+    const count = checkedNumel(shape as number[], (p) => bad(`tensor '${name}' ${p}`));
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every(isCount)) throw bad(`tensor '${name}' has malformed data_offsets`);
     const [begin, end] = offs as [number, number];
     if (begin > end || end > dataLen) throw bad(`tensor '${name}' data_offsets [${begin}, ${end}] lie outside the ${dataLen} data bytes`);
-    const want = numel(shape) * torchElementSize(torchDtype);
+    const want = count * torchElementSize(torchDtype);
     if (end - begin !== want) {
       throw bad(`tensor '${name}' (${dtype} [${shape.join(', ')}]) needs ${want} bytes but data_offsets span ${end - begin}`);
     }
@@ -90,15 +92,23 @@ async function readHeader(file: WeightsFile): Promise<{ entries: Entry[]; dataSt
 }
 
 /** Reads every tensor of a .safetensors file, converted to float32, in header order. */
-export async function readSafetensors(path: string): Promise<StateDict> {
+export async function readSafetensors(path: string, opts: ReadWeightsOptions = {}): Promise<StateDict> {
   const file = await openWeightsFile(path);
   try {
     const { entries, dataStart } = await readHeader(file);
+    // Non-overlapping ranges inside the file: the total is at most 4x the file's data bytes.
+    checkTotalBytes(
+      path,
+      entries.reduce((sum, e) => sum + (4 * (e.end - e.begin)) / torchElementSize(e.dtype), 0),
+    );
+    opts.expect?.(new Map<string, TensorHeader>(entries.map((e) => [e.name, { dtype: e.dtype, shape: [...e.shape] }])));
     const out: StateDict = new Map();
     for (const e of entries) {
       const raw = await readRange(file, dataStart + e.begin, e.end - e.begin, `tensor '${e.name}'`);
       // `raw` is this tensor's own buffer, so float32 data can be used in place.
-      out.set(e.name, { dtype: e.dtype, shape: e.shape, data: decodeElements(raw, TORCH_KIND[e.dtype], true, true) });
+      const data = decodeElements(raw, TORCH_KIND[e.dtype], true, true);
+      if (e.dtype.startsWith('float') || e.dtype === 'bfloat16') assertFinite(path, e.name, data);
+      out.set(e.name, { dtype: e.dtype, shape: e.shape, data });
     }
     return out;
   } finally {

@@ -13,3 +13,17 @@ export interface TensorRecord {
 export type StateDict = Map<string, TensorRecord>;
 
 export const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** A tensor's dtype and shape, known from a file's header before any of its data is read. */
+export interface TensorHeader {
+  dtype: TorchDType;
+  shape: number[];
+}
+
+export interface ReadWeightsOptions {
+  /**
+   * Called with every tensor's dtype and shape once the header (or pickle) is parsed and checked,
+   * before any tensor data is read; throw to refuse the file (e.g. `(h) => backbone.prepareWeights(h, path)`).
+   */
+  expect?: (header: Map<string, TensorHeader>) => void;
+}

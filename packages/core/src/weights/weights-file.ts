@@ -2,6 +2,7 @@
 import { promises as fs } from 'fs';
 import { constants as bufferConstants } from 'buffer';
 import { weightsError } from '../errors';
+import { openRegularFile } from '../util/regular-file';
 
 export interface WeightsFile {
   path: string;
@@ -9,22 +10,15 @@ export interface WeightsFile {
   handle: fs.FileHandle;
 }
 
+/** Opens a weights file; anything but a regular file (a FIFO, a device, a folder) is refused first. */
 export async function openWeightsFile(path: string): Promise<WeightsFile> {
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(path, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw weightsError(path, 'file not found', 'check the path, or run `dpl weights pull <backbone>`');
-    if (code === 'EACCES' || code === 'EPERM') throw weightsError(path, 'permission denied', 'make the file readable');
-    throw weightsError(path, `cannot open file (${code ?? String(e)})`);
-  }
-  const st = await handle.stat();
-  if (st.isDirectory()) {
-    await handle.close();
-    throw weightsError(path, 'is a directory, not a weights file', 'pass the path of a .pth or .safetensors file');
-  }
-  return { path, size: st.size, handle };
+  const { handle, size } = await openRegularFile(
+    path,
+    'a weights file',
+    weightsError,
+    'check the path, or run `dpl weights pull <backbone>`',
+  );
+  return { path, size, handle };
 }
 
 /**

@@ -48,7 +48,6 @@ def small_state_dict():
     sd["view.t"] = base.t()                       # non-contiguous, shares storage with view.slice
     sd["view.slice"] = base[1:3, 2:]              # storage offset 7, strides (5, 1)
     sd["view.permuted"] = torch.randn(2, 3, 4).permute(2, 0, 1)
-    sd["view.expand"] = torch.randn(3).expand(2, 3)  # stride 0
     sd["view.row"] = base[3]                      # contiguous slice of the same storage
     sd["dtype.half"] = torch.randn(2, 3).half()
     sd["dtype.bf16"] = torch.randn(5).bfloat16()
@@ -106,6 +105,9 @@ def gen_pth(out):
     # torch < 1.0 pickled storages saved from a GPU as torch.cuda.<X>Storage.
     legacy = open(p("small_legacy.pth"), "rb").read()
     open(p("cuda_storage_legacy.pth"), "wb").write(legacy.replace(b"ctorch\nFloatStorage\n", b"ctorch.cuda\nFloatStorage\n"))
+    # Expanded views (stride 0) repeat storage elements: refused by the reader (tensor views must not overlap).
+    torch.save({"view.expand": torch.randn(3).expand(2, 3)}, p("expand_zip.pth"))
+    torch.save({"view.expand": torch.randn(3).expand(2, 3)}, p("expand_legacy.pth"), _use_new_zipfile_serialization=False)
     torch.save([torch.zeros(2)], p("list_zip.pth"))
     torch.save({"w": torch.zeros(2), "epoch": 3}, p("mixed_zip.pth"))
 

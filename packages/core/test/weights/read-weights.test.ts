@@ -50,7 +50,7 @@ describe('readWeights picks the reader by content', () => {
     const missingFile = path.join(dir, 'absent.pth');
     await expect(readWeights(missingFile)).rejects.toMatchObject({
       code: 'E_WEIGHTS',
-      message: expect.stringContaining(`${missingFile}: file not found`),
+      message: expect.stringContaining(`${missingFile}: does not exist`),
     });
     const empty = path.join(dir, 'empty.pth');
     fs.writeFileSync(empty, '');

@@ -76,7 +76,7 @@ describe('readSafetensors', () => {
     );
     await bad('dtype.safetensors', header({ a: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, 1), "unsupported dtype 'F8_E4M3'");
     await bad('shape.safetensors', header({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4), 'malformed shape');
-    await expect(readSafetensors(path.join(dir, 'nope.safetensors'))).rejects.toThrow('nope.safetensors: file not found');
+    await expect(readSafetensors(path.join(dir, 'nope.safetensors'))).rejects.toThrow('nope.safetensors: does not exist');
   });
 });
 
