@@ -73,7 +73,7 @@ describe('dpl similarity', () => {
     const out = path.join(dir, 'pairs.csv');
     const r = await dpl(['similarity', '--dir0', d0, '--dir1', d1, '--out', out, ...NET]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/similarity: started \(3\)[\s\S]*similarity: done in/);
+    expect(r.err).toMatch(/similarity: started \(3\)[\s\S]*similarity: done in/);
     expect(r.out).toMatch(/3 pairs, mean distance/);
     const rows = fs.readFileSync(out, 'utf8').trim().split('\n');
     expect(rows[0]).toBe('name,distance');
@@ -88,7 +88,6 @@ describe('dpl similarity', () => {
     [['similarity', 'a.png', 'b.png', '--size', '0'], /--size 0: must be a positive integer/],
     [['similarity', 'a.png', 'b.png', '--points', 'fire99'], /no extraction point 'fire99'/],
     [['similarity', 'a.png', 'b.png', '--variant', 'lin'], /--variant lin: needs --lin-weights FILE/],
-    [['similarity', 'a.png', 'b.png', '--variant', 'fancy'], /--variant fancy: is not a distance variant/],
     [['similarity', 'a.png', 'b.png', '--dir0', '.'], /takes two images or --dir0\/--dir1, not both/],
   ])('%j fails with a clear message, exit 1', async (args, pattern) => {
     // relative names are resolved from the working directory: dir's files
@@ -96,6 +95,17 @@ describe('dpl similarity', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(pattern);
     expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    [['similarity', 'a.png', 'b.png', '--variant', 'fancy'], /Invalid values:[\s\S]*variant[\s\S]*"baseline", "lin"/],
+    [['similarity', 'a.png', 'b.png', '--lpips', '--net', 'resnet'], /Invalid values:[\s\S]*net[\s\S]*"alex", "vgg", "squeeze"/],
+    [['similarity', 'a.png', 'b.png', '--bogus-flag'], /Unknown arguments?: bogus-flag/],
+  ])('%j is a usage error, exit 2, before any work', async (args, pattern) => {
+    const r = await dpl([...args.map((x) => (x.endsWith('.png') ? path.join(dir, x) : x)), ...NET]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(pattern);
+    expect(r.out).toBe('');
   });
 
   it('names images of different sizes (and --size resizes them) and values outside [0,1]', async () => {

@@ -157,6 +157,12 @@ export class PerceptualDistance {
     return new Map(this.points.map((p, i) => [p, means[i]]));
   }
 
+  /** Per point [N, h_l, w_l, 1], before the spatial mean and point weights. The caller disposes them. */
+  perPointMaps(fa: PerceptualFeatures, fb: PerceptualFeatures): Map<string, tf.Tensor4D> {
+    const maps = tf.tidy(() => [...this.pointMaps(fa, fb).values()]);
+    return new Map(this.points.map((p, i) => [p, maps[i]]));
+  }
+
   /** Per-point and combined spatial distance maps (LPIPS spatial=True). The caller disposes them. */
   spatialMaps(a: tf.Tensor4D, b: tf.Tensor4D): PerceptualMaps {
     checkPair(a, b);

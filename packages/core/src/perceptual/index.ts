@@ -33,6 +33,17 @@ export {
   type LpipsBackboneId,
 } from './lpips-weights';
 export {
+  LPIPS_LIN_FILES,
+  LPIPS_NETS,
+  LPIPS_VERSIONS,
+  LPIPS_REPO_URL,
+  lpipsLinFile,
+  lpipsLinFileByHash,
+  type LpipsLinFile,
+  type LpipsNet,
+  type LpipsVersion,
+} from './lpips-files';
+export {
   PerceptualLoss,
   type PerceptualLossOptions,
   type PerceptualLossRecord,

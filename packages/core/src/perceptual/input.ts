@@ -10,7 +10,7 @@ import { IMAGENET_MEAN, IMAGENET_STD } from '../preprocess';
 import { resizeBilinear } from './bilinear';
 
 export type PerceptualRange = '[0,1]' | '[-1,1]';
-export type PerceptualNormalization = 'imagenet' | 'lpips' | 'none';
+export type PerceptualNormalization = 'imagenet' | 'lpips' | 'signed' | 'none';
 
 export interface PerceptualResize {
   height: number;
@@ -24,7 +24,8 @@ export interface PerceptualInputSpec {
   range: PerceptualRange;
   /**
    * How images are mapped to the network input: 'imagenet' = (x01 - mean) / std;
-   * 'lpips' = LPIPS's ScalingLayer on [-1,1] input, (x - shift) / scale; 'none' = x in [0,1].
+   * 'lpips' = LPIPS's ScalingLayer on [-1,1] input, (x - shift) / scale (LPIPS v0.1);
+   * 'signed' = x in [-1,1] unscaled (LPIPS v0.0, which skipped its ScalingLayer); 'none' = x in [0,1].
    */
   normalize: PerceptualNormalization;
   resize?: PerceptualResize | null;
@@ -43,7 +44,7 @@ export const LPIPS_SCALE = [0.458, 0.448, 0.45];
 export const RANGE_TOLERANCE = 1e-5;
 
 const RANGES: Record<PerceptualRange, [number, number]> = { '[0,1]': [0, 1], '[-1,1]': [-1, 1] };
-const NORMALIZATIONS: PerceptualNormalization[] = ['imagenet', 'lpips', 'none'];
+const NORMALIZATIONS: PerceptualNormalization[] = ['imagenet', 'lpips', 'signed', 'none'];
 
 /** Throws a configError for a malformed spec (a typo'd range would otherwise mean no check). */
 export function checkInputSpec(spec: PerceptualInputSpec): void {
@@ -127,6 +128,8 @@ export function prepareInput(x: tf.Tensor4D, spec: PerceptualInputSpec): tf.Tens
         const m11 = spec.range === '[-1,1]' ? y : tf.sub(tf.mul(y, 2), 1);
         return tf.div(tf.sub(m11, tf.tensor1d(LPIPS_SHIFT)), tf.tensor1d(LPIPS_SCALE));
       }
+      case 'signed':
+        return spec.range === '[-1,1]' ? y.clone() : tf.sub(tf.mul(y, 2), 1);
       case 'none': {
         const u = toUnit(y);
         // a tensor of its own even when nothing changed: callers dispose what this returns

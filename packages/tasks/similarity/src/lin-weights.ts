@@ -3,7 +3,7 @@
  * (`lin.<point>.weight` [C], plus `rank.*` and, for tune / scratch, `net.*`), or LPIPS' official
  * v0.1 lin checkpoint (`lin<i>.model.1.weight` [1, C, 1, 1]) through core's LPIPS loader.
  */
-import { LPIPS_POINTS, lpipsLinFromStateDict, weightsError } from '@dpl/core';
+import { LPIPS_POINTS, lpipsBackbone, lpipsLinFromStateDict, weightsError, type Backbone, type StateDict } from '@dpl/core';
 import { linParam } from './model';
 import { readStateDict } from './read-state-dict';
 
@@ -17,7 +17,31 @@ export interface LoadedLinWeights {
 
 /** Lin weights for `points` (resolved names) of `backboneId` from `file`; errors name the file and what is wrong. */
 export async function readLinWeights(file: string, backboneId: string, points: string[], channels: number[]): Promise<LoadedLinWeights> {
+  return linWeightsFrom(await readStateDict(file), file, backboneId, points, channels);
+}
+
+/**
+ * Lin weights from `file` at the points it holds weights for, in `backbone`'s order: LPIPS' points
+ * for LPIPS' format, the `lin.<point>.weight` keys for this task's.
+ */
+export async function readLinWeightsAtTheirPoints(file: string, backbone: Backbone): Promise<LoadedLinWeights & { points: string[] }> {
   const sd = await readStateDict(file);
+  const keys = [...sd.keys()];
+  let points: string[];
+  if (keys.some((k) => /^lin\d+\.model\.1\.weight$/.test(k))) {
+    points = [...LPIPS_POINTS[lpipsBackbone(backbone.id)].points];
+  } else {
+    const named = new Set(keys.filter((k) => /^lin\..+\.weight$/.test(k)).map((k) => backbone.point(k.slice(4, -7)).name));
+    points = backbone
+      .points()
+      .map((p) => p.name)
+      .filter((n) => named.has(n));
+  }
+  const channels = points.map((p) => backbone.point(p).channels);
+  return { ...linWeightsFrom(sd, file, backbone.id, points, channels), points };
+}
+
+function linWeightsFrom(sd: StateDict, file: string, backboneId: string, points: string[], channels: number[]): LoadedLinWeights {
   const keys = [...sd.keys()];
   if (keys.some((k) => k.startsWith('lin.'))) {
     const problems: string[] = [];
