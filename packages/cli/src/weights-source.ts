@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DplError, readWeights, type Backbone, type BuildOptions } from '@dpl/core';
+import { DplError, expectBackbone, readWeights, type Backbone, type BuildOptions } from '@dpl/core';
 import { cachedFile, recordedHash, weightsDir } from './weights/cache';
 
 /** SHA-256 of a file, streamed (checkpoints are hundreds of MB). */
@@ -17,14 +17,14 @@ export async function sha256File(file: string): Promise<string> {
  */
 export async function resolveWeights(b: Backbone, weights?: string, seed?: number): Promise<BuildOptions> {
   if (weights) {
-    const sd = await readWeights(weights);
+    const sd = await readWeights(weights, { expect: expectBackbone(b, weights) }); // keys and shapes before data
     return { weights: sd, weightsSource: { file: path.resolve(weights), sha256: await sha256File(weights) } };
   }
   if (seed !== undefined) return { seed };
   const cached = cachedFile(b);
   if (cached) {
     return {
-      weights: await readWeights(cached),
+      weights: await readWeights(cached, { expect: expectBackbone(b, cached) }),
       weightsSource: { file: cached, sha256: recordedHash(cached) ?? (await sha256File(cached)) },
     };
   }

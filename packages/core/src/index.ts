@@ -40,12 +40,23 @@ export { pad2d, type PadMode, type Pad2d } from './ops/pad';
 export type { Conv2DSpec, GroupedConv2DSpec, ConvTranspose2DSpec } from './ops/conv-spec';
 
 export * from './weights/state-dict';
-export { readNpy, writeNpy, type NpyArray } from './weights/npy';
-export { readWeights, detectWeightsFormat, type WeightsFormat } from './weights/read-weights';
+export { readNpy, readNpyFile, readNpyHeader, writeNpy, type NpyArray, type NpyHeader } from './weights/npy';
+export { readWeights, detectWeightsFormat, expectBackbone, type WeightsFormat } from './weights/read-weights';
+export { maxWeightsBytes, DEFAULT_MAX_WEIGHTS_BYTES, MAX_WEIGHTS_BYTES_ENV } from './weights/limits';
 export { readPth } from './weights/pth';
 export { readSafetensors, writeSafetensors, looksLikeSafetensors } from './weights/safetensors';
 
-export { readImage, writePng, readInputTensor, type RgbFloatImage } from './image/io';
+export {
+  readImage,
+  writePng,
+  readInputTensor,
+  maxPixels,
+  setMaxPixels,
+  DEFAULT_MAX_PIXELS,
+  MAX_PIXELS_ENV,
+  type RgbFloatImage,
+  type ReadImageOptions,
+} from './image/io';
 export { writeHeatmapPng, type HeatmapOptions } from './image/heatmap';
 export * from './image/image';
 export { resize, resizeShorterSide, shorterSideSize, RESAMPLE_FILTERS, type ResampleFilter } from './image/resample';

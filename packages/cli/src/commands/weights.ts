@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DplError, readWeights, type Backbone } from '@dpl/core';
+import { DplError, expectBackbone, readWeights, type Backbone } from '@dpl/core';
 import type { Argv, CommandModule } from 'yargs';
 import type { CliContext } from '../context';
 import { table } from '../io';
@@ -90,7 +90,8 @@ async function pull(ctx: CliContext, ids: string[], mirror: string | undefined, 
 async function importFile(ctx: CliContext, file: string, id: string) {
   const b = (await ctx.registry()).backbone(id);
   const src = path.resolve(ctx.io.cwd, file);
-  b.prepareWeights(await readWeights(src), src); // throws naming every bad key before anything is stored
+  // keys and shapes are checked from the header, before any tensor data is read; nothing is stored on failure
+  b.prepareWeights(await readWeights(src, { expect: expectBackbone(b, src) }), src);
   const sha256 = await sha256File(src);
   const official = officialPath(b);
   const dest =

@@ -1,7 +1,7 @@
 /** One entry point for weight files: the format is chosen by content, not by extension. */
 import * as nodePath from 'path';
 import { weightsError } from '../errors';
-import type { ReadWeightsOptions, StateDict } from './state-dict';
+import type { ReadWeightsOptions, StateDict, TensorHeader } from './state-dict';
 import { readPth } from './pth';
 import { looksLikeSafetensors, readSafetensors } from './safetensors';
 import { openWeightsFile, readRange } from './weights-file';
@@ -38,4 +38,20 @@ export async function detectWeightsFormat(path: string): Promise<WeightsFormat> 
 export async function readWeights(path: string, opts: ReadWeightsOptions = {}): Promise<StateDict> {
   const format = await detectWeightsFormat(path);
   return format === 'safetensors' ? readSafetensors(path, opts) : readPth(path, opts);
+}
+
+/**
+ * `opts.expect` for a backbone: its key and shape check (prepareWeights, which reads only keys and
+ * shapes) runs on the file's header, so a checkpoint for another network is refused, naming every
+ * bad key, before its data is read.
+ */
+export function expectBackbone(
+  backbone: { prepareWeights(sd: StateDict, source: string): StateDict },
+  source: string,
+): (header: Map<string, TensorHeader>) => void {
+  return (header) => {
+    const shapesOnly: StateDict = new Map();
+    for (const [k, h] of header) shapesOnly.set(k, { dtype: h.dtype, shape: h.shape, data: new Float32Array(0) });
+    backbone.prepareWeights(shapesOnly, source);
+  };
 }
