@@ -362,7 +362,7 @@ describe('trainLoop', () => {
     await expectDplError(trainLoop({ ...base, loss: lossOf(base.store) }), 'E_CONFIG', /no trainable parameters yet/);
     const store = newModel();
     const grows = (b: Batch) =>
-      tf.mul(lossOf(store)(b), nn.linear(store, 'late', tf.ones([1, 1]) as tf.Tensor2D, { out: 1 }).reshape([])) as tf.Scalar;
+      tf.mul(lossOf(store)(b), tf.reshape(nn.linear(store, 'late', tf.ones([1, 1]) as tf.Tensor2D, { out: 1 }), [])) as tf.Scalar;
     await expectDplError(
       trainLoop({ ...base, store, loss: grows }),
       'E_CONFIG',

@@ -59,7 +59,7 @@ export interface Codes {
 }
 
 function oneHot(labels: Int32Array, classes: number): tf.Tensor2D {
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as tf.Tensor2D);
+  return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32') as tf.Tensor2D);
 }
 
 type ProbeBatch = {

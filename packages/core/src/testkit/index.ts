@@ -1,0 +1,3 @@
+/** The test kit for plugin authors, also reachable as the `@dpl/core/testkit` subpath. */
+export { backboneContract, type ContractCheck, type ContractOptions } from './backbone-contract';
+export { dplErrorMessage, recordingProgress, taskTestContext, type RecordedProgress, type TaskTestContextOptions } from './task-context';
