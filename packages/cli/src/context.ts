@@ -1,7 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  createRegistry,
   initBackend,
   type Backbone,
   type BackendInfo,
@@ -10,6 +9,7 @@ import {
   type ProgressReporter,
   type Registry,
 } from '@dpl/core';
+import { openRegistry, pluginMessages } from './plugins';
 import { makeProgress } from './progress';
 import { resolveWeights } from './weights-source';
 import type { CliIO } from './io';
@@ -30,8 +30,8 @@ export class CliContext implements CliHost {
   ) {}
 
   registry(): Promise<Registry> {
-    this.registryP ??= createRegistry({ cwd: this.io.cwd, plugins: this.args.plugin ?? [] }).then((r) => {
-      for (const f of r.failures()) this.io.err(`warning: plugin ${f.name} failed to load: ${f.error}`);
+    this.registryP ??= openRegistry(this.io.cwd, this.args.plugin ?? []).then((r) => {
+      for (const line of pluginMessages(r)) this.io.err(line);
       return r;
     });
     return this.registryP;

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { defineBackbone, randomStateDict, writeSafetensors } from '@dpl/core';
-import { dpl, tmpDir } from './helpers';
+import { cachedOnnxModel, defineBackbone, randomStateDict, writeSafetensors, type OnnxModel } from '@dpl/core';
+import { dpl, png, tmpDir } from './helpers';
 
 const payload = { dir: tmpDir('dpl-w-') };
 
@@ -17,7 +17,7 @@ let base = '';
 let body: Buffer;
 let sha = '';
 const requests: { url: string; range?: string }[] = [];
-let mode: 'ok' | 'stall' | 'cut' = 'ok';
+let mode: 'ok' | 'stall' | 'cut' | 'endless' | 'drip' | 'loop' = 'ok';
 
 /** The tiny backbone's graph (the plugin written below declares the served file as its weights). */
 function tinyBackbone(prefix: string) {
@@ -53,14 +53,14 @@ beforeAll(async () => {
   fs.mkdirSync(PLUGIN_DIR, { recursive: true });
   fs.writeFileSync(
     path.join(PLUGIN_DIR, 'package.json'),
-    JSON.stringify({ name: 'dpl-backbone-tiny', version: '1.0.0', dpl: { kind: 'backbone', module: './plugin.js' } }),
+    JSON.stringify({ name: 'dpl-backbone-tiny', version: '1.0.0', dpl: { apiVersion: 1, kind: 'backbone', module: './plugin.js' } }),
   );
   fs.writeFileSync(
     path.join(PLUGIN_DIR, 'plugin.js'),
     `const { defineBackbone, backbonePlugin } = require('@dpl/core');
 module.exports = { default: backbonePlugin([defineBackbone({ id: 'tiny', family: 'test',
   metadata: { batchNorm: false, normalization: 'none', inStudy: false,
-    weights: { file: 'tiny-${sha.slice(0, 8)}.safetensors', url: 'https://example.invalid/x', sha256Prefix: '${sha.slice(0, 8)}' } },
+    weights: { file: 'tiny-${sha.slice(0, 8)}.safetensors', url: 'https://example.invalid/x', sha256Prefix: '${sha.slice(0, 8)}', bytes: ${body.length} } },
   graph: (g) => { const x = g.input(3); g.tap('c', g.relu(g.conv(x, 'c', { out: 4, k: 3, pad: 1 }))); },
   ignorePrefixes: ['padding.'] })]) };`,
   );
@@ -68,6 +68,25 @@ module.exports = { default: backbonePlugin([defineBackbone({ id: 'tiny', family:
     requests.push({ url: req.url ?? '', range: req.headers.range });
     if (!req.url?.startsWith('/models/') || !req.url.includes('/tiny-')) {
       res.writeHead(404).end('not found');
+      return;
+    }
+    if (mode === 'loop') {
+      res.writeHead(302, { location: req.url.endsWith('?again') ? req.url.slice(0, -6) : `${req.url}?again` }).end();
+      return;
+    }
+    if (mode === 'endless') {
+      res.writeHead(200); // chunked, without end
+      const pump = () => {
+        while (!res.destroyed && res.write(Buffer.alloc(16384, 1)));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+      return;
+    }
+    if (mode === 'drip') {
+      res.writeHead(200, { 'content-length': body.length });
+      let i = 0;
+      const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write(body.subarray(i, ++i))), 20);
       return;
     }
     const served = req.url.includes('corrupt') ? Buffer.from(body).fill(1, 100, 200) : body;
@@ -101,7 +120,17 @@ const home = () => {
   process.env.DPL_HOME = tmpDir('dpl-home-');
   return process.env.DPL_HOME;
 };
-const pullArgs = (...extra: string[]) => ['weights', 'pull', 'tiny', '--plugin', PLUGIN_DIR, '--mirror', base, '--timeout', '1', ...extra];
+const pullArgs = (...extra: string[]) => [
+  'weights',
+  'pull',
+  'tiny',
+  '--plugin',
+  PLUGIN_DIR,
+  '--mirror',
+  base,
+  ...(extra.includes('--timeout') ? [] : ['--timeout', '1']),
+  ...extra,
+];
 
 describe('dpl weights', () => {
   it('pull downloads, verifies the SHA-256 prefix and stores atomically; list and features use it', async () => {
@@ -155,9 +184,7 @@ describe('dpl weights', () => {
     // a mirror that serves a different file under the same name
     const r = await dpl(['weights', 'pull', 'tiny', '--plugin', PLUGIN_DIR, '--mirror', `${base}/corrupt`, '--timeout', '1']);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(
-      new RegExp(`SHA-256 mismatch: expected prefix ${sha.slice(0, 8)}, got [0-9a-f]{16}\\.\\.\\.; the file was removed`),
-    );
+    expect(r.err).toMatch(new RegExp(`SHA-256 mismatch: expected prefix ${sha.slice(0, 8)}, got [0-9a-f]{16}\\.\\.\\.; nothing was kept`));
     expect(fs.readdirSync(path.join(h, 'weights'))).toEqual([]);
   });
 
@@ -178,15 +205,82 @@ describe('dpl weights', () => {
     expect(r.err).toMatch(/nothing-here\/tiny-[0-9a-f]{8}\.safetensors: HTTP 404/);
   });
 
-  it('a server that stalls times out with a clear error', async () => {
-    home();
-    mode = 'stall';
-    const t = Date.now();
+  it('a server that stalls, or drips a byte at a time, is abandoned after the --timeout window; nothing is kept', async () => {
+    for (const m of ['stall', 'drip'] as const) {
+      const h = home();
+      mode = m;
+      const r = await dpl(pullArgs('--timeout', '0.3'));
+      mode = 'ok';
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/stalled: less than 1024 bytes\/s over 0\.3s; nothing was kept/);
+      expect(fs.readdirSync(path.join(h, 'weights'))).toEqual([]);
+    }
+  });
+
+  it('an endless body stops at the size in the weights table; a redirect loop is named; nothing is kept', async () => {
+    const h = home();
+    mode = 'endless';
     const r = await dpl(pullArgs());
+    mode = 'loop';
+    const loop = await dpl(pullArgs());
     mode = 'ok';
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/stalled: no data for 1s \(partial file kept/);
-    expect(Date.now() - t).toBeLessThan(10000);
+    expect(r.err).toMatch(new RegExp(`more than the expected ${body.length} bytes \\(the weights table\\); refused; nothing was kept`));
+    expect(loop.code).toBe(1);
+    expect(loop.err).toMatch(/redirect loop: \S+\.safetensors -> \S+\?again -> \S+\.safetensors; nothing was kept/);
+    expect(fs.readdirSync(path.join(h, 'weights'))).toEqual([]);
+  });
+
+  it('records the full SHA-256 at the first download; a cached file changed later is caught by verify, pull and use', async () => {
+    const h = home();
+    expect((await dpl(pullArgs())).code).toBe(0);
+    const file = path.join(h, 'weights', `tiny-${sha.slice(0, 8)}.safetensors`);
+    expect(fs.readFileSync(`${file}.sha256`, 'utf8').trim()).toBe(sha);
+    // tampered in the middle: same size, and the 8-hex prefix in the name can't see it... but the full hash does
+    const buf = fs.readFileSync(file);
+    buf[buf.length >> 1] ^= 0x01;
+    fs.writeFileSync(file, buf);
+    const ver = await dpl(['weights', 'verify', 'tiny', '--plugin', PLUGIN_DIR]);
+    expect(ver.code).toBe(1);
+    expect(ver.out).toMatch(
+      new RegExp(`^BAD tiny {2}\\S+ {2}\\(sha256 [0-9a-f]{16}\\.\\.\\. does not match the recorded ${sha.slice(0, 16)}\\.\\.\\.`, 'm'),
+    );
+    const img = await png(path.join(payload.dir, 'img.png'), 16, 16, 1);
+    const out = path.join(payload.dir, 'feats-tampered');
+    const use = await dpl(['features', '--backbone', 'tiny', '--plugin', PLUGIN_DIR, '--points', 'c', '--input', img, '--out', out]);
+    expect(use.code).toBe(1);
+    expect(use.err).toMatch(/the cached weights changed since they were verified/);
+    expect(fs.existsSync(out)).toBe(false);
+    const again = await dpl(pullArgs());
+    expect(again.code).toBe(0);
+    expect(again.err).toMatch(/no longer matches its recorded SHA-256; downloading it again/);
+    expect(fs.readFileSync(file).equals(body)).toBe(true);
+  });
+
+  it('verify covers the ONNX model cache: each model ok or damaged', async () => {
+    const h = home();
+    const onnx = path.join(h, 'onnx');
+    const model = (n: number) =>
+      ({
+        bytes: new Uint8Array(1000).fill(n),
+        inputName: 'x',
+        outputs: ['c'],
+        layout: 'nchw',
+        nodeCount: 1,
+        foldedBatchNorms: 0,
+      }) as unknown as OnnxModel;
+    const good = await cachedOnnxModel(onnx, 'tiny', 'a'.repeat(64), () => model(1));
+    const bad = await cachedOnnxModel(onnx, 'tiny', 'b'.repeat(64), () => model(2));
+    const bytes = fs.readFileSync(bad.file);
+    bytes[10] = 9;
+    fs.writeFileSync(bad.file, bytes);
+    const r = await dpl(['weights', 'verify', '--plugin', PLUGIN_DIR, '--json']);
+    expect(r.code).toBe(1);
+    const rows = r.json<{ kind: string; file: string; ok: boolean; problem?: string }[]>();
+    expect(rows).toEqual([
+      { kind: 'onnx', backbone: 'tiny', file: good.file, ok: true },
+      { kind: 'onnx', backbone: 'tiny', file: bad.file, ok: false, problem: expect.stringMatching(/does not match the recorded/) },
+    ]);
   });
 
   it('import validates keys and shapes, then stores the file; a wrong checkpoint is refused', async () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CommandModule } from 'yargs';
 import { type CliContext, dplHome, DPL_VERSION } from '../context';
+import { pluginRows } from './list';
 
 export const infoCommand = (ctx: CliContext): CommandModule => ({
   command: 'info',
@@ -16,14 +17,7 @@ export const infoCommand = (ctx: CliContext): CommandModule => ({
       nativePackage: backend.nativePackage ?? null,
       backendNotes: backend.notes,
       weightCache: dplHome(),
-      plugins: reg.plugins.map((p) => ({
-        name: p.name,
-        version: p.version,
-        kind: p.kind,
-        source: p.source,
-        dir: p.dir,
-        error: p.error ?? null,
-      })),
+      plugins: pluginRows(reg),
       backbones: reg.backbones().length,
       tasks: reg.tasks().length,
     };
@@ -33,6 +27,9 @@ export const infoCommand = (ctx: CliContext): CommandModule => ({
     for (const n of info.backendNotes) ctx.io.out(`  not used: ${n}`);
     ctx.io.out(`weight cache: ${info.weightCache}`);
     ctx.io.out(`plugins (${info.plugins.length}): ${info.backbones} backbones, ${info.tasks} tasks`);
-    for (const p of info.plugins) ctx.io.out(`  ${p.name}@${p.version} [${p.kind}, ${p.source}]${p.error ? `  FAILED: ${p.error}` : ''}`);
+    for (const p of info.plugins)
+      ctx.io.out(
+        `  ${p.name}@${p.version} [${p.kind ?? '?'}, ${p.source}]${p.error ? '  FAILED (see above)' : p.skipped ? '  not loaded (see above)' : ''}`,
+      );
   },
 });

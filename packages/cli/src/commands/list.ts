@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import type { Registry } from '@dpl/core';
 import type { CliContext } from '../context';
 import { table } from '../io';
 
@@ -48,21 +49,41 @@ export const listCommand = (ctx: CliContext): CommandModule<object, { what: stri
           : '(no task plugins installed)',
       );
     } else {
-      const rows = reg.plugins.map((p) => ({
-        name: p.name,
-        version: p.version,
-        kind: p.kind,
-        source: p.source,
-        dir: p.dir,
-        error: p.error ?? null,
-      }));
+      const rows = pluginRows(reg);
       if (ctx.args.json) return ctx.json(rows);
+      const ids = (r: (typeof rows)[number]) =>
+        [...r.registered.backbones, ...r.registered.tasks, ...r.registered.commands.map((c) => `dpl ${c}`)].join(', ') || '-';
+      const status = (r: (typeof rows)[number]) =>
+        r.error
+          ? 'FAILED (see stderr)'
+          : r.skipped
+            ? 'not loaded: same name given elsewhere'
+            : r.warnings.length
+              ? 'partly loaded (see stderr)'
+              : 'ok';
       ctx.io.out(
-        table(
-          rows.map((r) => [r.name, r.version, r.kind, r.source, r.error ? `FAILED: ${r.error}` : 'ok']),
-          ['plugin', 'version', 'kind', 'found in', 'status'],
-        ),
+        rows.length
+          ? table(
+              rows.map((r) => [r.name, r.version, r.apiVersion ?? '', r.kind ?? '', r.source, status(r), ids(r), r.path]),
+              ['plugin', 'version', 'api', 'kind', 'found in', 'status', 'registered', 'path'],
+            )
+          : '(no plugins found)',
       );
     }
   },
 });
+
+/** One row per plugin found: where from, what it registered, and why it failed or was skipped. */
+export const pluginRows = (reg: Registry) =>
+  reg.plugins.map((p) => ({
+    name: p.name,
+    version: p.version,
+    apiVersion: p.apiVersion ?? null,
+    kind: p.kind ?? null,
+    source: p.source,
+    path: p.dir,
+    registered: p.registered,
+    error: p.error ?? null,
+    warnings: p.warnings,
+    skipped: p.skipped ?? null,
+  }));

@@ -2,7 +2,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
-import { createRegistry, initBackend } from '@dpl/core';
+import { initBackend } from '@dpl/core';
+import { openRegistry } from '../plugins';
 import type { CliIO } from '../io';
 import type { ExpandedCell } from '../suite/grid';
 import { countStatuses, ownerId, ResultsStore, type StoredCell } from '../store/results-store';
@@ -209,7 +210,7 @@ async function runInProcess(
   onMessage: (m: WorkerMessage) => void,
 ): Promise<boolean> {
   await initBackend(o.backend);
-  const reg = await createRegistry({ cwd: o.cwd, plugins: o.plugins });
+  const reg = await openRegistry(o.cwd, o.plugins);
   const abort = new AbortController();
   const off = onInterrupt(
     () => abort.abort(),

@@ -2,7 +2,8 @@
  * A local runner's worker process: its own tfjs backend, taking cells from the results store
  * until none is left. Started by grid-runner.ts with `fork`; talks over IPC.
  */
-import { createRegistry, initBackend } from '@dpl/core';
+import { initBackend } from '@dpl/core';
+import { openRegistry } from '../plugins';
 import { ownerId, ResultsStore } from '../store/results-store';
 import { workCells, type WorkerMessage } from './worker-loop';
 
@@ -24,7 +25,7 @@ const send = (m: WorkerMessage) => {
 async function main(init: WorkerInit): Promise<void> {
   const store = new ResultsStore(init.store);
   const info = await initBackend(init.backend);
-  const reg = await createRegistry({ cwd: init.cwd, plugins: init.plugins });
+  const reg = await openRegistry(init.cwd, init.plugins);
   send({ type: 'ready', backend: info.name });
   const abort = new AbortController();
   let current: string | null = null;

@@ -1,18 +1,46 @@
-/** The `"dpl"` field of a plugin package's package.json. */
+/**
+ * The plugin API version this host implements, and the oldest it still accepts. A plugin declares
+ * the version it was written for (`"apiVersion"` in its manifest); the host loads it when
+ * MIN_PLUGIN_API_VERSION <= apiVersion <= PLUGIN_API_VERSION. PLUGIN_API_VERSION goes up only
+ * when a contract changes in a way an existing plugin could notice (a member removed, renamed or
+ * given another meaning); additions do not change it. See docs/PLUGINS.md.
+ */
+export const PLUGIN_API_VERSION = 1;
+export const MIN_PLUGIN_API_VERSION = 1;
+
+/** What a plugin mainly provides; any kind may also contribute CLI commands. */
+export type PluginKind = 'backbone' | 'task' | 'command';
+
+/** The `"dpl"` field of a plugin package's package.json (schema in packages/core/src/plugins/manifest.ts). */
 export interface PluginManifest {
-  kind: 'backbone' | 'task';
+  /** The plugin API version the plugin was written for. */
+  apiVersion: number;
+  kind: PluginKind;
   /** Path of the module (relative to the package root) whose default export is an inversify ContainerModule. */
   module: string;
 }
 
+/** Where a plugin was found, in discovery order (docs/PLUGINS.md). */
+export type PluginSource = 'default' | 'workspace' | 'project' | 'config' | 'env' | 'explicit';
+
 export interface PluginInfo {
   name: string;
   version: string;
-  kind: PluginManifest['kind'];
-  /** Absolute path of the package directory. */
+  /** The declared kind (absent when the manifest is invalid). */
+  kind?: PluginKind;
+  apiVersion?: number;
+  /** Absolute path of the package directory ('' when it was not found). */
   dir: string;
   /** How it was found. */
-  source: 'workspace' | 'node_modules' | 'explicit' | 'config';
-  /** Set when it failed to load; the others still load. */
+  source: PluginSource;
+  /** What it registered and the host kept (ids of backbones and tasks, names of commands). */
+  registered: { backbones: string[]; tasks: string[]; commands: string[] };
+  /** Set when it was refused: nothing of it is loaded. The others still load. */
   error?: string;
+  /** The error's stack, kept only under DPL_DEBUG=1. */
+  stack?: string;
+  /** Loaded, but something of it was dropped or overridden (a broken graph, an id another plugin provides). */
+  warnings: string[];
+  /** Not loaded because a plugin of the same name from a more explicit place is used (says which). */
+  skipped?: string;
 }
