@@ -23,10 +23,16 @@ export async function resolveWeights(b: Backbone, weights?: string, seed?: numbe
   if (seed !== undefined) return { seed };
   const cached = cachedFile(b);
   if (cached) {
-    return {
-      weights: await readWeights(cached, { expect: expectBackbone(b, cached) }),
-      weightsSource: { file: cached, sha256: recordedHash(cached) ?? (await sha256File(cached)) },
-    };
+    // the cached file must still be the one verified at its download or import
+    const sha256 = await sha256File(cached);
+    const rec = recordedHash(cached);
+    if (rec && rec !== sha256)
+      throw new DplError(
+        'E_WEIGHTS_DAMAGED',
+        `${cached}: the cached weights changed since they were verified (SHA-256 ${sha256.slice(0, 16)}..., recorded ${rec.slice(0, 16)}...)`,
+        `remove it and run 'dpl weights pull ${b.id}' (or import the file again)`,
+      );
+    return { weights: await readWeights(cached, { expect: expectBackbone(b, cached) }), weightsSource: { file: cached, sha256 } };
   }
   throw new DplError(
     'E_NO_WEIGHTS',

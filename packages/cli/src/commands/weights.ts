@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DplError, expectBackbone, readWeights, type Backbone } from '@dpl/core';
+import { DplError, defaultOnnxCacheDir, expectBackbone, readWeights, verifyOnnxCache, type Backbone } from '@dpl/core';
 import type { Argv, CommandModule } from 'yargs';
 import type { CliContext } from '../context';
 import { table } from '../io';
 import { makeProgress } from '../progress';
 import { cachedFile, importedPath, officialPath, recordedHash, recordHash, weightsDir } from '../weights/cache';
-import { download } from '../weights/download';
+import { download, MIN_BYTES_PER_SECOND } from '../weights/download';
 import { sha256File } from '../weights-source';
 
 /** Backbone ids from the command line; `paper` means the 14 study networks. */
@@ -28,6 +28,7 @@ async function list(ctx: CliContext) {
     const file = cachedFile(b);
     const want = b.metadata.weights?.sha256Prefix;
     const rec = file ? recordedHash(file) : null;
+    // quick: compares the recorded full hash with the name's prefix; `dpl weights verify` re-hashes
     return {
       backbone: b.id,
       file: file ?? officialPath(b),
@@ -67,9 +68,14 @@ async function pull(ctx: CliContext, ids: string[], mirror: string | undefined, 
     const dest = officialPath(b) as string;
     const rec = recordedHash(dest);
     if (fs.existsSync(dest) && rec?.startsWith(w.sha256Prefix)) {
-      results.push({ backbone: b.id, file: dest, sha256: rec, skipped: true });
-      if (!ctx.args.json) ctx.io.out(`${b.id}: already cached (${dest})`);
-      continue;
+      // a cached file is checked against the full hash recorded at its first verified download
+      if ((await sha256File(dest)) === rec) {
+        results.push({ backbone: b.id, file: dest, sha256: rec, skipped: true });
+        if (!ctx.args.json) ctx.io.out(`${b.id}: already cached (${dest})`);
+        continue;
+      }
+      ctx.io.err(`${b.id}: the cached ${dest} no longer matches its recorded SHA-256; downloading it again`);
+      fs.rmSync(dest, { force: true });
     }
     const base = mirror ?? process.env.DPL_WEIGHTS_MIRROR;
     const url = base ? `${base.replace(/\/$/, '')}/${w.file}` : w.url;
@@ -77,6 +83,8 @@ async function pull(ctx: CliContext, ids: string[], mirror: string | undefined, 
       url,
       dest,
       sha256Prefix: w.sha256Prefix,
+      sha256: rec ?? undefined,
+      expectedBytes: w.bytes,
       idleTimeoutMs: timeout * 1000,
       progress: ctx.args.json ? undefined : makeProgress(ctx.io),
     });
@@ -106,44 +114,69 @@ async function importFile(ctx: CliContext, file: string, id: string) {
   ctx.io.out(`${b.id}: imported ${src} -> ${dest}${dest === official ? ' (the official torchvision file)' : ''}`);
 }
 
+/**
+ * Why a cached weight file cannot be trusted, or null. It must match the full SHA-256 recorded at
+ * its first verified download or import (and, for the official file, the prefix in its name); an
+ * official file with no record yet is checked by its prefix and then recorded.
+ */
+async function weightProblem(b: Backbone, file: string): Promise<string | null> {
+  const sha = await sha256File(file);
+  const prefix = file === officialPath(b) ? b.metadata.weights?.sha256Prefix : undefined;
+  const rec = recordedHash(file);
+  if (rec && sha !== rec) return `sha256 ${sha.slice(0, 16)}... does not match the recorded ${rec.slice(0, 16)}...`;
+  if (prefix && !sha.startsWith(prefix)) return `sha256 ${sha.slice(0, 16)}... does not start with ${prefix}`;
+  if (!rec && !prefix) return 'no recorded SHA-256 (import it again)';
+  if (!rec) recordHash(file, sha);
+  return null;
+}
+
 async function verify(ctx: CliContext, ids: string[] | undefined) {
-  const rows: { backbone: string; file: string; ok: boolean; problem?: string }[] = [];
-  for (const b of await pick(ctx, ids)) {
+  const rows: { kind: 'weights' | 'onnx'; backbone: string; file: string; ok: boolean; problem?: string }[] = [];
+  const picked = await pick(ctx, ids);
+  for (const b of picked) {
     const file = cachedFile(b);
     if (!file) continue;
-    const sha = await sha256File(file);
-    const want = file === officialPath(b) ? b.metadata.weights?.sha256Prefix : recordedHash(file);
-    const ok = !want || sha.startsWith(want);
-    if (ok) recordHash(file, sha);
-    rows.push({ backbone: b.id, file, ok, ...(ok ? {} : { problem: `sha256 ${sha.slice(0, 16)}... does not match ${want}` }) });
+    const problem = await weightProblem(b, file);
+    rows.push({ kind: 'weights', backbone: b.id, file, ok: !problem, ...(problem ? { problem } : {}) });
+  }
+  const onnxDir = defaultOnnxCacheDir();
+  for (const m of verifyOnnxCache(onnxDir)) {
+    if (ids && !picked.some((b) => b.id === m.backbone)) continue;
+    rows.push({ kind: 'onnx', ...m, backbone: m.backbone ?? '?' });
   }
   if (ctx.args.json) ctx.json(rows);
   else {
-    if (!rows.length) ctx.io.out(`nothing cached in ${weightsDir()}`);
-    for (const r of rows)
-      ctx.io.out(`${r.ok ? 'ok ' : 'BAD'} ${r.backbone}  ${r.file}${r.problem ? `  (${r.problem}; remove it and pull again)` : ''}`);
+    if (!rows.length) ctx.io.out(`nothing cached in ${weightsDir()} or ${onnxDir}`);
+    for (const r of rows) {
+      const fix = r.kind === 'onnx' ? 'it will be exported again when next used' : 'remove it and pull again';
+      ctx.io.out(`${r.ok ? 'ok ' : 'BAD'} ${r.backbone}  ${r.file}${r.problem ? `  (${r.problem}; ${fix})` : ''}`);
+    }
   }
   const bad = rows.filter((r) => !r.ok);
   if (bad.length)
     throw new DplError(
       'E_VERIFY',
       `${bad.length} cached file(s) failed verification: ${bad.map((r) => r.file).join(', ')}`,
-      'delete them and run dpl weights pull again',
+      'delete the weight files and run dpl weights pull again (damaged ONNX models are exported again on their next use)',
     );
 }
 
 export const weightsCommand = (ctx: CliContext): CommandModule => ({
-  command: 'weights <action>',
+  command: 'weights <action> [names..]',
   describe: 'the weight cache: list | pull <backbone..|paper> | import <file> --backbone id | verify',
   builder: (y: Argv) =>
     y
       .positional('action', { choices: ['list', 'pull', 'import', 'verify'] as const })
       .option('mirror', { type: 'string', describe: 'base URL serving the torchvision files (env DPL_WEIGHTS_MIRROR)' })
-      .option('timeout', { type: 'number', default: 30, describe: 'seconds without data before a download is abandoned' })
+      .option('timeout', {
+        type: 'number',
+        default: 30,
+        describe: `the stall window in seconds: a download receiving less than ${MIN_BYTES_PER_SECOND} bytes/s over it is abandoned`,
+      })
       .option('backbone', { type: 'string', describe: 'import: the backbone the file is for' })
-      .strict(false),
+      .positional('names', { type: 'string', array: true, describe: 'pull/verify: backbones or paper; import: the file' }),
   handler: async (a) => {
-    const rest = (a._ as (string | number)[]).slice(1).map(String);
+    const rest = ((a.names as (string | number)[] | undefined) ?? []).map(String);
     switch (a.action) {
       case 'list':
         return list(ctx);

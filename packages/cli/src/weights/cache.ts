@@ -24,10 +24,16 @@ export function cachedFile(b: Backbone): string | null {
 /** The full SHA-256 recorded when the file was downloaded, imported or verified. */
 export function recordedHash(file: string): string | null {
   try {
-    return fs.readFileSync(`${file}.sha256`, 'utf8').trim();
+    const h = fs.readFileSync(`${file}.sha256`, 'utf8').trim();
+    return /^[0-9a-f]{64}$/.test(h) ? h : null;
   } catch {
     return null;
   }
 }
 
-export const recordHash = (file: string, sha256: string) => fs.writeFileSync(`${file}.sha256`, `${sha256}\n`);
+/** Records a file's full SHA-256 (atomically) once it has been verified; later checks compare against it. */
+export function recordHash(file: string, sha256: string): void {
+  const tmp = `${file}.sha256.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, `${sha256}\n`);
+  fs.renameSync(tmp, `${file}.sha256`);
+}

@@ -15,6 +15,8 @@ export interface WeightFileInfo {
   url: string;
   /** The hex digits the file name ends with: a prefix of the file's SHA-256. */
   sha256Prefix: string;
+  /** The file's size in bytes, when known: a download never writes more (or accepts fewer). */
+  bytes?: number;
 }
 
 export interface BackboneMetadata {
