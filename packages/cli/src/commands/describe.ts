@@ -2,6 +2,7 @@ import { DplError, expectedValue, spatialShapes, unknownBackbone, type Backbone,
 import type { CommandModule } from 'yargs';
 import type { CliContext } from '../context';
 import { table } from '../io';
+import { MAX_SIDE, parseInteger, usageError } from '../options';
 
 interface Args {
   id?: string;
@@ -85,14 +86,21 @@ export const describeCommand = (ctx: CliContext): CommandModule<object, Args> =>
   builder: (y) =>
     y
       .positional('id', { type: 'string', describe: 'a backbone id (vgg16) or a task id (segmentation)' })
-      .option('size', { type: 'number', array: true, describe: "input H W: adds each point's output shape" })
+      .option('size', {
+        type: 'string',
+        array: true,
+        describe: `input H W (or one side for both): adds each point's output shape; from the backbone's minimum input to ${MAX_SIDE}`,
+        coerce: (v: unknown[]) => {
+          if (!v.length || v.length > 2)
+            throw usageError(`--size takes H and W (or one side), got ${v.length} values`, 'e.g. --size 224 224');
+          return v.map((s) => parseInteger('size', String(s), { min: 1, max: MAX_SIDE }));
+        },
+      })
       .option('all', { type: 'boolean', describe: 'describe every installed backbone' })
       .option('paper', { type: 'boolean', describe: "only the study's paper points" })
       .check((a) => {
-        if (!a.id && !a.all) throw new Error('name a backbone or a task, or pass --all');
-        if (a.size && (a.size.length < 1 || a.size.length > 2 || a.size.some((v) => !Number.isInteger(v) || v < 1))) {
-          throw new Error('--size takes H and W as positive integers, e.g. --size 224 224');
-        }
+        if (!a.id && !a.all) throw usageError('dpl describe needs a backbone or a task, or --all', 'e.g. dpl describe vgg16');
+        if (a.id && a.all) throw usageError(`dpl describe takes a backbone (${a.id}) or --all, not both`, 'drop one of them');
         return true;
       }) as never,
   handler: async (a) => {
@@ -100,6 +108,8 @@ export const describeCommand = (ctx: CliContext): CommandModule<object, Args> =>
     const size = a.size ? [a.size[0], a.size[1] ?? a.size[0]] : undefined;
     const task = !a.all && !reg.backbones().some((b) => b.id === a.id) ? reg.tasks().find((t) => t.id === a.id) : undefined;
     if (task) {
+      if (a.size || a.paper)
+        throw usageError(`${a.size ? '--size' : '--paper'} applies to backbones, and ${task.id} is a task`, `dpl describe ${task.id}`);
       const d = describeTask(task);
       return ctx.args.json ? ctx.json(d) : printTask(ctx, d);
     }
@@ -112,6 +122,19 @@ export const describeCommand = (ctx: CliContext): CommandModule<object, Args> =>
       throw new DplError(e.code, e.message.split('\n')[0], `${e.hint}${tasks.length ? `; or a task: ${tasks.join(', ')}` : ''}`);
     }
     const targets = a.all ? reg.backbones() : [reg.backbone(a.id as string)];
+    for (const b of size ? targets : []) {
+      const min = Math.max(
+        ...b
+          .points()
+          .filter((p) => !a.paper || p.paper)
+          .map((p) => p.minInputSize),
+      );
+      if (Math.min(...size!) < min)
+        throw usageError(
+          `--size ${a.size!.join(' ')} is smaller than ${b.id}'s minimum input (${min}x${min})`,
+          `use --size ${min} or more`,
+        );
+    }
     const docs = targets.map((b) => describeBackbone(b, size, Boolean(a.paper)));
     if (ctx.args.json) return ctx.json(a.all ? docs : docs[0]);
     for (const d of docs) {

@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   checkEngineChoice,
-  configError,
   createInferenceEngine,
+  type EngineTensor,
+  inputError,
   ENGINE_CHOICES,
   normalizeImages,
   readInputTensor,
@@ -13,6 +14,7 @@ import {
 } from '@dpl/core';
 import type { CommandModule } from 'yargs';
 import { dplHome, type CliContext } from '../context';
+import { checkInputFile, checkOutDir, choiceOption, seedOption, textOption } from '../options';
 import { resolveWeights } from '../weights-source';
 
 interface Args {
@@ -31,33 +33,42 @@ export const featuresCommand = (ctx: CliContext): CommandModule<object, Args> =>
   describe: 'extract features at extraction points; writes one float32 NCHW <point>.npy per point',
   builder: (y) =>
     y
-      .option('backbone', { type: 'string', demandOption: true, describe: 'backbone id' })
-      .option('weights', { type: 'string', describe: 'torchvision .pth or .safetensors (default: the weight cache)' })
-      .option('seed', { type: 'number', describe: 'seeded random weights instead of pretrained ones' })
-      .option('input', { type: 'string', demandOption: true, describe: 'PNG/JPEG (RGB in [0,1]) or float32 NCHW .npy' })
-      .option('points', { type: 'string', default: 'paper', describe: 'comma-separated names, study indices, paper or all' })
-      .option('out', { type: 'string', demandOption: true, describe: 'output directory' })
-      .option('normalize', { type: 'string', default: 'imagenet', describe: 'imagenet | none (applied to the input first)' })
-      .option('engine', {
-        type: 'string',
-        default: 'auto',
-        describe: `${ENGINE_CHOICES.join(' | ')}: onnx runs the exported graph on onnxruntime-node; auto uses it when installed, else tfjs`,
-      })
+      .option('backbone', textOption('backbone', 'backbone id', { demandOption: true }))
+      .option('weights', textOption('weights', 'torchvision .pth or .safetensors (default: the weight cache)'))
+      .option('seed', seedOption('seeded random weights instead of pretrained ones (an integer >= 0)'))
+      .option('input', textOption('input', 'PNG/JPEG (RGB in [0,1]) or float32 NCHW .npy', { demandOption: true }))
+      .option('points', textOption('points', 'comma-separated names, study indices, paper or all', { default: 'paper' }))
+      .option('out', textOption('out', 'output folder (created; an existing one is written into)', { demandOption: true }))
+      .option('normalize', choiceOption('normalize', ['imagenet', 'none'], 'applied to the input first', { default: 'imagenet' }))
+      .option(
+        'engine',
+        choiceOption('engine', ENGINE_CHOICES, 'onnx runs the exported graph on onnxruntime-node; auto uses it when installed, else tfjs', {
+          default: 'auto',
+        }),
+      )
       .conflicts('weights', 'seed') as never,
   handler: async (a) => {
-    if (a.normalize !== 'imagenet' && a.normalize !== 'none') {
-      throw configError(`--normalize ${a.normalize}`, 'is not a normalisation', 'use imagenet or none');
-    }
+    // everything the command line names is checked before anything is loaded or written
     const choice = checkEngineChoice(a.engine, '--engine');
+    const inputFile = path.resolve(ctx.io.cwd, a.input);
+    const weightsFile = a.weights && path.resolve(ctx.io.cwd, a.weights);
+    const outDir = path.resolve(ctx.io.cwd, a.out);
+    checkInputFile('--input', inputFile);
+    if (weightsFile) checkInputFile('--weights', weightsFile);
+    checkOutDir('--out', outDir);
     const backend = await ctx.backend();
     const b = (await ctx.registry()).backbone(a.backbone);
     const points = b.resolvePoints(a.points); // fails on a bad point before anything is loaded
-    const input = await readInputTensor(path.resolve(ctx.io.cwd, a.input));
-    const build = await resolveWeights(b, a.weights && path.resolve(ctx.io.cwd, a.weights), a.seed);
+    const input = await readInputTensor(inputFile);
+    if (input.shape[0] === 0) {
+      input.dispose();
+      throw inputError(inputFile, 'holds no images (its batch size N is 0)', 'pass an .npy of shape [N, 3, H, W] with N >= 1');
+    }
+    const build = await resolveWeights(b, weightsFile, a.seed).catch((e: unknown) => {
+      input.dispose();
+      throw e;
+    });
     const extractor = b.build(build);
-    const outDir = path.resolve(ctx.io.cwd, a.out);
-    fs.mkdirSync(outDir, { recursive: true });
-    const written: { point: string; shape: number[]; file: string }[] = [];
     const start = Date.now();
     const engine = await createInferenceEngine(
       choice,
@@ -69,6 +80,7 @@ export const featuresCommand = (ctx: CliContext): CommandModule<object, Args> =>
       extractor.dispose();
       throw e;
     });
+    let feats: Map<string, EngineTensor>;
     try {
       const x = normalizeImages(input, a.normalize as InputNormalization);
       // the engine reads PyTorch's NCHW, the layout the .npy files are written in
@@ -77,19 +89,14 @@ export const featuresCommand = (ctx: CliContext): CommandModule<object, Args> =>
       const data = (await nchw.data()) as Float32Array;
       const shape = nchw.shape;
       nchw.dispose();
-      const feats = await engine.run({ data, shape });
-      for (const p of points) {
-        const t = feats.get(p.name)!;
-        const file = path.join(outDir, `${p.name}.npy`);
-        fs.writeFileSync(file, writeNpy(t.shape, t.data));
-        written.push({ point: p.name, shape: t.shape, file });
-      }
+      feats = await engine.run({ data, shape });
     } finally {
       await engine.dispose();
       input.dispose();
       extractor.dispose();
     }
     const engineRecord = engine.describe();
+    const written = points.map((p) => ({ point: p.name, shape: feats.get(p.name)!.shape, file: path.join(outDir, `${p.name}.npy`) }));
     const result = {
       backbone: b.id,
       engine: engineRecord,
@@ -101,7 +108,16 @@ export const featuresCommand = (ctx: CliContext): CommandModule<object, Args> =>
       seconds: (Date.now() - start) / 1000,
       outputs: written,
     };
-    fs.writeFileSync(path.join(outDir, 'features.json'), JSON.stringify(result, null, 2));
+    // the folder is made only now that every feature is computed: a failed run leaves nothing
+    const created = !fs.existsSync(outDir);
+    try {
+      fs.mkdirSync(outDir, { recursive: true });
+      for (const w of written) fs.writeFileSync(w.file, writeNpy(w.shape, feats.get(w.point)!.data));
+      fs.writeFileSync(path.join(outDir, 'features.json'), JSON.stringify(result, null, 2));
+    } catch (e) {
+      if (created) fs.rmSync(outDir, { recursive: true, force: true });
+      throw inputError(`--out ${outDir}`, `cannot be written (${(e as Error).message})`, 'choose a folder you can write to');
+    }
     if (ctx.args.json) return ctx.json(result);
     if (result.randomWeights) ctx.io.out(`note: RANDOM weights (seed ${(extractor.provenance as { seed: number }).seed}), not pretrained`);
     for (const w of written) ctx.io.out(`${w.point}  [${w.shape.join(', ')}]  ${w.file}`);

@@ -5,7 +5,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { type CliContext, DPL_VERSION } from '../context';
 import { analyse } from '../report/analyse';
 import { registryLookup } from '../report/lookup';
-import { FORMATS, parseFormats, writeReport } from '../report/write';
+import { FORMATS, parseFormats, writeReport, type ReportFormat } from '../report/write';
+import { checkOutDir, intOption, pathError, seedOption, textOption } from '../options';
 import { ResultsStore, type StoredCell } from '../store/results-store';
 
 export const reportCommand = (ctx: CliContext): CommandModule => ({
@@ -13,27 +14,40 @@ export const reportCommand = (ctx: CliContext): CommandModule => ({
   describe: 'tables, rankings, correlations and charts from a results store (md, html, csv, json, tex)',
   builder: (y: Argv) =>
     y
-      .option('store', { type: 'string', default: 'dpl-results.sqlite', describe: 'the results store dpl run wrote' })
-      .option('out', { type: 'string', default: 'dpl-report', describe: 'folder for the report files' })
-      .option('format', { type: 'string', default: FORMATS.join(','), describe: `comma list of ${FORMATS.join(', ')}` })
-      .option('permutations', { type: 'number', default: 10_000, describe: 'random pairings per permutation p-value' })
-      .option('seed', { type: 'number', default: 0, describe: 'seed of the permutation tests' }),
+      .option('store', textOption('store', 'the results store dpl run wrote', { default: 'dpl-results.sqlite' }))
+      .option('out', textOption('out', 'folder for the report files', { default: 'dpl-report' }))
+      .option('format', {
+        type: 'string',
+        requiresArg: true,
+        default: FORMATS.join(','),
+        describe: `comma list of ${FORMATS.join(', ')}`,
+        coerce: (v: string | string[]) => parseFormats(v),
+      })
+      .option(
+        'permutations',
+        intOption('permutations', 'random pairings per permutation p-value', { min: 1, max: 10_000_000 }, { default: '10000' }),
+      )
+      .option('seed', seedOption('seed of the permutation tests', { default: '0' })),
   handler: async (a) => {
-    const formats = parseFormats(a.format as string | string[]);
+    const formats = a.format as ReportFormat[];
     const permutations = a.permutations as number;
-    if (!Number.isInteger(permutations) || permutations < 1)
-      throw new DplError('E_ARGS', `--permutations ${a.permutations}: must be a positive whole number`, 'e.g. --permutations 10000');
     const seed = a.seed as number;
-    if (!Number.isInteger(seed)) throw new DplError('E_ARGS', `--seed ${a.seed}: must be a whole number`, 'e.g. --seed 0');
     const file = path.resolve(ctx.io.cwd, a.store as string);
     const outDir = path.resolve(ctx.io.cwd, a.out as string);
     // ResultsStore creates a missing file: check first so a typo does not leave an empty store behind
-    if (!fs.existsSync(file))
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw pathError('--store', file, (e as NodeJS.ErrnoException).code);
       throw new DplError(
         'E_STORE',
         `no results store at ${file}`,
         'run `dpl run <suite>` first (e.g. dpl run suites/quick.yaml), or pass the store it wrote with --store',
       );
+    }
+    if (!st.isFile()) throw new DplError('E_STORE', `--store ${file}: is not a file`, 'pass the SQLite file dpl run wrote');
+    checkOutDir('--out', outDir);
     let done: StoredCell[];
     let failed: StoredCell[];
     let counts: ReturnType<ResultsStore['counts']>;

@@ -1,11 +1,17 @@
+import { stringify } from 'csv-stringify/sync';
 import type { Report } from './model';
 
-/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
-const field = (v: string | number | null | undefined): string => {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : v;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
+/**
+ * RFC 4180 through csv-stringify: a field is quoted when it holds a comma, quote or line break
+ * (a lone CR or LF too, which csv-stringify would leave bare with CRLF records); null, undefined
+ * and non-finite numbers are empty fields.
+ */
+const toCsv = (rows: (string | number | null | undefined)[][]): string =>
+  stringify(rows, {
+    record_delimiter: '\r\n',
+    quoted_match: /[\r\n]/,
+    cast: { number: (v) => (Number.isFinite(v) ? String(v) : '') },
+  });
 
 /**
  * One row per finished cell (every seed, full precision): identification, provenance, the
@@ -46,5 +52,5 @@ export function renderCsv(r: Report): string {
     c.headline,
     ...metrics.map((m) => c.metrics[m] ?? null),
   ]);
-  return [header, ...rows].map((row) => row.map(field).join(',')).join('\r\n') + '\r\n';
+  return toCsv([header, ...rows]);
 }

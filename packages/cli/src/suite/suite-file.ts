@@ -77,6 +77,9 @@ const SCHEMA = {
   },
 };
 
+/** YAML aliases (`*name`) a suite may use: yaml counts each alias's expanded nodes against this. */
+const MAX_ALIASES = 100;
+
 const validate = new Ajv({ allErrors: true }).compile<SuiteFile>(SCHEMA);
 
 /** ` (tasks[0].preset)` */
@@ -153,7 +156,17 @@ export function loadSuite(file: string): LoadedSuite {
       'fix the syntax at that line',
     );
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // a suite needs a handful of aliases at most; many more is an alias bomb (billions of nodes from a few lines)
+    data = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (e) {
+    throw new DplError(
+      'E_CONFIG',
+      `suite ${file} cannot be expanded: ${(e as Error).message}`,
+      `use at most ${MAX_ALIASES} YAML aliases (*name), and no alias inside its own anchor`,
+    );
+  }
   const loaded = new LoadedSuite(file, data as SuiteFile, doc, lines);
   if (!validate(data)) {
     // the most specific errors first; oneOf's umbrella message adds nothing

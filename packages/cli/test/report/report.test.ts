@@ -261,7 +261,7 @@ describe('dpl report errors', () => {
 
   it('an unknown --format is named with the valid ones', async () => {
     const r = await dpl(['report', '--store', 'x.sqlite', '--format', 'md,pdf']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a usage error
     expect(r.err).toMatch(/unknown --format 'pdf'[\s\S]*md, html, csv, json, tex/);
   });
 });

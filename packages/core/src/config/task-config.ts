@@ -52,6 +52,9 @@ export interface TaskConfig<T> {
   check(config: Record<string, unknown>): T;
 }
 
+/** Keys that reach an object's prototype (`{}.constructor`, `__proto__`): never a setting, in a task or an override. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 ajv.addKeyword({ keyword: 'expected', schemaType: 'string' });
 
@@ -119,10 +122,13 @@ export function defineTaskConfig<T>(spec: TaskConfigSpec<T>): TaskConfig<T> {
       throw new Error(`${spec.task} config: the schema of '${k}' is invalid: ${(e as Error).message}`);
     }
   }
+  for (const k of keys)
+    if (PROTOTYPE_KEYS.has(k)) throw new Error(`${spec.task} config: '${k}' cannot be a setting (it names an object's prototype)`);
+  const known = (k: string) => Object.hasOwn(properties, k) && !PROTOTYPE_KEYS.has(k);
   const schema: TaskConfigSchema = { type: 'object', properties, required: [...keys], additionalProperties: false };
   for (const p of spec.presets) {
-    const missing = keys.filter((k) => !(k in p.config));
-    const extra = Object.keys(p.config).filter((k) => !(k in properties));
+    const missing = keys.filter((k) => !Object.hasOwn(p.config, k));
+    const extra = Object.keys(p.config).filter((k) => !known(k));
     if (missing.length || extra.length)
       throw new Error(
         `${spec.task} preset '${p.name}': ${[...missing.map((k) => `lacks ${k}`), ...extra.map((k) => `has unknown ${k}`)].join('; ')}`,
@@ -137,8 +143,8 @@ export function defineTaskConfig<T>(spec: TaskConfigSpec<T>): TaskConfig<T> {
     );
 
   const check = (config: Record<string, unknown>): T => {
-    for (const k of Object.keys(config)) if (!(k in properties)) throw unknownKey(k);
-    const missing = keys.filter((k) => !(k in config));
+    for (const k of Object.keys(config)) if (!known(k)) throw unknownKey(k);
+    const missing = keys.filter((k) => !Object.hasOwn(config, k));
     if (missing.length)
       throw configError(
         `${spec.task} config`,
@@ -169,7 +175,7 @@ export function defineTaskConfig<T>(spec: TaskConfigSpec<T>): TaskConfig<T> {
         `is not a preset of ${spec.task}`,
         `use one of: ${spec.presets.map((x) => x.name).join(', ')}`,
       );
-    for (const k of Object.keys(overrides)) if (!(k in properties)) throw unknownKey(k);
+    for (const k of Object.keys(overrides)) if (!known(k)) throw unknownKey(k);
     return check({ ...p.config, ...overrides });
   };
 

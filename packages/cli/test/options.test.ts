@@ -1,0 +1,214 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { dpl, png, ROOT, tmpDir } from './helpers';
+
+process.env.DPL_BACKEND = 'wasm';
+const QUICK = path.join(ROOT, 'suites', 'quick.yaml');
+
+/** Runs dpl in a fresh empty folder (outputs pointed into it) and says what is left there. */
+async function inEmptyDir(args: (dir: string) => string[]) {
+  const dir = tmpDir('dpl-opt-');
+  const r = await dpl(args(dir), dir);
+  return { ...r, left: fs.readdirSync(dir) };
+}
+
+describe('usage errors: exit 2, the option named, nothing written, nothing run', () => {
+  // a valid command line per command; each case below adds one mistake to it
+  const base: Record<string, (d: string) => string[]> = {
+    info: () => ['info'],
+    list: () => ['list', 'backbones'],
+    describe: () => ['describe', 'vgg16'],
+    features: (d) => ['features', '--backbone', 'vgg16', '--seed', '0', '--input', path.join(ROOT, 'nope.png'), '--out', path.join(d, 'o')],
+    run: (d) => ['run', QUICK, '--store', path.join(d, 's.sqlite'), '--workers', '0'],
+    'run --task': (d) => ['run', '--task', 'similarity', '--backbone', 'vgg11', '--weights', 'random', '--out', path.join(d, 'r.json')],
+    report: (d) => ['report', '--store', path.join(d, 's.sqlite'), '--out', path.join(d, 'rep')],
+    weights: () => ['weights', 'list'],
+    similarity: (d) => ['similarity', '--dir0', d, '--dir1', d, '--out', path.join(d, 'x.csv')],
+    worker: () => ['worker', '--queue', 'redis://127.0.0.1:1'],
+    queue: () => ['queue', 'status', '--queue', 'redis://127.0.0.1:1'],
+  };
+  const cases: [string, string[]][] = Object.keys(base).flatMap((cmd): [string, string[]][] => [
+    [cmd, ['--bogus-flag']],
+    [cmd, ['--bogus-flag=3']],
+    [cmd, ['--backend', 'quantum']],
+  ]);
+  it.each(cases)('dpl %s + %j', async (cmd, extra) => {
+    const r = await inEmptyDir((d) => [...base[cmd](d), ...extra]);
+    expect({ code: r.code, left: r.left }).toEqual({ code: 2, left: [] });
+    expect(r.err).toMatch(
+      extra[0] === '--backend'
+        ? /--backend quantum is not one of auto, tensorflow, wasm, cpu/
+        : /unknown option --bogus-flag\n {2}fix: dpl \S+ accepts --/,
+    );
+    expect(r.err).not.toMatch(/internal error|\n\s+at /);
+    expect(r.out).toBe('');
+  });
+
+  it('an unknown option lists the valid ones; an unknown command lists the commands', async () => {
+    const r = await inEmptyDir((d) => ['run', QUICK, '--dryrun', '--store', path.join(d, 's.sqlite')]);
+    expect({ code: r.code, left: r.left }).toEqual({ code: 2, left: [] });
+    expect(r.err).toMatch(/unknown option --dryrun\n {2}fix: dpl run accepts --backend, --plugin, --json, --workers, .*--dry-run/);
+    const c = await inEmptyDir(() => ['frobnicate']);
+    expect(c.code).toBe(2);
+    expect(c.err).toMatch(/unexpected argument 'frobnicate'[\s\S]*commands: info, list, describe, features, weights, run/);
+    const none = await inEmptyDir(() => []);
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/name a command/);
+  });
+
+  const feat = (d: string) => ['features', '--backbone', 'vgg16', '--input', path.join(ROOT, 'nope.png'), '--out', path.join(d, 'o')];
+  const cell = (d: string) => ['run', '--task', 'similarity', '--backbone', 'vgg11', '--out', path.join(d, 'r.json')];
+  const malformed: [string, (d: string) => string[], RegExp][] = [
+    ['--seed abc', (d) => [...feat(d), '--seed', 'abc'], /--seed abc is not a whole number from 0 to 4294967295/],
+    ['--seed 1.5', (d) => [...feat(d), '--seed', '1.5'], /--seed 1\.5 is not a whole number/],
+    ['--seed -1', (d) => [...feat(d), '--seed', '-1'], /--seed -1 is not a whole number/],
+    ['--seed 1e3', (d) => [...feat(d), '--seed', '1e3'], /--seed 1e3 is not a whole number/],
+    ['--seed twice', (d) => [...feat(d), '--seed', '1', '--seed', '2'], /--seed is given 2 times \(1, 2\)/],
+    ['bare --seed', (d) => [...feat(d), '--seed'], /Not enough arguments following: seed/],
+    ['--seed before another option', () => ['features', '--seed', '--backbone', 'vgg16'], /Not enough arguments following: seed/],
+    [
+      '--seed with --weights',
+      (d) => [...feat(d), '--seed', '1', '--weights', path.join(d, 'w.pth')],
+      /weights and seed are mutually exclusive/,
+    ],
+    ['--normalize zscore', (d) => [...feat(d), '--seed', '0', '--normalize', 'zscore'], /--normalize zscore is not one of imagenet, none/],
+    ['--engine gpu', (d) => [...feat(d), '--seed', '0', '--engine', 'gpu'], /--engine gpu is not one of/],
+    ['--out twice', (d) => [...feat(d), '--seed', '0', '--out', path.join(d, 'p')], /--out is given 2 times/],
+    ['--out empty', () => ['features', '--backbone', 'vgg16', '--seed', '0', '--input', 'x.png', '--out', ''], /--out is empty/],
+    [
+      'features without --input',
+      (d) => ['features', '--backbone', 'vgg16', '--out', path.join(d, 'o')],
+      /Missing required argument: input/,
+    ],
+    [
+      '--workers -1',
+      (d) => ['run', QUICK, '--store', path.join(d, 's'), '--workers', '-1'],
+      /--workers -1 is not a whole number from 0 to 1024/,
+    ],
+    ['--workers 1.5', (d) => ['run', QUICK, '--store', path.join(d, 's'), '--workers', '1.5'], /--workers 1\.5/],
+    [
+      '--attempts 0',
+      (d) => ['run', QUICK, '--store', path.join(d, 's'), '--queue', 'redis://127.0.0.1:1', '--attempts', '0'],
+      /--attempts 0/,
+    ],
+    ['--attempts without --queue', (d) => ['run', QUICK, '--store', path.join(d, 's'), '--attempts', '2'], /attempts -> queue/],
+    [
+      '--queue with --workers',
+      (d) => ['run', QUICK, '--store', path.join(d, 's'), '--queue', 'redis://127.0.0.1:1', '--workers', '2'],
+      /queue and workers are mutually exclusive/,
+    ],
+    ['suite and --task', (d) => ['run', QUICK, '--task', 'similarity', '--store', path.join(d, 's')], /a suite file or --task, not both/],
+    ['--task without --backbone', (d) => ['run', '--task', 'similarity', '--out', path.join(d, 'r.json')], /--task needs --backbone/],
+    [
+      '--backbone with a suite',
+      (d) => ['run', QUICK, '--backbone', 'vgg16', '--store', path.join(d, 's')],
+      /--backbone applies to dpl run --task only/,
+    ],
+    ['--filter with --task', (d) => [...cell(d), '--filter', 'task=x'], /--filter applies to a suite run/],
+    ['run --seed abc', (d) => [...cell(d), '--seed', 'abc'], /--seed abc is not a whole number/],
+    ['--set constructor=1', (d) => [...cell(d), '--set', 'constructor=1'], /--set constructor=1: 'constructor' is not a setting/],
+    ['--set __proto__', (d) => [...cell(d), '--set', '__proto__={"x":1}'], /'__proto__' is not a setting/],
+    ['--set oops', (d) => [...cell(d), '--set', 'oops'], /--set oops: is not key=value/],
+    ['--set twice', (d) => [...cell(d), '--set', 'epochs=1', '--set', 'epochs=2'], /--set epochs is given twice/],
+    ['--size 0', () => ['describe', 'vgg16', '--size', '0'], /--size 0 is not a whole number from 1 to 8192/],
+    ['--size 1e9', () => ['describe', 'vgg16', '--size', '1e9'], /--size 1e9 is not a whole number from 1 to 8192/],
+    ['--size 9000', () => ['describe', 'vgg16', '--size', '9000'], /--size 9000 is not a whole number from 1 to 8192/],
+    ['--size 3 values', () => ['describe', 'vgg16', '--size', '1', '2', '3'], /--size takes H and W/],
+    ['--size below the minimum', () => ['describe', 'vgg16', '--size', '16'], /--size 16 is smaller than vgg16's minimum input \(32x32\)/],
+    ['describe id and --all', () => ['describe', 'vgg16', '--all'], /a backbone \(vgg16\) or --all, not both/],
+    ['list nope', () => ['list', 'nope'], /Invalid values:[\s\S]*nope/],
+    ['--permutations 0', (d) => ['report', '--store', path.join(d, 's'), '--permutations', '0'], /--permutations 0 is not a whole number/],
+    ['report --seed -1', (d) => ['report', '--store', path.join(d, 's'), '--seed', '-1'], /--seed -1 is not a whole number/],
+    ['--format pdf', (d) => ['report', '--store', path.join(d, 's'), '--format', 'md,pdf'], /unknown --format 'pdf'/],
+    ['info extra', () => ['info', 'extra'], /unexpected argument 'extra'\n {2}fix: dpl info accepts --backend, --plugin, --json;/],
+  ];
+  it.each(malformed)('%s', async (_name, args, pattern) => {
+    const r = await inEmptyDir(args);
+    expect({ code: r.code, left: r.left }).toEqual({ code: 2, left: [] });
+    expect(r.err).toMatch(pattern);
+    expect(r.err).not.toMatch(/internal error|\n\s+at /);
+  });
+
+  it('--json: a usage error is one JSON document on stdout', async () => {
+    const r = await inEmptyDir(() => ['info', '--json', '--bogus']);
+    expect(r.code).toBe(2);
+    expect(r.json()).toEqual({
+      error: { code: 'E_USAGE', message: 'unknown option --bogus', fix: expect.stringMatching(/dpl info accepts/) },
+      exitCode: 2,
+    });
+  });
+});
+
+describe('paths are checked before any work', () => {
+  it('--out naming a file, a link loop and an empty .npy batch fail clearly (exit 1), writing nothing', async () => {
+    const dir = tmpDir('dpl-opt-');
+    const img = await png(path.join(dir, 'a.png'), 32, 32, 1);
+    fs.writeFileSync(path.join(dir, 'file'), 'x');
+    fs.symlinkSync(path.join(dir, 'loop2'), path.join(dir, 'loop1'));
+    fs.symlinkSync(path.join(dir, 'loop1'), path.join(dir, 'loop2'));
+    const before = fs.readdirSync(dir).sort();
+    const feat = ['features', '--backbone', 'vgg11', '--seed', '0', '--points', 'relu1_1'];
+    const asFile = await dpl([...feat, '--input', img, '--out', path.join(dir, 'file')], dir);
+    expect(asFile.code).toBe(1);
+    expect(asFile.err).toMatch(/--out .*file: is an existing file, not a folder\n {2}fix: name a new or existing folder/);
+    const loop = await dpl([...feat, '--input', path.join(dir, 'loop1'), '--out', path.join(dir, 'o')], dir);
+    expect(loop.code).toBe(1);
+    expect(loop.err).toMatch(/--input .*loop1: is a symbolic link loop/);
+    const outLoop = await dpl([...feat, '--input', img, '--out', path.join(dir, 'loop1')], dir);
+    expect(outLoop.err).toMatch(/--out .*loop1: is a symbolic link loop/);
+    const rep = await dpl(['report', '--store', path.join(dir, 'loop1'), '--out', path.join(dir, 'r')], dir);
+    expect(rep.code).toBe(1);
+    expect(rep.err).toMatch(/--store .*loop1: is a symbolic link loop/);
+    const runOut = await dpl(['run', '--task', 'similarity', '--backbone', 'vgg11', '--weights', 'random', '--out', dir], dir);
+    expect(runOut.code).toBe(1);
+    expect(runOut.err).toMatch(/--out .*: is a folder, not a file/);
+    for (const r of [asFile, loop, outLoop, rep, runOut]) expect(r.err).not.toMatch(/internal error|\n\s+at /);
+    expect(fs.readdirSync(dir).sort()).toEqual(before);
+  });
+
+  it('an .npy batch of N=0 is refused naming the file, and no output folder is made', async () => {
+    const dir = tmpDir('dpl-opt-');
+    let h = `{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3, 8, 8), }`;
+    h = h.padEnd(117) + '\n';
+    const npy = path.join(dir, 'empty.npy');
+    fs.writeFileSync(npy, Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, h.length, 0]), Buffer.from(h)]));
+    const r = await dpl(['features', '--backbone', 'vgg11', '--seed', '0', '--input', npy, '--out', path.join(dir, 'o')], dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/empty\.npy: .*(no images|N is 0|batch)/);
+    expect(r.err).not.toMatch(/internal error|\n\s+at /);
+    expect(fs.existsSync(path.join(dir, 'o'))).toBe(false);
+  });
+});
+
+describe('dpl run --task --dry-run', () => {
+  it('prints the resolved cell and runs nothing', async () => {
+    const dir = tmpDir('dpl-opt-');
+    const r = await dpl(
+      [
+        'run',
+        '--task',
+        'similarity',
+        '--backbone',
+        'vgg11',
+        '--weights',
+        'random',
+        '--seed',
+        '3',
+        '--dry-run',
+        '--json',
+        '--out',
+        path.join(dir, 'r.json'),
+      ],
+      ROOT,
+    );
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ dryRun: true, task: 'similarity', backbone: 'vgg11', seed: 3, weights: { kind: 'random', seed: 3 } });
+    expect(fs.readdirSync(dir)).toEqual([]);
+    const bad = await dpl(
+      ['run', '--task', 'similarity', '--backbone', 'vgg11', '--weights', 'random', '--dry-run', '--set', 'nope=1'],
+      ROOT,
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/config key 'nope': is not a similarity setting/);
+  });
+});
