@@ -1,4 +1,4 @@
-import yargs from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { isDplError, type CliCommand } from '@dpl/core';
 import { CliContext } from './context';
 import { describeCommand } from './commands/describe';
@@ -11,10 +11,62 @@ import { reportCommand } from './commands/report';
 import { workerCommand } from './commands/worker';
 import { queueCommand } from './commands/queue';
 import { type CliIO, processIO } from './io';
+import { choiceOption, isUsageError, usageError } from './options';
+
+/** Exit status: 0 done, 1 the work failed (a DplError or a bug), 2 a usage error (bad, unknown or conflicting options). */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+
+/** `--a, --b` for the options a parser knows (without help, version and the command's positionals). */
+function optionList(y: Argv, command: string): string {
+  const positionals = [...command.matchAll(/[<[]([^\]>.]+)(\.\.)?[\]>]/g)].map((m) => m[1]);
+  const o = (y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions();
+  return Object.keys(o.key)
+    .filter((k) => k !== 'help' && k !== 'version' && k !== '$0' && !positionals.includes(k))
+    .map((k) => `--${k}`)
+    .join(', ');
+}
+
+const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** yargs' "Unknown arguments: bogus-flag, bogusFlag" as "unknown option --bogus-flag" (or "unexpected argument 'x'"). */
+function unknownMessage(text: string, argv: string[]): string {
+  const m = /^Unknown arguments?: (.*)$/.exec(text);
+  if (!m) return text;
+  const items = m[1].split(', ');
+  const kept = items.filter((i) => !items.some((o) => o !== i && camel(o) === i));
+  const isOption = (k: string) => argv.some((a) => a === `--${k}` || a.startsWith(`--${k}=`) || a === `-${k}` || a === `--no-${k}`);
+  const opts = kept.filter(isOption).map((k) => (k.length === 1 ? `-${k}` : `--${k}`));
+  const args = kept.filter((k) => !isOption(k)).map((k) => `'${k}'`);
+  return [
+    opts.length ? `unknown option${opts.length > 1 ? 's' : ''} ${opts.join(', ')}` : '',
+    args.length ? `unexpected argument${args.length > 1 ? 's' : ''} ${args.join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+}
 
 /**
- * Runs the dpl CLI on `argv` and resolves to the exit code. User errors (DplError, bad
- * arguments) print one clear message without a stack trace and give exit code 1.
+ * Prints a failure and gives its exit status. Usage errors and DplErrors print their message and
+ * fix only; anything else is a bug: its message and how to see the stack (DPL_DEBUG=1).
+ */
+function report(ctx: CliContext, e: unknown): number {
+  const debug = process.env.DPL_DEBUG === '1';
+  const err = e instanceof Error ? e : new Error(String(e));
+  const usage = isUsageError(err);
+  const known = usage || isDplError(err);
+  const code = usage ? EXIT.usage : EXIT.failed;
+  ctx.io.err(known ? `error: ${err.message}` : `internal error: ${err.message}`);
+  if (debug) ctx.io.err(err.stack ?? String(err));
+  else if (!known) ctx.io.err('  (rerun with DPL_DEBUG=1 to see the stack trace)');
+  ctx.jsonFailure(err, code);
+  return code;
+}
+
+/**
+ * Runs the dpl CLI on `argv` and resolves to the exit status (EXIT). Every option is parsed and
+ * checked (strictly: unknown options and commands are errors) before a command's handler runs.
  */
 export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
   const globals = yargs(argv).help(false).version(false).exitProcess(false).fail(false).parseSync() as {
@@ -27,51 +79,77 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     plugin: globals.plugin === undefined ? [] : ([] as string[]).concat(globals.plugin),
     json: Boolean(globals.json),
   });
-  let failure: unknown = null;
   // plugins may contribute commands, so they are loaded before the parser is built
   let contributed: CliCommand[] = [];
   try {
     contributed = (await ctx.registry()).commands();
   } catch (e) {
-    if (!isDplError(e)) throw e;
-    io.err(`error: ${e.message}`);
-    return 1;
+    return report(ctx, e);
   }
+  // the command whose builder ran (the one being parsed): its options are listed in usage errors
+  let current = null as { name: string; command: string; y: Argv } | null;
+  const names: string[] = [];
+  // every command, built-in or contributed, is strict: its builder cannot turn that off
+  const strictly = (m: CommandModule): CommandModule => {
+    const name = String(m.command).split(' ')[0];
+    names.push(name);
+    return {
+      ...m,
+      builder: (y: Argv) => {
+        current = { name, command: String(m.command), y };
+        const b = typeof m.builder === 'function' ? (m.builder(y) ?? y) : m.builder ? y.options(m.builder) : y;
+        return (b as Argv).strict();
+      },
+    };
+  };
   const parser = yargs(argv)
     .scriptName('dpl')
     .usage('$0 <command> [options]\n\nDeep perceptual loss workbench.')
-    .option('backend', { type: 'string', describe: 'tensor backend: auto | tensorflow | wasm | cpu (env DPL_BACKEND)', global: true })
+    .option('backend', { ...choiceOption('backend', BACKENDS, 'tensor backend (env DPL_BACKEND)'), global: true })
     .option('plugin', { type: 'string', array: true, describe: 'load a plugin package or folder (repeatable)', global: true })
-    .option('json', { type: 'boolean', describe: 'machine-readable output', global: true })
-    .command(infoCommand(ctx))
-    .command(listCommand(ctx))
-    .command(describeCommand(ctx))
-    .command(featuresCommand(ctx))
-    .command(weightsCommand(ctx))
-    .command(runCommand(ctx))
-    .command(reportCommand(ctx))
-    .command(workerCommand(ctx))
-    .command(queueCommand(ctx));
+    .option('json', { type: 'boolean', describe: 'print one JSON document on stdout (progress and notes go to stderr)', global: true });
+  for (const m of [
+    infoCommand(ctx),
+    listCommand(ctx),
+    describeCommand(ctx),
+    featuresCommand(ctx),
+    weightsCommand(ctx),
+    runCommand(ctx),
+    reportCommand(ctx),
+    workerCommand(ctx),
+    queueCommand(ctx),
+  ] as CommandModule[])
+    parser.command(strictly(m));
   for (const c of contributed) {
-    parser.command({
-      command: c.command,
-      describe: c.describe,
-      builder: c.builder ?? ((y) => y),
-      handler: (args) => c.handler(args as Record<string, unknown>, ctx),
-    });
+    parser.command(
+      strictly({
+        command: c.command,
+        describe: c.describe,
+        builder: c.builder ?? ((y) => y),
+        handler: (args) => c.handler(args as Record<string, unknown>, ctx),
+      }),
+    );
   }
   parser
-    .demandCommand(1, 'name a command; dpl --help lists them')
+    .demandCommand(1, 'name a command')
     .strict()
+    .recommendCommands()
     .exitProcess(false)
     .showHelpOnFail(false)
+    // throwing here stops yargs before any handler runs; everything that arrives here is a usage error
     .fail((msg, err) => {
-      failure = err ?? Object.assign(new Error(msg), { name: 'YError' });
+      if (err && isDplError(err)) throw err;
+      const text = unknownMessage(msg ?? err?.message ?? 'invalid arguments', argv);
+      const where = current
+        ? `dpl ${current.name} accepts ${optionList(current.y, current.command) || 'no options'}; dpl ${current.name} --help explains them`
+        : `commands: ${names.join(', ')}; dpl --help explains them`;
+      throw usageError(text, where);
     })
     .help()
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 100));
   let output = '';
+  let failure: unknown = null;
   try {
     await parser.parseAsync(argv, {}, (_err, _argv, out) => {
       output = out;
@@ -79,16 +157,6 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   } catch (e) {
     failure = e;
   }
-  if (output) io.out(output);
-  if (failure) {
-    const e = failure as Error;
-    // argument mistakes (yargs) and DplErrors are the user's to fix: message only, exit 1
-    if (isDplError(e) || e.name === 'YError') {
-      io.err(`error: ${e.message}`);
-      return 1;
-    }
-    io.err(`internal error: ${e?.stack ?? String(e)}`);
-    return 2;
-  }
-  return 0;
+  if (output && !failure) io.out(output);
+  return failure ? report(ctx, failure) : EXIT.ok;
 }

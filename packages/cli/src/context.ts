@@ -24,10 +24,17 @@ export interface GlobalArgs {
 export class CliContext implements CliHost {
   private registryP?: Promise<Registry>;
   private backendP?: Promise<BackendInfo>;
+  /** Where commands write. Under --json its `out` goes to stderr: stdout carries only the JSON document. */
+  readonly io: CliIO;
+  private readonly stdout: (line: string) => void;
+  private jsonPrinted = false;
   constructor(
-    readonly io: CliIO,
+    io: CliIO,
     readonly args: GlobalArgs,
-  ) {}
+  ) {
+    this.stdout = io.out;
+    this.io = args.json ? { ...io, out: io.err } : io;
+  }
 
   registry(): Promise<Registry> {
     this.registryP ??= openRegistry(this.io.cwd, this.args.plugin ?? []).then((r) => {
@@ -42,8 +49,19 @@ export class CliContext implements CliHost {
     return this.backendP;
   }
 
+  /** Prints the command's one JSON document on stdout; a second one is a bug in the command. */
   json(value: unknown): void {
-    this.io.out(JSON.stringify(value, (_k, v) => (v === Infinity ? 'Infinity' : v), 2));
+    if (this.jsonPrinted) throw new Error('a command printed a second JSON document');
+    this.jsonPrinted = true;
+    this.stdout(JSON.stringify(value, (_k, v) => (v === Infinity ? 'Infinity' : v), 2));
+  }
+
+  /** Under --json, a failed command's document: {"error": {code, message, fix}, "exitCode"} (unless it printed one). */
+  jsonFailure(e: Error, exitCode: number): void {
+    if (!this.args.json || this.jsonPrinted) return;
+    const { code, hint } = e as { code?: unknown; hint?: unknown };
+    const message = typeof hint === 'string' ? e.message.replace(`\n  fix: ${hint}`, '') : e.message;
+    this.json({ error: { code: typeof code === 'string' ? code : 'E_INTERNAL', message, fix: hint ?? null }, exitCode });
   }
 
   // CliHost, for commands contributed by plugins
