@@ -1,5 +1,4 @@
 import { DPL_VERSION } from '../context';
-import type { CellOutcome } from '../store/results-store';
 import type { CellConfig } from '../suite/grid';
 
 /** A queued grid cell. The job id is the cell's content hash, so enqueuing it twice adds nothing. */
@@ -11,8 +10,16 @@ export interface CellJobData {
   suite: string;
 }
 
-/** What a worker returns: exactly what the local runner writes into the store. */
-export type CellJobResult = CellOutcome;
+/**
+ * What a job returns. The result itself is published under the cell hash (results.ts) before the
+ * job completes; `reused`: it had been published before and the cell was not run again; `spooled`:
+ * Redis was unreachable, the worker keeps it and publishes it when Redis is back.
+ */
+export interface CellJobResult {
+  hash: string;
+  reused?: boolean;
+  spooled?: boolean;
+}
 
 /** Progress a worker reports for a running cell (job.progress). */
 export interface CellJobProgress {

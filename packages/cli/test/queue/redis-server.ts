@@ -23,39 +23,63 @@ export interface RedisServer {
   port: number;
   url(db?: number): string;
   stop(): Promise<void>;
+  /** SHUTDOWN (the AOF is written), then the same server again on the same port from its files. */
+  restart(): Promise<void>;
+  /** SHUTDOWN; `start()` brings it back from its files. */
+  shutdown(): Promise<void>;
+  start(): Promise<void>;
 }
 
-/** Starts a throwaway redis-server on 127.0.0.1 (no persistence) and waits until it accepts connections. */
-export async function startRedis(port?: number): Promise<RedisServer> {
-  const p = port ?? (await freePort());
-  const proc: ChildProcess = spawn(REDIS_SERVER, ['--save', '', '--appendonly', 'no', '--port', String(p), '--bind', '127.0.0.1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis-server did not start on port ${p}: ${log}`)), 10_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (/Ready to accept connections/.test(log)) {
+/**
+ * Starts a throwaway redis-server on 127.0.0.1 and waits until it accepts connections. Without
+ * `dir`: no persistence; with it: AOF (fsync always) in that folder, so it can be restarted with its data.
+ */
+export async function startRedis(o: { port?: number; dir?: string; args?: string[] } = {}): Promise<RedisServer> {
+  const p = o.port ?? (await freePort());
+  const persistence = o.dir
+    ? ['--dir', o.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '']
+    : ['--save', '', '--appendonly', 'no'];
+  let proc: ChildProcess | undefined;
+  const start = async () => {
+    const child = spawn(REDIS_SERVER, [...persistence, '--port', String(p), '--bind', '127.0.0.1', ...(o.args ?? [])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`redis-server did not start on port ${p}: ${log}`)), 10_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        log += d.toString();
+        if (/Ready to accept connections/.test(log)) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
         clearTimeout(t);
-        resolve();
-      }
+        reject(new Error(`redis-server exited (${code}): ${log}`));
+      });
     });
-    proc.once('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`redis-server exited (${code}): ${log}`));
+    child.removeAllListeners('exit');
+    proc = child;
+  };
+  const end = (signal: NodeJS.Signals) =>
+    new Promise<void>((resolve) => {
+      const c = proc;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return resolve();
+      c.once('exit', () => resolve());
+      c.kill(signal);
     });
-  });
-  proc.removeAllListeners('exit');
+  await start();
   return {
     port: p,
     url: (db = 0) => `redis://127.0.0.1:${p}/${db}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        proc.kill('SIGKILL');
-      }),
+    stop: () => end('SIGKILL'),
+    shutdown: () => end('SIGTERM'), // redis-server's SIGTERM: SHUTDOWN, AOF flushed
+    start,
+    restart: async () => {
+      await end('SIGTERM');
+      await start();
+    },
   };
 }
 

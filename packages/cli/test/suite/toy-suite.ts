@@ -2,10 +2,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** A toy suite: vgg11 (or the given nets) x 4 paper points, a per-cell delay; every run appends to run.log. */
-export function toySuite(dir: string, o: { delayMs?: number; failOn?: string; backbones?: string[] } = {}) {
+export function toySuite(
+  dir: string,
+  o: { delayMs?: number; failOn?: string; failInput?: boolean; failFirstOnly?: boolean; backbones?: string[] } = {},
+) {
   const log = path.join(dir, 'run.log');
   const suite = path.join(dir, 'toy.yaml');
-  const overrides = { size: 32, delayMs: o.delayMs ?? 0, logFile: log, ...(o.failOn ? { failOn: o.failOn } : {}) };
+  const overrides = {
+    size: 32,
+    delayMs: o.delayMs ?? 0,
+    logFile: log,
+    ...(o.failOn ? { failOn: o.failOn } : {}),
+    ...(o.failInput ? { failInput: true } : {}),
+  };
   fs.writeFileSync(
     suite,
     `name: toy\nweights: random\nbackbones: [${(o.backbones ?? ['vgg11']).join(', ')}]\npoints: paper\ntasks:\n  - task: toy\n    overrides: ${JSON.stringify(overrides)}\n`,
