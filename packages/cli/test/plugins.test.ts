@@ -1,0 +1,79 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { backboneJs, backbonesModule, writePlugin } from '../../core/test/plugins/make-plugin';
+import { dpl, tmpDir } from './helpers';
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.realpathSync(tmpDir('dpl-cli-plugins-'));
+  writePlugin(path.join(tmp, 'p'), { name: 'dpl-backbone-p', code: backbonesModule('pnet') });
+  writePlugin(path.join(tmp, 'q'), { name: 'dpl-backbone-q', code: backbonesModule('qnet') });
+  const broken = `module.exports = { default: core.backbonePlugin([${backboneJs('badnet', { broken: true })}, ${backboneJs('goodnet')}]) };`;
+  writePlugin(path.join(tmp, 'broken'), { name: 'dpl-backbone-brokengraph', code: broken });
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface Row {
+  name: string;
+  source: string;
+  path: string;
+  version: string;
+  apiVersion: number;
+  kind: string;
+  registered: { backbones: string[]; tasks: string[]; commands: string[] };
+}
+
+describe('plugins on the command line', () => {
+  it('--plugin takes one value, so the command after it still runs', async () => {
+    const r = await dpl(['--plugin', './p', 'list', 'backbones', '--json'], tmp);
+    expect(r.code).toBe(0);
+    const ids = r.json<{ id: string }[]>().map((b) => b.id);
+    expect(ids).toContain('pnet');
+    // the CLI's own default plugins are there from a folder outside any project
+    expect(ids).toContain('vgg16');
+    const two = await dpl(['--plugin', './p', '--plugin', './q', 'list', 'backbones', '--json'], tmp);
+    expect(two.json<{ id: string }[]>().map((b) => b.id)).toEqual(expect.arrayContaining(['pnet', 'qnet']));
+  });
+
+  it('reads DPL_PLUGINS', async () => {
+    process.env.DPL_PLUGINS = [path.join(tmp, 'p'), path.join(tmp, 'q')].join(path.delimiter);
+    try {
+      const r = await dpl(['list', 'plugins', '--json'], tmp);
+      expect(r.code).toBe(0);
+      const rows = r.json<Row[]>().filter((x) => x.source === 'env');
+      expect(rows.map((x) => x.name)).toEqual(['dpl-backbone-p', 'dpl-backbone-q']);
+    } finally {
+      delete process.env.DPL_PLUGINS;
+    }
+  });
+
+  it('list plugins --json shows source, path, version, apiVersion and what each registered', async () => {
+    const r = await dpl(['--plugin', path.join(tmp, 'p'), 'list', 'plugins', '--json'], tmp);
+    expect(r.code).toBe(0);
+    const rows = r.json<Row[]>();
+    expect(rows.find((x) => x.name === 'dpl-backbone-p')).toMatchObject({
+      source: 'explicit',
+      path: path.join(tmp, 'p'),
+      version: '1.2.3',
+      apiVersion: 1,
+      kind: 'backbone',
+      registered: { backbones: ['pnet'], tasks: [], commands: [] },
+    });
+    expect(rows.find((x) => x.name === '@dpl/backbone-vgg')).toMatchObject({ source: 'default', kind: 'backbone' });
+    const text = await dpl(['--plugin', path.join(tmp, 'p'), 'list', 'plugins'], tmp);
+    expect(text.out).toMatch(/dpl-backbone-p\s+1\.2\.3\s+1\s+backbone\s+explicit\s+ok\s+pnet/);
+  });
+
+  it('a backbone with a broken graph does not take list backbones down; the warning names the plugin', async () => {
+    const r = await dpl(['--plugin', './broken', 'list', 'backbones', '--json'], tmp);
+    expect(r.code).toBe(0);
+    const ids = r.json<{ id: string }[]>().map((b) => b.id);
+    expect(ids).toContain('goodnet');
+    expect(ids).not.toContain('badnet');
+    expect(r.err).toMatch(
+      new RegExp(
+        `warning: plugin 'dpl-backbone-brokengraph' \\(${path.join(tmp, 'broken')}\\): backbone 'badnet' not loaded: its graph is invalid`,
+      ),
+    );
+  });
+});
