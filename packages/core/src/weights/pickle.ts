@@ -109,13 +109,16 @@ export interface UnpickleResult {
  * values, so a self-referencing structure cannot overflow the stack; it is refused anyway.
  */
 export const PICKLE_LIMITS = {
-  /** Opcodes plus container items moved (SETITEMS, APPENDS, TUPLE, OrderedDict copies). */
-  work: 50_000_000,
+  /** Opcodes (1 each) plus container items moved (ITEM_COST each: SETITEMS, APPENDS, TUPLE, OrderedDict copies). */
+  work: 20_000_000,
   memo: 1_000_000,
   depth: 100,
   stack: 10_000_000,
   marks: 10_000,
 };
+
+/** An item put into a container (a Map insertion) costs about as much as this many opcodes. */
+const ITEM_COST = 4;
 
 const SECURITY_HINT =
   'only load checkpoints from sources you trust; a plain torch.save(model.state_dict(), path) ' + 'file never needs this';
@@ -268,8 +271,8 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
     );
   const depthOf = (v: PyValue) => (v !== null && typeof v === 'object' ? (depths.get(v) ?? 0) : 0);
   /** Records that `container` now holds `items`: refuses self-insertion and deep nesting. */
-  const nest = (container: object, items: readonly PyValue[]) => {
-    spend(items.length);
+  const nest = (container: object, items: readonly PyValue[], paid = false) => {
+    if (!paid) spend(ITEM_COST * items.length);
     let d = depths.get(container) ?? 1;
     for (const it of items) {
       if (it === container) throw tooBig('a container that holds itself');
@@ -395,8 +398,10 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
     const impl = CALLABLES.get(`${fn.module}\n${fn.name}`);
     if (!impl) throw fail(`${op} of '${fn.qualifiedName}' is not supported`, SECURITY_HINT);
     if (!isTuple(args)) throw corrupt(`${op} arguments are a ${describe(args)}`);
+    // OrderedDict(d) copies d: paid for before the copy is made.
+    for (const a of args) if (a instanceof PyDict) spend(2 * ITEM_COST * a.items.size);
     const out = impl(args, (p) => fail(p));
-    if (out instanceof PyDict) nest(out, [...out.items.keys(), ...out.items.values()]);
+    if (out instanceof PyDict) nest(out, [...out.items.keys(), ...out.items.values()], true);
     return out;
   };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the weight-reader test fixtures with the reference torch/numpy into a directory.
 
-usage: fixtures.py <pth|security|formats|npy> <out_dir>
+usage: fixtures.py <pth|security|formats|npy|nonfinite> <out_dir>
        fixtures.py check_safetensors <file> <ref_prefix>
        fixtures.py check_npy <jobs.json>
 
@@ -326,6 +326,21 @@ def check_npy(paths_json):
     print(json.dumps(report))
 
 
+def gen_nonfinite(out):
+    """Checkpoints torch writes after a diverged run: NaN weights, an Inf bias (also in float16)."""
+    import torch
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3))
+    sd = m.state_dict()
+    sd["0.weight"][1, 2, 0, 1] = float("nan")
+    torch.save(sd, os.path.join(out, "nan_zip.pth"))
+    torch.save(sd, os.path.join(out, "nan_legacy.pth"), _use_new_zipfile_serialization=False)
+    sd = {k: v.clone().half() for k, v in m.state_dict().items()}
+    sd["0.weight"].zero_()
+    sd["0.bias"][3] = float("inf")
+    torch.save(sd, os.path.join(out, "inf_half_zip.pth"))
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "check_safetensors":
@@ -333,4 +348,5 @@ if __name__ == "__main__":
     elif cmd == "check_npy":
         check_npy(sys.argv[2])
     else:
-        {"pth": gen_pth, "security": gen_security, "formats": gen_formats, "npy": gen_npy}[cmd](sys.argv[2])
+        {"pth": gen_pth, "security": gen_security, "formats": gen_formats, "npy": gen_npy,
+         "nonfinite": gen_nonfinite}[cmd](sys.argv[2])
