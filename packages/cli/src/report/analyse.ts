@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { rankScores } from '@dpl/metrics';
 import type { StoredCell } from '../store/results-store';
 import type {
@@ -56,6 +57,10 @@ const sortedNums = (xs: Iterable<number>) => uniq(xs).sort((a, b) => a - b);
 /** True when `a` is strictly better than `b` under the metric's direction. */
 const better = (a: number, b: number, higherIsBetter: boolean) => (higherIsBetter ? a > b : a < b);
 
+/** The row of cells whose loss used no loss network (the autoencoder's `loss: pixel`, the study's baseline). */
+export const BASELINE_ROW = 'pixel-loss baseline';
+const isBaseline = (c: StoredCell) => (c.config.taskConfig as Record<string, unknown> | undefined)?.loss === 'pixel';
+
 interface Prepared {
   cell: StoredCell;
   useCase: string;
@@ -82,16 +87,25 @@ export function analyse(done: StoredCell[], failedCells: StoredCell[], lookup: N
   };
   const pointAttrs = (backbone: string, name: string): PointAttributes | undefined => network(backbone)?.point(name);
 
-  // a task run under several presets is several use cases
+  // a task run under several presets is several use cases, and so is one run on several data
+  // roots (the autoencoder on STL-10 and on SVHN)
   const presets = new Map<string, Set<string>>();
   for (const c of done) (presets.get(c.task) ?? presets.set(c.task, new Set()).get(c.task)!).add(c.preset);
-  const useCaseOf = (c: StoredCell) => (presets.get(c.task)!.size > 1 ? `${c.task} (${c.preset})` : c.task);
+  const dataOf = (c: StoredCell) => (typeof c.config.data === 'string' ? path.basename(c.config.data) : 'synthetic');
+  const roots = new Map<string, Set<string>>();
+  for (const c of done) {
+    const k = `${c.task}|${c.preset}`;
+    (roots.get(k) ?? roots.set(k, new Set()).get(k)!).add(dataOf(c));
+  }
+  const useCaseOf = (c: StoredCell) =>
+    (presets.get(c.task)!.size > 1 ? `${c.task} (${c.preset})` : c.task) +
+    (roots.get(`${c.task}|${c.preset}`)!.size > 1 ? ` [${dataOf(c)}]` : '');
 
   // the same (use case, network, points, seed) finished twice under different configs: the latest wins
   const latest = new Map<string, StoredCell>();
   let superseded = 0;
   for (const c of done) {
-    const key = [useCaseOf(c), c.backbone, c.points.join('+'), c.seed].join('|');
+    const key = [useCaseOf(c), isBaseline(c) ? BASELINE_ROW : c.backbone, c.points.join('+'), c.seed].join('|');
     const prev = latest.get(key);
     if (prev) superseded++;
     if (!prev || (c.finishedAt ?? '') >= (prev.finishedAt ?? '')) latest.set(key, c);
@@ -199,7 +213,7 @@ function analyseUseCase(
       useCase: id,
       task: c.task,
       preset: c.preset,
-      backbone: c.backbone,
+      backbone: isBaseline(c) ? BASELINE_ROW : c.backbone,
       points: c.points,
       column: columnOf(c),
       seed: c.seed,
@@ -217,12 +231,14 @@ function analyseUseCase(
   if (missing)
     notes.push(`${id}: ${missing} finished cell(s) have no finite '${headline.metric}' and are left out of tables and statistics`);
 
-  // aggregate seeds per (network, column), networks in store order
-  const backbones = uniq(group.map((p) => p.cell.backbone));
+  // aggregate seeds per (network, column), networks in store order; a cell that trains without
+  // the loss network (the autoencoder's pixel baseline) is a reference row of its own
+  const rowOf = (cell: StoredCell) => (isBaseline(cell) ? BASELINE_ROW : cell.backbone);
+  const backbones = uniq(group.map((p) => rowOf(p.cell)));
   const columnsSeen: { key: string; sort: number[] }[] = [];
   const networks: NetworkRow[] = [];
   for (const backbone of backbones) {
-    const mine = group.filter((p) => p.cell.backbone === backbone);
+    const mine = group.filter((p) => rowOf(p.cell) === backbone);
     const byColumn = new Map<string, Prepared[]>();
     for (const p of mine) {
       if (p.value === null) continue;
@@ -230,7 +246,7 @@ function analyseUseCase(
       (byColumn.get(k) ?? byColumn.set(k, []).get(k)!).push(p);
       if (!columnsSeen.some((c) => c.key === k)) {
         const sort = allStudy
-          ? p.cell.points.map((n) => pointAttrs(backbone, n)!.paperIndex!)
+          ? p.cell.points.map((n) => pointAttrs(p.cell.backbone, n)!.paperIndex!)
           : [deepest(p.cell)?.relativeDepth ?? Infinity];
         columnsSeen.push({ key: k, sort });
       }
@@ -248,12 +264,12 @@ function analyseUseCase(
         values,
         mean: mean(values),
         std: Number.isFinite(std) ? std : null,
-        attributes: deepest(ps[0].cell),
+        attributes: backbone === BASELINE_ROW ? null : deepest(ps[0].cell),
       };
     }
     const best = Object.values(cells).reduce((a, b) => (better(b.mean, a.mean, headline.higherIsBetter) ? b : a));
     const w = weightsLabel(mine.map((p) => p.cell.provenance));
-    const net = network(backbone);
+    const net = backbone === BASELINE_ROW ? undefined : network(backbone);
     networks.push({
       backbone,
       weights: w.label,

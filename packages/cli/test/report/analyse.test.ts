@@ -76,6 +76,35 @@ describe('analyse', () => {
     expect(r.notes.join('\n')).toMatch(/backbone 'ghost' is not installed/);
   });
 
+  it('one task on several data roots is several use cases; a pixel-loss cell is the reference row of its data set (docs/PROTOCOL.md section 6)', () => {
+    const stl = { config: { data: '/d/stl10', taskConfig: { loss: 'perceptual' } } };
+    const svhn = { config: { data: '/d/svhn', taskConfig: { loss: 'perceptual' } } };
+    const pixel = { config: { data: '/d/stl10', taskConfig: { loss: 'pixel' } } };
+    const r = analyse(
+      [
+        cell('ae', 'n1', ['a'], 0.5, stl),
+        cell('ae', 'n1', ['a'], 0.6, svhn),
+        cell('ae', 'n2', ['b'], 0.4, stl),
+        // the baseline ran on n1's point a: it must neither replace n1's cell nor borrow n1's attributes
+        cell('ae', 'n1', ['a'], 0.3, pixel),
+      ],
+      [],
+      lookup,
+      opts,
+    );
+    expect(r.useCases.map((u) => u.id)).toEqual(['ae [stl10]', 'ae [svhn]']);
+    const u = r.useCases[0];
+    expect(u.networks.map((x) => x.backbone)).toEqual(['n1', 'n2', 'pixel-loss baseline']);
+    expect(u.columnKind).toBe('study');
+    const base = u.networks[2];
+    expect(base.cells.E1.mean).toBe(0.3);
+    expect(base.cells.E1.attributes).toBeNull();
+    expect(base.imagenetTop1).toBeNull();
+    expect(u.networks[0].cells.E1.values).toEqual([0.5]);
+    expect(r.notes.join('\n')).not.toMatch(/repeat|not installed/);
+    expect(r.cells.filter((c) => c.backbone === 'pixel-loss baseline').map((c) => c.headline)).toEqual([0.3]);
+  });
+
   it('a use case without any headline value has no tables but keeps its cells', () => {
     const r = analyse([cell('t', 'n1', ['a'], 0.1), cell('u', 'n1', ['a'], null)], [], lookup, opts);
     expect(r.useCases.map((u) => u.id)).toEqual(['t']);
