@@ -27,7 +27,7 @@ export { buildLayers, disposeLayers, type Layer, type ConvLayer } from './graph/
 export { randomStateDict } from './graph/random-init';
 
 export { defineBackbone, GraphBackbone, type BackboneSpec } from './backbone/define';
-export { GraphFeatureExtractor } from './backbone/extractor';
+export { GraphFeatureExtractor, isGraphFeatureExtractor } from './backbone/extractor';
 
 export { FrozenConv2d, type ConvSpec } from './ops/conv-frozen';
 export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type PoolSpec } from './ops/pool';
@@ -63,8 +63,10 @@ export { resize, resizeShorterSide, shorterSideSize, RESAMPLE_FILTERS, type Resa
 export { gaussianBlur, boxBlur, gaussianBoxRadius } from './image/blur';
 export { centerCrop, centerCropOffset, crop } from './image/crop';
 
-export { Registry, createRegistry, backbonePlugin, taskPlugin, type RegistryOptions } from './plugins/registry';
-export { discoverPlugins, type FoundPlugin } from './plugins/discover';
+export { Registry, createRegistry, backbonePlugin, taskPlugin, pluginModule, type RegistryOptions } from './plugins/registry';
+export { defaultPlugins, projectPlugins, configuredPlugins, locatePlugin, type FoundPlugin, type MissingPlugin } from './plugins/discover';
+export { shareHostModules, findPackageDir, SHARED_PACKAGES } from './plugins/host-modules';
+export { checkManifest, PLUGIN_MANIFEST_SCHEMA } from './plugins/manifest';
 
 export * from './util/random';
 export { makeTempDir, removeTempDir, withTempDir, liveTempDirs } from './util/temp-dir';

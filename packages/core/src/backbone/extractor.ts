@@ -6,8 +6,16 @@ import type { StateDict } from '../weights/state-dict';
 import type { GraphBackbone } from './define';
 import { inputError } from '../errors';
 
+// a brand, not instanceof: a plugin or an engine package may hold another copy of this class
+const BRAND: unique symbol = Symbol.for('dpl.GraphFeatureExtractor') as never;
+
+/** True for a GraphFeatureExtractor from any copy of @dpl/core (frozen weights, a graph). */
+export const isGraphFeatureExtractor = (x: unknown): x is GraphFeatureExtractor =>
+  typeof x === 'object' && x !== null && (x as { [BRAND]?: unknown })[BRAND] === true;
+
 /** A graph backbone bound to frozen weights. */
 export class GraphFeatureExtractor implements FeatureExtractor {
+  readonly [BRAND] = true;
   private layers: Map<number, Layer> | null;
 
   constructor(

@@ -5,7 +5,7 @@
  * path needs no gradients, else tfjs with a one-line notice saying why.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GraphFeatureExtractor } from '../backbone/extractor';
+import { isGraphFeatureExtractor } from '../backbone/extractor';
 import type { ExtractionPoint, FeatureExtractor } from '../contracts/backbone';
 import { configError, DplError, inputError, isDplError } from '../errors';
 import type { BatchNormMode } from '../graph/executor';
@@ -258,7 +258,7 @@ async function createOnnxEngine(
 
 /** Why the onnx engine cannot serve this extractor without being told its weights, or null. */
 function weightsUnknown(extractor: FeatureExtractor, o: EngineOptions): string | null {
-  if (o.weights || extractor instanceof GraphFeatureExtractor) return null;
+  if (o.weights || isGraphFeatureExtractor(extractor)) return null;
   return `the ${extractor.backbone.id} extractor is not a frozen graph extractor (its weights may have been trained), so its weights cannot be exported`;
 }
 
