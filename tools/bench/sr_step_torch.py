@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One super-resolution training step in PyTorch, the reference for tools/bench/sr-step.js.
 
-The Johnson et al. transform network (PROTOCOL.md section 4, x4) trained through a frozen VGG16 cut
+The Johnson et al. transform network (docs/PROTOCOL.md section 4, x4) trained through a frozen VGG16 cut
 at relu2_2 (features[:9], seeded random weights: only the time matters), Adam lr 1e-3, batch 4,
 MSE between features; timed per step (forward, backward, update), warm-up excluded, median of
 RUNS. Prints one JSON line per size: {"size": [lr, hr], "ms": median, "runs": n, "threads": t}.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference LPIPS-style distances from torchvision features, for dpl's perceptual tests.
 
-Written from the formula (Zhang et al. 2018, PROTOCOL.md section 3), not from the lpips package:
+Written from the formula (Zhang et al. 2018, docs/PROTOCOL.md section 3), not from the lpips package:
 for each point l the features are unit-normalised over channels, x / (sqrt(sum_c x^2) + 1e-10),
 the two normalised maps are subtracted and squared, the channels are summed (`baseline`) or
 weighted by a non-negative 1x1 conv without bias (`lin`), the result is averaged over space, and

@@ -1,5 +1,5 @@
 /**
- * Argmax classification accuracy (PROTOCOL.md section 6). The predicted class is the index of the
+ * Argmax classification accuracy (docs/PROTOCOL.md section 6). The predicted class is the index of the
  * first maximum in each row (numpy/torch `argmax` also return the first maximum on ties). NaN
  * logits never win a comparison, so a row of NaNs predicts class 0.
  */

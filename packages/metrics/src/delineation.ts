@@ -1,5 +1,5 @@
 /**
- * Pixel-wise delineation scores for road segmentation (PROTOCOL.md section 5, after Wiedemann et
+ * Pixel-wise delineation scores for road segmentation (docs/PROTOCOL.md section 5, after Wiedemann et
  * al. as used by Mosinska et al.): completeness = TP/(TP+FN), correctness = TP/(TP+FP),
  * quality = TP/(TP+FP+FN), computed per image and averaged over images.
  *

@@ -1,5 +1,5 @@
 /**
- * JND mean average precision (PROTOCOL.md section 3), following LPIPS' `score_jnd_dataset` and
+ * JND mean average precision (docs/PROTOCOL.md section 3), following LPIPS' `score_jnd_dataset` and
  * its VOC-style `voc_ap` (non-07 variant). Our reading of the reference:
  *
  * 1. Sort the pairs by ascending distance: a good metric puts the pairs humans called "same"

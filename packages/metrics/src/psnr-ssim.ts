@@ -1,6 +1,6 @@
 /**
  * PSNR and SSIM on the luma (Y) channel, as the super-resolution benchmark reports them
- * (PROTOCOL.md section 4).
+ * (docs/PROTOCOL.md section 4).
  *
  * - Y = 16 + 65.481 R + 128.553 G + 24.966 B for RGB in [0, 1] (ITU-R BT.601 "studio swing"),
  *   i.e. Y on a 0..255 scale with values in [16, 235]. Computed in float64, no quantisation.

@@ -1,5 +1,5 @@
 /**
- * 2AFC score of a perceptual distance on BAPPS triplets (PROTOCOL.md section 3, as in LPIPS'
+ * 2AFC score of a perceptual distance on BAPPS triplets (docs/PROTOCOL.md section 3, as in LPIPS'
  * `score_2afc_dataset`). `judge` is the fraction of humans who found p1 closer to the reference,
  * so a distance earns `1 - judge` for preferring p0, `judge` for preferring p1, and 0.5 on a tie
  * (an exact floating-point tie, as the reference compares with `==`).

@@ -1,6 +1,6 @@
 import { defineBackbone, type GraphBackbone, type GraphBuilder } from '@dpl/core';
 
-/** The study's four points (PROTOCOL.md section 2): features 1, 4, 7, 11. */
+/** The study's four points (docs/PROTOCOL.md section 2): features 1, 4, 7, 11. */
 const PAPER_POINTS = ['relu1', 'relu2', 'relu3', 'relu5'];
 
 /** One entry of torchvision's AlexNet `features`, in order. */

@@ -14,7 +14,7 @@ function fakeCheckpoint(extra: Record<string, number[]> = {}): StateDict {
 }
 
 describe('AlexNet graph', () => {
-  it('paper points: study indices, channels, stride, receptive field, convolutions (PROTOCOL.md section 2)', () => {
+  it('paper points: study indices, channels, stride, receptive field, convolutions (docs/PROTOCOL.md section 2)', () => {
     const paper = b.points().filter((p) => p.paper);
     expect(paper.map((p) => p.name)).toEqual(['relu1', 'relu2', 'relu3', 'relu5']);
     expect(paper.map((p) => p.studyIndex)).toEqual([1, 4, 7, 11]);

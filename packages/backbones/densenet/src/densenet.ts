@@ -17,7 +17,7 @@ const CFGS: Record<string, DenseNetCfg> = {
   densenet201: { growth: 32, blocks: [6, 12, 48, 32], initFeatures: 64 },
 };
 
-/** The study's four points (PROTOCOL.md section 2), by name; only densenet121 is in the study. */
+/** The study's four points (docs/PROTOCOL.md section 2), by name; only densenet121 is in the study. */
 const PAPER_POINTS: Record<string, string[]> = {
   densenet121: ['relu0', 'denseblock1', 'denseblock2', 'denseblock4'],
 };

@@ -5,7 +5,7 @@ const byId = new Map(densenetBackbones().map((b) => [b.id, b]));
 const get = (id: string) => byId.get(id)!;
 
 describe('DenseNet graphs', () => {
-  it('densenet121 paper points: names, indices, channels, strides, depth (PROTOCOL.md section 2)', () => {
+  it('densenet121 paper points: names, indices, channels, strides, depth (docs/PROTOCOL.md section 2)', () => {
     const b = get('densenet121');
     const paper = b.points().filter((p) => p.paper);
     expect(paper.map((p) => p.name)).toEqual(['relu0', 'denseblock1', 'denseblock2', 'denseblock4']);

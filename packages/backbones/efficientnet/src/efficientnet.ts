@@ -47,7 +47,7 @@ const VARIANTS: Record<string, Variant> = {
 /** torchvision's EfficientNet default for every variant (only active in train mode). */
 export const STOCHASTIC_DEPTH_PROB = 0.2;
 
-/** The study's four points (PROTOCOL.md section 2): stem, stage 1, stage 4, stage 7 (before the head). */
+/** The study's four points (docs/PROTOCOL.md section 2): stem, stage 1, stage 4, stage 7 (before the head). */
 const PAPER_INDICES: Record<string, number[]> = {
   efficientnet_b0: [0, 1, 4, 7],
   efficientnet_b7: [0, 1, 4, 7],

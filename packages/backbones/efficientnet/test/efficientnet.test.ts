@@ -21,7 +21,7 @@ describe('EfficientNet graphs', () => {
   it.each([
     ['efficientnet_b0', [32, 16, 80, 320], [1, 5, 40, 80], 81],
     ['efficientnet_b7', [64, 32, 160, 640], [1, 17, 137, 272], 273],
-  ])('%s: study indices 0,1,4,7, channels %j, convolutions %j of %d (PROTOCOL.md section 2)', (id, channels, convs, total) => {
+  ])('%s: study indices 0,1,4,7, channels %j, convolutions %j of %d (docs/PROTOCOL.md section 2)', (id, channels, convs, total) => {
     const b = get(id);
     const paper = b.points().filter((p) => p.paper);
     expect(paper.map((p) => p.studyIndex)).toEqual([0, 1, 4, 7]);

@@ -16,7 +16,7 @@ const MODULES: [string, InceptionCfg][] = [
   ['inception5b', [384, 192, 384, 48, 128, 128]],
 ];
 
-/** The study's four points (PROTOCOL.md section 2: indices 0, 5, 8, 15). */
+/** The study's four points (docs/PROTOCOL.md section 2: indices 0, 5, 8, 15). */
 const PAPER = ['conv1', 'inception3a', 'inception4a', 'inception5b'];
 
 /**

@@ -1,7 +1,7 @@
 import { defineBackbone, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
 import { basicConv } from './basic-conv';
 
-/** The study's four points (PROTOCOL.md section 2: indices 2, 7, 9, 14). */
+/** The study's four points (docs/PROTOCOL.md section 2: indices 2, 7, 9, 14). */
 const PAPER = ['Conv2d_2b_3x3', 'Mixed_5b', 'Mixed_5d', 'Mixed_6e'];
 
 /** Branch average pools: 3x3, stride 1, pad 1, zeros counted (PyTorch's default count_include_pad). */
@@ -133,7 +133,7 @@ export const inceptionV3 = (): GraphBackbone =>
     family: 'inception',
     metadata: {
       imagenetTop1: 77.294,
-      // PROTOCOL.md's figure: the network with its fc classifier but without the AuxLogits head,
+      // docs/PROTOCOL.md's figure: the network with its fc classifier but without the AuxLogits head,
       // which the study never runs (torchvision's documented 27.16M counts that head too).
       paramsMillions: 23.83,
       batchNorm: true,

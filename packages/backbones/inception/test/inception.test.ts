@@ -12,7 +12,7 @@ describe('Inception family graphs', () => {
   });
 
   it.each([
-    // id, names, study indices, channels, strides, convolutions before, total (PROTOCOL.md section 2)
+    // id, names, study indices, channels, strides, convolutions before, total (docs/PROTOCOL.md section 2)
     [
       'googlenet',
       ['conv1', 'inception3a', 'inception4a', 'inception5b'],
@@ -209,7 +209,7 @@ describe('Inception family graphs', () => {
       sha256Prefix: '0cc3c7bd',
     });
     expect(v.imagenetTop1).toBeCloseTo(77.294);
-    // PROTOCOL.md: 23.83M = this graph + the fc classifier (2048 x 1000 + 1000), no AuxLogits head
+    // docs/PROTOCOL.md: 23.83M = this graph + the fc classifier (2048 x 1000 + 1000), no AuxLogits head
     expect(v.paramsMillions).toBeCloseTo((totalParams(get('inception_v3').graph()) + 2048 * 1000 + 1000) / 1e6, 2);
     for (const m of [g, v]) {
       expect(m.inStudy).toBe(true);

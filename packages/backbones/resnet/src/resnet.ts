@@ -79,7 +79,7 @@ const WEIGHTS: Record<string, [string, number, number]> = {
   wide_resnet101_2: ['wide_resnet101_2-32ee1156.pth', 78.848, 126.89],
 };
 
-/** The study's networks; their points are top-level children 2, 4, 5, 7 (PROTOCOL.md section 2). */
+/** The study's networks; their points are top-level children 2, 4, 5, 7 (docs/PROTOCOL.md section 2). */
 const STUDY = new Set(['resnet18', 'resnet50', 'resnext50_32x4d']);
 const PAPER_POINTS = ['relu', 'layer1', 'layer2', 'layer4'];
 

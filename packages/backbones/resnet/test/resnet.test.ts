@@ -24,7 +24,7 @@ describe('ResNet graphs', () => {
     ['resnet18', [64, 64, 128, 512], [1, 5, 10, 20], 20],
     ['resnet50', [64, 256, 512, 2048], [1, 11, 24, 53], 53],
     ['resnext50_32x4d', [64, 256, 512, 2048], [1, 11, 24, 53], 53],
-  ])('%s paper points: channels %j, convolutions %j of %d (PROTOCOL.md section 2)', (id, channels, convs, total) => {
+  ])('%s paper points: channels %j, convolutions %j of %d (docs/PROTOCOL.md section 2)', (id, channels, convs, total) => {
     const b = get(id);
     const paper = b.points().filter((p) => p.paper);
     expect(paper.map((p) => p.name)).toEqual(['relu', 'layer1', 'layer2', 'layer4']);
@@ -181,7 +181,7 @@ describe('ResNet graphs', () => {
       const m = get(id).metadata;
       return [id, m.imagenetTop1, m.paramsMillions, m.weights!.file, m.batchNorm, m.normalization];
     });
-    // PROTOCOL.md section 1
+    // docs/PROTOCOL.md section 1
     expect(table).toEqual([
       ['resnet18', 69.758, 11.69, 'resnet18-f37072fd.pth', true, 'imagenet'],
       ['resnet50', 76.13, 25.56, 'resnet50-0676ba61.pth', true, 'imagenet'],

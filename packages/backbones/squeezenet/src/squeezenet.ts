@@ -52,7 +52,7 @@ const VARIANTS: Record<string, Variant> = {
       [64, 256, 256],
       [64, 256, 256],
     ],
-    // PROTOCOL.md section 2: features 1, 3, 7, 12
+    // docs/PROTOCOL.md section 2: features 1, 3, 7, 12
     paper: ['relu1', 'fire2', 'fire5', 'fire9'],
     file: 'squeezenet1_1-b8a52dc0.pth',
     top1: 58.178,

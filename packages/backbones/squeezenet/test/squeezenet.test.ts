@@ -14,7 +14,7 @@ function fakeCheckpoint(id: string, extra: Record<string, number[]> = {}): State
 }
 
 describe('SqueezeNet graphs', () => {
-  it('squeezenet1_1 paper points: study indices, channels, stride, receptive field, convolutions (PROTOCOL.md section 2)', () => {
+  it('squeezenet1_1 paper points: study indices, channels, stride, receptive field, convolutions (docs/PROTOCOL.md section 2)', () => {
     const b = get('squeezenet1_1');
     const paper = b.points().filter((p) => p.paper);
     expect(paper.map((p) => p.name)).toEqual(['relu1', 'fire2', 'fire5', 'fire9']);

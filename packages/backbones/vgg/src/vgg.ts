@@ -10,7 +10,7 @@ const CFGS: Record<string, Cfg> = {
   vgg19: [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M', 512, 512, 512, 512, 'M'],
 };
 
-/** The study's four points per network (PROTOCOL.md section 2), by name. */
+/** The study's four points per network (docs/PROTOCOL.md section 2), by name. */
 const PAPER_POINTS: Record<string, string[]> = {
   vgg11: ['relu1_1', 'relu2_1', 'relu3_2', 'relu5_2'],
   vgg16: ['relu1_2', 'relu2_2', 'relu3_3', 'relu5_3'],

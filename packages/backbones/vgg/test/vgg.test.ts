@@ -23,7 +23,7 @@ describe('VGG graphs', () => {
     ['vgg16', [3, 8, 15, 29], [2, 4, 7, 13], 13],
     ['vgg16_bn', [5, 12, 22, 42], [2, 4, 7, 13], 13],
     ['vgg19', [3, 8, 17, 35], [2, 4, 8, 16], 16],
-  ])('%s: study indices %j and convolutions %j of %d (PROTOCOL.md section 2)', (id, indices, convs, total) => {
+  ])('%s: study indices %j and convolutions %j of %d (docs/PROTOCOL.md section 2)', (id, indices, convs, total) => {
     const b = get(id);
     const paper = b.points().filter((p) => p.paper);
     expect(paper.map((p) => p.studyIndex)).toEqual(indices);

@@ -126,7 +126,7 @@ export function expandSuite(suite: LoadedSuite, reg: Registry, opts: { problems?
         throw new DplError(
           'E_DATA',
           msg,
-          `download the ${t.task} dataset there (PROTOCOL.md names the layout), fix the path, or remove data: for synthetic data`,
+          `download the ${t.task} dataset there (docs/PROTOCOL.md names the layout), fix the path, or remove data: for synthetic data`,
         );
       problems.push(msg);
     }

@@ -1,5 +1,5 @@
 /**
- * The LPIPS-style perceptual distance (Zhang et al. 2018; PROTOCOL.md section 3): for each point,
+ * The LPIPS-style perceptual distance (Zhang et al. 2018; docs/PROTOCOL.md section 3): for each point,
  * unit-normalise the features over channels, take the squared difference, sum the channels
  * (`baseline`) or weight them with non-negative per-channel weights (`lin`, a 1x1 conv without
  * bias), average over space; then add the points up, optionally weighted.

@@ -1,5 +1,5 @@
 /**
- * Configuration of the similarity task: the study's settings (PROTOCOL.md section 3) as the
+ * Configuration of the similarity task: the study's settings (docs/PROTOCOL.md section 3) as the
  * `paper` preset, a CPU-sized `quick` preset, and a JSON Schema per key (checked by ajv in core).
  */
 import { configError, defineTaskConfig, ENGINE_CHOICES, type ConfigProperty, type EngineChoice, type TaskPreset } from '@dpl/core';
@@ -123,7 +123,7 @@ export const PRESETS: TaskPreset[] = [
   {
     name: 'paper',
     description:
-      'the study (PROTOCOL.md section 3): BAPPS at 64x64, ImageNet normalisation; trained variants: Adam lr 1e-3, betas (0.5, 0.999), batch 256, 5 + 5 epochs, dropout 0.5',
+      'the study (docs/PROTOCOL.md section 3): BAPPS at 64x64, ImageNet normalisation; trained variants: Adam lr 1e-3, betas (0.5, 0.999), batch 256, 5 + 5 epochs, dropout 0.5',
     config: {
       ...common,
       variant: 'baseline',

@@ -1,5 +1,5 @@
 /**
- * The perceptual-similarity task (PROTOCOL.md section 3, after Zhang et al. 2018): how well a
+ * The perceptual-similarity task (docs/PROTOCOL.md section 3, after Zhang et al. 2018): how well a
  * loss network's LPIPS-style distance agrees with human judgements on BAPPS.
  *  - 2AFC score per val split (traditional, cnn, superres, deblur, color, frameinterp) and their
  *    unweighted mean: the headline, higher is better;
