@@ -1,19 +1,15 @@
 #!/usr/bin/env node
 import { runCli } from './cli';
 
-// a reader that stops early (`dpl queue status | head -1`) closes the pipe: end quietly, no stack
-for (const stream of [process.stdout, process.stderr])
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-    process.exit(process.exitCode ?? 0);
-  });
-
 runCli(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (e) => {
-    process.stderr.write(`internal error: ${(e as Error).stack}\n`);
-    process.exitCode = 2;
+  (e: unknown) => {
+    // runCli reports every failure itself; this is a bug in that reporting
+    const err = e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(`internal error: ${err.message}\n`);
+    process.stderr.write(process.env.DPL_DEBUG === '1' ? `${err.stack}\n` : '  (rerun with DPL_DEBUG=1 to see the stack trace)\n');
+    process.exitCode = 1;
   },
 );

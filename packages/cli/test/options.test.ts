@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runCli } from '../src/cli';
+import { renderCsv } from '../src/report/csv';
+import type { Report } from '../src/report/model';
 import { dpl, png, ROOT, tmpDir } from './helpers';
 
 process.env.DPL_BACKEND = 'wasm';
@@ -210,5 +214,143 @@ describe('dpl run --task --dry-run', () => {
     );
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/config key 'nope': is not a similarity setting/);
+  });
+});
+
+describe('--json: stdout carries one JSON document, notes and progress go to stderr', () => {
+  it('run --task with a plugin task, features and a suite dry run', async () => {
+    const dir = tmpDir('dpl-opt-');
+    const toy = path.join(ROOT, 'test', 'fixtures', 'toy-task');
+    const cell = await dpl([
+      'run',
+      '--plugin',
+      toy,
+      '--task',
+      'toy',
+      '--backbone',
+      'vgg11',
+      '--points',
+      'relu1_1',
+      '--weights',
+      'random',
+      '--set',
+      'size=40',
+      '--json',
+    ]);
+    expect(cell.code).toBe(0);
+    expect(cell.json<{ task: string }>().task).toBe('toy');
+    expect(cell.err).toMatch(/started|done/); // progress, on stderr
+    const img = await png(path.join(dir, 'a.png'), 32, 32, 2);
+    const f = await dpl([
+      'features',
+      '--backbone',
+      'vgg11',
+      '--seed',
+      '1',
+      '--points',
+      'relu1_1',
+      '--input',
+      img,
+      '--out',
+      path.join(dir, 'f'),
+      '--json',
+    ]);
+    expect(f.code).toBe(0);
+    expect(f.json<{ randomWeights: boolean }>().randomWeights).toBe(true);
+    const dry = await dpl(['run', QUICK, '--store', path.join(dir, 's.sqlite'), '--dry-run', '--json']);
+    expect(dry.code).toBe(0);
+    expect(dry.json<{ cells: unknown[] }>().cells.length).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(dir, 's.sqlite'))).toBe(false);
+  });
+
+  it('a failure under --json is an {error} document with the exit status', async () => {
+    const r = await dpl(['describe', 'vgg17', '--json']);
+    expect(r.code).toBe(1);
+    expect(r.json()).toEqual({
+      error: { code: 'E_UNKNOWN_BACKBONE', message: "unknown backbone 'vgg17'", fix: expect.stringMatching(/^use one of: .*vgg16/) },
+      exitCode: 1,
+    });
+  });
+});
+
+describe('errors that are bugs', () => {
+  it('print "internal error: <message>" and how to see the stack; the stack only under DPL_DEBUG=1', async () => {
+    const run = async () => {
+      const err: string[] = [];
+      const io = {
+        out: () => {
+          throw new TypeError('stdout went away');
+        },
+        err: (l: string) => err.push(l),
+        cwd: ROOT,
+        tty: false,
+      };
+      return { code: await runCli(['info'], io), err: err.join('\n') };
+    };
+    const plain = await run();
+    expect(plain.code).toBe(1);
+    expect(plain.err).toBe('internal error: stdout went away\n  (rerun with DPL_DEBUG=1 to see the stack trace)');
+    process.env.DPL_DEBUG = '1';
+    try {
+      const debug = await run();
+      expect(debug.err).toMatch(/^internal error: stdout went away\nTypeError: stdout went away\n\s+at /);
+    } finally {
+      delete process.env.DPL_DEBUG;
+    }
+  });
+});
+
+describe('the dpl executable (packages/cli/dist/main.js)', () => {
+  const main = path.join(ROOT, 'packages', 'cli', 'dist', 'main.js');
+  const exe = (args: string[], env: Record<string, string> = {}) => {
+    const dir = tmpDir('dpl-opt-');
+    const r = spawnSync(process.execPath, [main, ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, DPL_BACKEND: 'wasm', ...env },
+    });
+    return { code: r.status, out: r.stdout, err: r.stderr, left: fs.readdirSync(dir) };
+  };
+  it('exits 0 when done, 1 when the work fails, 2 on a usage error; stacks only under DPL_DEBUG=1', () => {
+    expect(exe(['list', 'tasks', '--json']).code).toBe(0);
+    const usage = exe(['run', QUICK, '--dryrun', '--store', 's.sqlite']);
+    expect(usage).toEqual({ code: 2, out: '', err: expect.stringMatching(/^error: unknown option --dryrun\n/), left: [] });
+    const failed = exe(['describe', 'vgg17']);
+    expect(failed.code).toBe(1);
+    expect(failed.err).toMatch(/^error: unknown backbone 'vgg17'/);
+    expect(failed.err).not.toMatch(/\n\s+at /);
+    const debug = exe(['describe', 'vgg17'], { DPL_DEBUG: '1' });
+    expect(debug.code).toBe(1);
+    expect(debug.err).toMatch(/DplError: unknown backbone 'vgg17'[\s\S]*\n\s+at /);
+  });
+});
+
+describe('report CSV (csv-stringify)', () => {
+  const cell = (backbone: string, headline: number | null) => ({
+    useCase: 'u',
+    task: 't',
+    preset: 'quick',
+    backbone,
+    points: ['a', 'b'],
+    column: 'c',
+    seed: 0,
+    weights: 'random',
+    backend: 'wasm',
+    dplVersion: '0.1.0',
+    seconds: 1.5,
+    headlineMetric: 'm',
+    headline,
+    metrics: { m: headline ?? NaN },
+    splits: null,
+    hash: 'h',
+  });
+  it('ordinary values as before; commas, quotes and line breaks quoted; non-finite numbers empty', () => {
+    const csv = renderCsv({ cells: [cell('vgg16', 0.25), cell('we,"ird"\nnet', null)] } as unknown as Report);
+    expect(csv.split('\r\n')).toEqual([
+      'use_case,task,preset,backbone,point,column,seed,weights,backend,dpl_version,seconds,headline_metric,headline,m',
+      'u,t,quick,vgg16,a+b,c,0,random,wasm,0.1.0,1.5,m,0.25,0.25',
+      'u,t,quick,"we,""ird""\nnet",a+b,c,0,random,wasm,0.1.0,1.5,m,,',
+      '',
+    ]);
   });
 });
