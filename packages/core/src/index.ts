@@ -6,6 +6,7 @@ export * from './contracts/backbone';
 export * from './contracts/task';
 export * from './contracts/plugin';
 export * from './contracts/cli-command';
+export * from './cli-options';
 export * from './backend';
 export * from './preprocess';
 export {
@@ -16,6 +17,7 @@ export {
   type TaskConfigSchema,
   type TaskConfigSpec,
 } from './config/task-config';
+export { asConfigError, resolveTaskConfig } from './config/config-error';
 
 export * from './graph/ir';
 export { GraphBuilder, type Ref, type ConvOptions, type PoolOptions } from './graph/builder';

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Registry } from '@dpl/core';
+import { resolveTaskConfig, type Registry } from '@dpl/core';
 import type { Argv, CommandModule } from 'yargs';
 import type { CliContext } from '../context';
 import { DPL_VERSION } from '../context';
@@ -55,7 +55,7 @@ interface CellArgs {
 /** `dpl run --task ... --dry-run`: the resolved cell, every part checked, nothing run. */
 async function planCell(ctx: CliContext, reg: Registry, spec: Parameters<typeof runCell>[1], out: string | undefined) {
   const task = reg.task(spec.task);
-  const config = task.resolveConfig(spec.preset, spec.overrides);
+  const config = resolveTaskConfig(task, spec.preset, spec.overrides);
   const backbone = reg.backbone(spec.backbone);
   const points = backbone.resolvePoints(spec.points).map((p) => p.name);
   const cached = spec.weights ? null : cachedFile(backbone);

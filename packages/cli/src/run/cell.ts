@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { backendName, type ProgressReporter, type Registry, type TaskResult } from '@dpl/core';
+import { backendName, resolveTaskConfig, type ProgressReporter, type Registry, type TaskResult } from '@dpl/core';
 import { resolveWeights } from '../weights-source';
 
 /** One benchmark cell: a task on one loss network at some points, with one seed. */
@@ -31,7 +31,7 @@ export interface CellResult extends TaskResult {
  */
 export async function runCell(reg: Registry, spec: CellSpec, progress: ProgressReporter, signal?: AbortSignal): Promise<CellResult> {
   const task = reg.task(spec.task);
-  const config = task.resolveConfig(spec.preset, spec.overrides);
+  const config = resolveTaskConfig(task, spec.preset, spec.overrides);
   const backbone = reg.backbone(spec.backbone);
   const points = backbone.resolvePoints(spec.points).map((p) => p.name);
   const weights = spec.weights === 'random' ? { seed: spec.seed } : await resolveWeights(backbone, spec.weights, undefined);

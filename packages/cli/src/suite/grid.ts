@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DplError, isDplError, withContext, type Registry } from '@dpl/core';
+import { DplError, isDplError, resolveTaskConfig, withContext, type Registry } from '@dpl/core';
 import { cachedFile, officialPath, weightsDir } from '../weights/cache';
 import type { StoredCellSpec } from '../store/results-store';
 import type { LoadedSuite, SuiteTaskEntry, WeightsMode } from './suite-file';
@@ -118,7 +118,7 @@ export function expandSuite(suite: LoadedSuite, reg: Registry, opts: { problems?
     const task = at(suite, [...here, 'task'], () => reg.task(t.task));
     const preset = t.preset ?? s.preset ?? 'quick';
     const overrides = t.overrides ?? {};
-    const taskConfig = atConfig(suite, here, t, () => task.resolveConfig(preset, overrides));
+    const taskConfig = atConfig(suite, here, t, () => resolveTaskConfig(task, preset, overrides));
     const data = t.data ? path.resolve(path.dirname(suite.file), t.data) : null;
     if (data && !fs.existsSync(data)) {
       const msg = `${suite.where([...here, 'data'])}: the data root ${data} does not exist`;

@@ -6,6 +6,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import type { TaskPreset } from '../contracts/task';
 import { configError } from '../errors';
+import { asConfigError } from './config-error';
 
 /** A JSON Schema for one config value; `description` says what the key does (shown to users). */
 export interface ConfigProperty {
@@ -46,6 +47,8 @@ export interface TaskConfigSpec<T> {
 export interface TaskConfig<T> {
   readonly schema: TaskConfigSchema;
   readonly keys: (keyof T & string)[];
+  /** The presets it was given (Task.presets). */
+  readonly presets: TaskPreset[];
   /** Preset merged with overrides, every key checked; names an unknown preset or key, or a bad value. */
   resolve(preset: string, overrides?: Record<string, unknown>): T;
   /** Checks an already merged config (what TaskContext.config holds): every key known, present and valid. */
@@ -163,7 +166,11 @@ export function defineTaskConfig<T>(spec: TaskConfigSpec<T>): TaskConfig<T> {
       out[k] = v;
     }
     const cfg = out as T;
-    spec.refine?.(cfg);
+    try {
+      spec.refine?.(cfg);
+    } catch (e) {
+      throw asConfigError(e, spec.task, keys); // a plain Error from a check too
+    }
     return cfg;
   };
 
@@ -179,5 +186,5 @@ export function defineTaskConfig<T>(spec: TaskConfigSpec<T>): TaskConfig<T> {
     return check({ ...p.config, ...overrides });
   };
 
-  return { schema, keys, resolve, check };
+  return { schema, keys, presets: spec.presets, resolve, check };
 }
