@@ -18,7 +18,7 @@ file format), x0_<H>x<W>.npy and x1_<H>x<W>.npy (NCHW float32 in [0,1]), and per
 and lin: dist_<v>_<lin|base>_<H>x<W>.npy (float64 [N]) and, with --maps,
 map_<v>_<lin|base>_<H>x<W>.npy (float64 [N, H, W]).
 
-usage: lpips_forward.py --net alex --out DIR [--seed 0] --sizes 32x40,37x53 [--maps]
+usage: lpips_forward.py --net alex --out DIR [--seed 0] --sizes 32x40,37x53 [--maps] [--combos 0.1:lin,0.0:base]
 """
 import argparse
 import os
@@ -71,6 +71,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sizes", required=True, help="comma list of HxW")
     ap.add_argument("--maps", action="store_true")
+    ap.add_argument("--combos", default="0.1:lin,0.1:base,0.0:lin,0.0:base", help="comma list of <version>:<lin|base>")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
@@ -99,12 +100,12 @@ def main():
         np.save(os.path.join(args.out, f"x0_{size}.npy"), x0.numpy())
         np.save(os.path.join(args.out, f"x1_{size}.npy"), x1.numpy())
         with torch.no_grad():
-            for v in ("0.1", "0.0"):
-                for tag, lw in (("lin", lins[v]), ("base", None)):
-                    d, m = forward(model, args.net, x0.double(), x1.double(), v, lw, args.maps)
-                    np.save(os.path.join(args.out, f"dist_{v}_{tag}_{size}.npy"), d.numpy())
-                    if m is not None:
-                        np.save(os.path.join(args.out, f"map_{v}_{tag}_{size}.npy"), m.numpy())
+            for v, tag in (c.split(":") for c in args.combos.split(",")):
+                lw = lins[v] if tag == "lin" else None
+                d, m = forward(model, args.net, x0.double(), x1.double(), v, lw, args.maps)
+                np.save(os.path.join(args.out, f"dist_{v}_{tag}_{size}.npy"), d.numpy())
+                if m is not None:
+                    np.save(os.path.join(args.out, f"map_{v}_{tag}_{size}.npy"), m.numpy())
     print("ok", args.out)
 
 

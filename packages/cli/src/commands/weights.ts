@@ -7,6 +7,7 @@ import { table } from '../io';
 import { makeProgress } from '../progress';
 import { cachedFile, importedPath, officialPath, recordedHash, recordHash, weightsDir } from '../weights/cache';
 import { download, MIN_BYTES_PER_SECOND } from '../weights/download';
+import { importLpips, LPIPS_TARGET, pullLpips } from '../weights/lpips';
 import { sha256File } from '../weights-source';
 
 /** Backbone ids from the command line; `paper` means the 14 study networks. */
@@ -57,7 +58,12 @@ async function list(ctx: CliContext) {
 async function pull(ctx: CliContext, ids: string[], mirror: string | undefined, timeout: number) {
   fs.mkdirSync(weightsDir(), { recursive: true });
   const results: { backbone: string; file: string; sha256: string; skipped: boolean }[] = [];
-  for (const b of await pick(ctx, ids)) {
+  if (ids.includes(LPIPS_TARGET)) {
+    const log = ctx.args.json ? undefined : (l: string) => ctx.io.out(l);
+    results.push(...(await pullLpips({ mirror, idleTimeoutMs: timeout * 1000, progress: () => ctx.progress(), log })));
+    ids = ids.filter((id) => id !== LPIPS_TARGET);
+  }
+  for (const b of ids.length ? await pick(ctx, ids) : []) {
     const w = b.metadata.weights;
     if (!w)
       throw new DplError(
@@ -163,7 +169,7 @@ async function verify(ctx: CliContext, ids: string[] | undefined) {
 
 export const weightsCommand = (ctx: CliContext): CommandModule => ({
   command: 'weights <action> [names..]',
-  describe: 'the weight cache: list | pull <backbone..|paper> | import <file> --backbone id | verify',
+  describe: 'the weight cache: list | pull <backbone..|paper|lpips> | import <file> --backbone id|lpips | verify',
   builder: (y: Argv) =>
     y
       .positional('action', { choices: ['list', 'pull', 'import', 'verify'] as const })
@@ -195,6 +201,10 @@ export const weightsCommand = (ctx: CliContext): CommandModule => ({
             'weights import: give one file and --backbone',
             'e.g. dpl weights import vgg16.pth --backbone vgg16',
           );
+        if (a.backbone === LPIPS_TARGET) {
+          const r = await importLpips(path.resolve(ctx.io.cwd, rest[0]));
+          return ctx.args.json ? ctx.json(r) : ctx.io.out(`lpips v${r.version} ${r.net}: imported -> ${r.file}`);
+        }
         return importFile(ctx, rest[0], a.backbone as string);
       case 'verify':
         return verify(ctx, rest.length ? rest : undefined);
