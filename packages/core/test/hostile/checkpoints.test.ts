@@ -5,10 +5,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { readWeights } from '../../src/weights/read-weights';
+import { expectBackbone, readWeights } from '../../src/weights/read-weights';
+import type { StateDict } from '../../src/weights/state-dict';
 import { readSafetensors } from '../../src/weights/safetensors';
 import { PICKLE_LIMITS, unpickle } from '../../src/weights/pickle';
 import { MAX_WEIGHTS_BYTES_ENV } from '../../src/weights/limits';
+import { weightsError } from '../../src/errors';
 import { itWithPython, runFixtures } from '../weights/python-ref';
 import { f32, legacyPth, oneTensor, pGlobal, pInt, pStr, stateDictPickle, zip, zipPth, type CraftTensor } from './craft';
 import { refused, scratch } from './helpers';
@@ -152,6 +154,44 @@ describe('NaN and infinite weights are refused, naming the tensor and the file',
       await refused(out, () => readWeights(path.join(out, 'inf_half_zip.pth')), "tensor '0.bias' holds Infinity");
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a backbone's expected keys and shapes are compared before tensor data is read", () => {
+  /** A stand-in backbone whose check needs 'w' of shape [4]; it records what it was shown. */
+  const backbone = (want: number[]) => {
+    const seen: StateDict[] = [];
+    return {
+      seen,
+      prepareWeights(sd: StateDict, source: string) {
+        seen.push(sd);
+        const w = sd.get('w');
+        if (!w || w.shape.join() !== want.join()) throw weightsError(source, `is not a tiny checkpoint: 'w' must be [${want.join(', ')}]`);
+        return sd;
+      },
+    };
+  };
+
+  it('a mismatch is reported from the header: the (NaN) data is never looked at', async () => {
+    const { tensors, storages } = oneTensor([NaN, 1, 2, 3]);
+    const files = [
+      put('expect_zip.pth', zipPth(tensors, storages)),
+      put('expect_legacy.pth', legacyPth(tensors, { '0': { count: 4, data: storages['0'] } })),
+    ];
+    const header = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(header.length));
+    files.push(put('expect.safetensors', Buffer.concat([len, header, storages['0']])));
+    for (const file of files) {
+      const b = backbone([5]);
+      await refused(dir, () => readWeights(file, { expect: expectBackbone(b, file) }), file, "'w' must be [5]");
+      // It saw names, dtypes and shapes only.
+      expect(b.seen).toHaveLength(1);
+      expect(b.seen[0].get('w')).toMatchObject({ dtype: 'float32', shape: [4] });
+      expect(b.seen[0].get('w')!.data.length).toBe(0);
+      // With matching expectations the read goes on to the data, where the NaN is found.
+      await refused(dir, () => readWeights(file, { expect: expectBackbone(backbone([4]), file) }), "tensor 'w' holds NaN");
     }
   });
 });
