@@ -7,6 +7,7 @@ export * from './contracts/task';
 export * from './contracts/plugin';
 export * from './contracts/cli-command';
 export * from './cli-options';
+export * from './cli-options';
 export * from './backend';
 export * from './preprocess';
 export {
