@@ -1,3 +1,7 @@
+// Kept in index.d.ts so that a plugin compiles against these declarations without skipLibCheck:
+// they use Node's types (Buffer) and tfjs-core's use \`Long\` (@types/long, a tfjs-core dependency).
+/// <reference types="node" preserve="true" />
+/// <reference types="long" preserve="true" />
 import 'reflect-metadata';
 
 export * from './errors';
@@ -6,7 +10,6 @@ export * from './contracts/backbone';
 export * from './contracts/task';
 export * from './contracts/plugin';
 export * from './contracts/cli-command';
-export * from './cli-options';
 export * from './cli-options';
 export * from './backend';
 export * from './preprocess';
