@@ -1,5 +1,5 @@
 // Kept in index.d.ts so that a plugin compiles against these declarations without skipLibCheck:
-// they use Node's types (Buffer) and tfjs-core's use \`Long\` (@types/long, a tfjs-core dependency).
+// they use Node's types (Buffer) and tfjs-core's use `Long` (@types/long, a tfjs-core dependency).
 /// <reference types="node" preserve="true" />
 /// <reference types="long" preserve="true" />
 import 'reflect-metadata';
