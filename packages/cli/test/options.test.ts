@@ -354,3 +354,22 @@ describe('report CSV (csv-stringify)', () => {
     ]);
   });
 });
+
+describe('suite files', () => {
+  it('a YAML alias bomb is refused with a clear error, before anything is expanded or written', async () => {
+    const dir = tmpDir('dpl-opt-');
+    const rows = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) {
+      const [p, n] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
+      rows.push(`${n}: &${n} [${Array(10).fill(`*${p}`).join(',')}]`);
+    }
+    rows.push('tasks: [{task: similarity, overrides: {x: *i}}]'); // 10^9 strings once expanded
+    const suite = path.join(dir, 'bomb.yaml');
+    fs.writeFileSync(suite, rows.join('\n') + '\n');
+    const r = await dpl(['run', suite, '--store', path.join(dir, 's.sqlite'), '--dry-run']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/suite .*bomb\.yaml cannot be expanded: Excessive alias count[\s\S]*fix: use at most 100 YAML aliases/);
+    expect(r.err).not.toMatch(/internal error|\n\s+at /);
+    expect(fs.readdirSync(dir)).toEqual(['bomb.yaml']);
+  });
+});

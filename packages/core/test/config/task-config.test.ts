@@ -136,6 +136,24 @@ describe('defineTaskConfig', () => {
     ).toThrow(/schema of 'n' is invalid/);
   });
 
+  it('refuses keys that reach the prototype (constructor, __proto__, prototype, toString) as unknown settings', () => {
+    const c = toy();
+    for (const k of ['constructor', '__proto__', 'prototype', 'toString', 'hasOwnProperty']) {
+      // JSON.parse makes '__proto__' an own key, as a parsed suite file or --set would
+      const overrides = JSON.parse(`{"${k}": 1}`) as Record<string, unknown>;
+      expect(() => c.resolve('quick', overrides)).toThrow(`config key '${k}': is not a toy setting`);
+      expect(() => c.check({ ...c.resolve('quick'), ...overrides })).toThrow(`config key '${k}': is not a toy setting`);
+    }
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(() =>
+      defineTaskConfig<{ constructor: number }>({
+        task: 't',
+        properties: { constructor: { description: 'c', type: 'integer' } },
+        presets: [],
+      }),
+    ).toThrow(/'constructor' cannot be a setting/);
+  });
+
   it('words the expected value from the schema', () => {
     expect(expectedValue({ type: 'integer', minimum: 16, multipleOf: 16 })).toBe('an integer multiple of 16 >= 16');
     expect(expectedValue({ type: 'number', minimum: 0 })).toBe('a number >= 0');
