@@ -76,7 +76,12 @@ export const reportCommand = (ctx: CliContext): CommandModule => ({
       seed,
       counts,
     });
-    const written = await writeReport(report, outDir, formats, (w) => ctx.io.err(`warning: ${w}`));
+    // a report that fails half-way leaves no folder it made
+    const created = !fs.existsSync(outDir);
+    const written = await writeReport(report, outDir, formats, (w) => ctx.io.err(`warning: ${w}`)).catch((e: unknown) => {
+      if (created) fs.rmSync(outDir, { recursive: true, force: true });
+      throw e;
+    });
 
     if (ctx.args.json)
       return ctx.json({
