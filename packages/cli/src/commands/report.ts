@@ -34,7 +34,7 @@ export const reportCommand = (ctx: CliContext): CommandModule => ({
     const seed = a.seed as number;
     const file = path.resolve(ctx.io.cwd, a.store as string);
     const outDir = path.resolve(ctx.io.cwd, a.out as string);
-    // ResultsStore creates a missing file: check first so a typo does not leave an empty store behind
+    // checked here for the clearest message; the store is then opened read-only
     let st: fs.Stats;
     try {
       st = fs.statSync(file);
@@ -51,7 +51,7 @@ export const reportCommand = (ctx: CliContext): CommandModule => ({
     let done: StoredCell[];
     let failed: StoredCell[];
     let counts: ReturnType<ResultsStore['counts']>;
-    const store = new ResultsStore(file);
+    const store = new ResultsStore(file, { readonly: true }); // a report never writes to the store
     try {
       done = store.cells({ status: ['done'] });
       failed = store.cells({ status: ['failed'] });

@@ -1,10 +1,10 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { configError, DplError } from '@dpl/core';
 import type { CliContext } from '../context';
 import { table } from '../io';
 import { ResultsStore } from '../store/results-store';
+import { storeHasData } from '../store/open-store';
 import { parseFilter } from '../suite/filter';
 import { expandSuite, type ExpandedCell } from '../suite/grid';
 import { loadSuite } from '../suite/suite-file';
@@ -27,8 +27,8 @@ export interface RunSuiteArgs {
 /** Estimated seconds per cell from earlier runs in the store: same task/preset/backbone, else the task/preset mean. */
 function estimates(storeFile: string, cells: ExpandedCell[]): Map<string, number | undefined> {
   const out = new Map<string, number | undefined>();
-  if (!fs.existsSync(storeFile)) return out;
-  const store = new ResultsStore(storeFile);
+  if (!storeHasData(storeFile)) return out;
+  const store = new ResultsStore(storeFile, { readonly: true });
   try {
     const exact = store.meanSeconds();
     const byTask = new Map<string, number[]>();
@@ -48,8 +48,8 @@ function estimates(storeFile: string, cells: ExpandedCell[]): Map<string, number
 }
 
 function statuses(storeFile: string, cells: ExpandedCell[]): Map<string, string> {
-  if (!fs.existsSync(storeFile)) return new Map();
-  const store = new ResultsStore(storeFile);
+  if (!storeHasData(storeFile)) return new Map();
+  const store = new ResultsStore(storeFile, { readonly: true });
   try {
     return new Map(store.cells({ hashes: cells.map((c) => c.hash) }).map((c) => [c.hash, c.status]));
   } finally {
@@ -149,7 +149,7 @@ export async function runSuite(ctx: CliContext, a: RunSuiteArgs): Promise<GridSu
       });
   if (ctx.args.json) ctx.json(summary);
   if (summary.failed) {
-    const store = new ResultsStore(storeFile);
+    const store = new ResultsStore(storeFile, { readonly: true });
     const failed = store.cells({ hashes: cells.map((c) => c.hash), status: ['failed'] });
     store.close();
     throw new DplError(

@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { DplError, type WeightsProvenance } from '@dpl/core';
+import { closeWriter, openStoreForWriting, openStoreReadOnly } from './open-store';
 
 /** A grid cell as stored: what to run, identified by the hash of its full resolved config. */
 export interface StoredCellSpec {
@@ -84,32 +83,44 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 const SCHEMA_VERSION = '1';
 
 type Row = Record<string, unknown>;
-const json = <T>(v: unknown): T | null => (v == null ? null : (JSON.parse(v as string) as T));
 
-function toCell(r: Row): StoredCell {
+/** A row's JSON columns, parsed; a damaged value is named (store, cell, column), not a stack. */
+function toCell(r: Row, file: string): StoredCell {
+  const json = <T>(v: unknown, column: string): T | null => {
+    if (v == null) return null;
+    try {
+      return JSON.parse(v as string) as T;
+    } catch (e) {
+      throw new DplError(
+        'E_STORE',
+        `results store ${file}: cell ${String(r.hash)} has invalid JSON in column ${column} (${(e as Error).message})`,
+        `the store is damaged: restore it from a copy, or remove that cell's row and run the suite again to recompute it`,
+      );
+    }
+  };
   return {
     hash: r.hash as string,
     suite: r.suite as string,
     task: r.task as string,
     backbone: r.backbone as string,
-    points: JSON.parse(r.points as string) as string[],
+    points: json<string[]>(r.points, 'points') ?? [],
     preset: r.preset as string,
     seed: r.seed as number,
-    config: JSON.parse(r.config as string) as Record<string, unknown>,
+    config: json<Record<string, unknown>>(r.config, 'config') ?? {},
     status: r.status as CellStatus,
     owner: (r.owner as string) ?? null,
     attempts: r.attempts as number,
     startedAt: (r.started_at as string) ?? null,
     finishedAt: (r.finished_at as string) ?? null,
     seconds: (r.seconds as number) ?? null,
-    metrics: json(r.metrics),
-    splits: json(r.splits),
-    headline: json(r.headline),
-    provenance: json(r.provenance),
+    metrics: json(r.metrics, 'metrics'),
+    splits: json(r.splits, 'splits'),
+    headline: json(r.headline, 'headline'),
+    provenance: json(r.provenance, 'provenance'),
     backend: (r.backend as string) ?? null,
     dplVersion: (r.dpl_version as string) ?? null,
     error: (r.error as string) ?? null,
-    detail: json(r.detail),
+    detail: json(r.detail, 'detail'),
   };
 }
 
@@ -144,23 +155,21 @@ export function countStatuses(statuses: Iterable<CellStatus>): Record<CellStatus
 export class ResultsStore {
   readonly db: Database.Database;
 
-  constructor(readonly file: string) {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    try {
-      this.db = new Database(file, { timeout: 30_000 });
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.exec(SCHEMA);
-    } catch (e) {
-      throw new DplError(
-        'E_STORE',
-        `cannot open the results store ${file}: ${(e as Error).message}`,
-        'pass a writable SQLite file with --store (a new file is created)',
-      );
-    }
+  readonly readonly: boolean;
+
+  /**
+   * Opens (or creates) the store at `file`; with `readonly`, it must exist and nothing is written
+   * (see store/open-store.ts: a file that is not a dpl store is refused unchanged).
+   */
+  constructor(
+    readonly file: string,
+    opts: { readonly?: boolean } = {},
+  ) {
+    this.readonly = opts.readonly ?? false;
+    this.db = this.readonly ? openStoreReadOnly(file) : openStoreForWriting(file, (db) => db.exec(SCHEMA));
     const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined;
-    if (!v) this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
-    else if (v.value !== SCHEMA_VERSION)
+    if (!v && !this.readonly) this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
+    else if (v && v.value !== SCHEMA_VERSION)
       throw new DplError(
         'E_STORE',
         `the results store ${file} has schema ${v.value}, this dpl writes ${SCHEMA_VERSION}`,
@@ -169,7 +178,8 @@ export class ResultsStore {
   }
 
   close(): void {
-    this.db.close();
+    if (this.readonly) this.db.close();
+    else closeWriter(this.db);
   }
 
   /** Adds cells that are not there yet (a cell with the same hash is the same work). Returns how many were new. */
@@ -305,12 +315,12 @@ export class ResultsStore {
 
   get(hash: string): StoredCell | undefined {
     const r = this.db.prepare('SELECT * FROM cells WHERE hash = ?').get(hash) as Row | undefined;
-    return r && toCell(r);
+    return r && toCell(r, this.file);
   }
 
   /** Cells, optionally only some hashes or statuses, in insertion order. */
   cells(filter: { hashes?: string[]; status?: CellStatus[] } = {}): StoredCell[] {
-    const rows = (this.db.prepare('SELECT * FROM cells ORDER BY rowid').all() as Row[]).map(toCell);
+    const rows = (this.db.prepare('SELECT * FROM cells ORDER BY rowid').all() as Row[]).map((r) => toCell(r, this.file));
     const hs = filter.hashes && new Set(filter.hashes);
     return rows.filter((c) => (!hs || hs.has(c.hash)) && (!filter.status || filter.status.includes(c.status)));
   }
