@@ -87,8 +87,8 @@ export function checkView(
   for (const { size, stride: s } of dims) {
     if (s <= span) {
       throw fail(
-        `has ${desc()}: ${s === 0 ? 'a stride of 0 repeats' : 'its strides make'} the same storage elements appear more than once ` +
-          '(an expanded or overlapping view); this reader refuses such views',
+        `has ${desc()}: ${s === 0 ? 'a stride of 0 repeats one storage element' : 'its strides make storage elements appear more than once'} ` +
+          '(an expanded or overlapping view); such views are refused',
       );
     }
     span += (size - 1) * s;

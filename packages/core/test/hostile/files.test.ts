@@ -84,6 +84,14 @@ describe('images: the pixel limit is checked from the header, before decoding', 
     await refused(dir, () => readInputTensor(bomb), bomb, '16000 x 16000');
   });
 
+  it('the bomb construction is a real PNG: a small one decodes to all black', async () => {
+    const small = at('small-bomb.png');
+    fs.writeFileSync(small, pngBomb(1000, 3000));
+    const img = await readImage(small);
+    expect([img.width, img.height]).toEqual([1000, 3000]);
+    expect(img.data.every((v) => v === 0)).toBe(true);
+  });
+
   it('the limit is exact and can be raised (env, option, setMaxPixels)', async () => {
     const img = at('small.png');
     await sharp({ create: { width: 20, height: 15, channels: 3, background: { r: 10, g: 20, b: 30 } } })
