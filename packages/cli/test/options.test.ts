@@ -184,6 +184,35 @@ describe('paths are checked before any work', () => {
   });
 });
 
+describe('dpl similarity on .npy batches', () => {
+  const npy = (file: string, n: number) => {
+    let h = `{'descr': '<f4', 'fortran_order': False, 'shape': (${n}, 3, 8, 8), }`;
+    h = h.padEnd(117) + '\n';
+    const data = Buffer.alloc(4 * n * 3 * 64);
+    for (let i = 0; i < n * 3 * 64; i++) data.writeFloatLE(((i * 37) % 100) / 100, 4 * i);
+    fs.writeFileSync(
+      file,
+      Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, h.length, 0]), Buffer.from(h), data]),
+    );
+    return file;
+  };
+  it('a batch-size mismatch and an empty batch name both files and the fix', async () => {
+    const dir = tmpDir('dpl-opt-');
+    const [a, b, e] = [npy(path.join(dir, 'a.npy'), 2), npy(path.join(dir, 'b.npy'), 3), npy(path.join(dir, 'e.npy'), 0)];
+    const net = ['--backbone', 'vgg11', '--seed', '0', '--points', 'relu1_1'];
+    const mismatch = await dpl(['similarity', a, b, ...net], dir);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.err).toMatch(
+      /a\.npy and .*b\.npy: hold different numbers of images \(batch sizes N 2 and 3\)[\s\S]*fix: pass \.npy batches of the same N/,
+    );
+    const empty = await dpl(['similarity', a, e, ...net], dir);
+    expect(empty.code).toBe(1);
+    expect(empty.err).toMatch(/e\.npy:? .*holds no images \((its batch size N is 0|N = 0)\)/);
+    for (const r of [mismatch, empty]) expect(r.err).not.toMatch(/internal error|\n\s+at /);
+    expect(fs.readdirSync(dir).sort()).toEqual(['a.npy', 'b.npy', 'e.npy']);
+  });
+});
+
 describe('dpl run --task --dry-run', () => {
   it('prints the resolved cell and runs nothing', async () => {
     const dir = tmpDir('dpl-opt-');

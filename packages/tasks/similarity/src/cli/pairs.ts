@@ -59,6 +59,17 @@ export async function readPair(p: Pair, size: number | undefined): Promise<[tf.T
     x.dispose();
     throw e;
   }
+  const [n0, n1] = [x.shape[0], y.shape[0]];
+  if (n0 !== n1 || n0 === 0) {
+    tf.dispose([x, y]);
+    throw inputError(
+      `${p.a} and ${p.b}`,
+      n0 === 0 || n1 === 0
+        ? `${n0 === 0 ? p.a : p.b} holds no images (its batch size N is 0)`
+        : `hold different numbers of images (batch sizes N ${n0} and ${n1}); image i of one is compared with image i of the other`,
+      'pass .npy batches of the same N >= 1 (shape [N, 3, H, W]), or single images',
+    );
+  }
   if (x.shape.join() !== y.shape.join()) {
     tf.dispose([x, y]);
     throw inputError(
