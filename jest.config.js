@@ -11,6 +11,7 @@ module.exports = {
   },
   moduleNameMapper: {
     '^@dpl/core$': '<rootDir>/packages/core/src/index.ts',
+    '^@dpl/core/package\\.json$': '<rootDir>/packages/core/package.json',
     '^@dpl/core/(.*)$': '<rootDir>/packages/core/src/$1',
     '^@dpl/metrics$': '<rootDir>/packages/metrics/src/index.ts',
   },

@@ -10,6 +10,7 @@ import { runCommand } from './commands/run';
 import { reportCommand } from './commands/report';
 import { workerCommand } from './commands/worker';
 import { queueCommand } from './commands/queue';
+import { newCommand } from './commands/new';
 import { type CliIO, processIO } from './io';
 import { choiceOption, isUsageError, usageError } from './options';
 
@@ -118,6 +119,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     reportCommand(ctx),
     workerCommand(ctx),
     queueCommand(ctx),
+    newCommand(ctx),
   ] as CommandModule[])
     parser.command(strictly(m));
   for (const c of contributed) {

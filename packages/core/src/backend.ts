@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
+// registered for their side effect; require() keeps them out of the published .d.ts, which plugin
+// authors type-check without skipLibCheck (the wasm typings need Emscripten's)
+require('@tensorflow/tfjs-backend-cpu');
+require('@tensorflow/tfjs-backend-wasm');
 import { configError } from './errors';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';

@@ -7,4 +7,7 @@
  * in webgl, the converter and tfjs-data). Import this module for its side effect wherever
  * gradients are taken.
  */
-import '@tensorflow/tfjs-layers';
+export {};
+// require(), not import: a side-effect import would stay in the published .d.ts and pull
+// tfjs-layers' typings (which do not type-check under strict) into every plugin's compilation
+require('@tensorflow/tfjs-layers');
