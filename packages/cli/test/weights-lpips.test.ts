@@ -44,7 +44,7 @@ it('pulls the six files from the mirror, checks their full SHA-256, and skips th
   const first = await pullLpips({ mirror: base, idleTimeoutMs: 5000, files: fakes });
   expect(first.map((r) => r.skipped)).toEqual(fakes.map(() => false));
   for (const [i, f] of fakes.entries()) {
-    const file = path.join(home, 'weights', f.path);
+    const file = path.join(home, 'weights', f.cachePath);
     expect(first[i].file).toBe(file);
     expect(fs.readFileSync(file)).toEqual(served.get(`/${f.path}`));
     expect(fs.readFileSync(`${file}.sha256`, 'utf8').trim()).toBe(f.sha256);

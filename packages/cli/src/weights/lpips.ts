@@ -13,7 +13,7 @@ import { download } from './download';
 
 export const LPIPS_TARGET = 'lpips';
 
-export const lpipsCachePath = (f: LpipsLinFile) => path.join(weightsDir(), f.path);
+export const lpipsCachePath = (f: LpipsLinFile) => path.join(weightsDir(), f.cachePath);
 
 export interface LpipsPullResult {
   backbone: string;

@@ -9,8 +9,10 @@ export type LpipsVersion = '0.1' | '0.0';
 export interface LpipsLinFile {
   net: LpipsNet;
   version: LpipsVersion;
-  /** Path inside the repository, also the path under a mirror and under the cache. */
+  /** Path inside the repository, also the path under a mirror. */
   path: string;
+  /** Path under dpl's weight cache ($DPL_HOME/weights). */
+  cachePath: string;
   sha256: string;
   bytes: number;
 }
@@ -24,6 +26,7 @@ const file = (version: LpipsVersion, net: LpipsNet, sha256: string, bytes: numbe
   net,
   version,
   path: `lpips/weights/v${version}/${net}.pth`,
+  cachePath: `lpips/v${version}/${net}.pth`,
   sha256,
   bytes,
 });

@@ -71,7 +71,7 @@ export interface SimilarityPlan {
 
 /** Where `dpl weights pull lpips` keeps LPIPS' lin files. */
 export const lpipsCachePath = (home: string, net: LpipsNet, version: LpipsVersion) =>
-  path.join(home, 'weights', lpipsLinFile(net, version).path);
+  path.join(home, 'weights', lpipsLinFile(net, version).cachePath);
 
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
