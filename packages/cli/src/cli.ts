@@ -1,5 +1,5 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { isDplError, type CliCommand } from '@dpl/core';
+import { isDplError, type CliCommand, type Registry } from '@dpl/core';
 import { CliContext } from './context';
 import { describeCommand } from './commands/describe';
 import { featuresCommand } from './commands/features';
@@ -70,20 +70,29 @@ function report(ctx: CliContext, e: unknown): number {
  * checked (strictly: unknown options and commands are errors) before a command's handler runs.
  */
 export async function runCli(argv: string[], io: CliIO = processIO()): Promise<number> {
-  const globals = yargs(argv).help(false).version(false).exitProcess(false).fail(false).parseSync() as {
+  const globals = yargs(argv)
+    .string(['plugin', 'backend'])
+    .boolean('json')
+    .help(false)
+    .version(false)
+    .exitProcess(false)
+    .fail(false)
+    .parseSync() as {
     backend?: string;
     plugin?: string | string[];
     json?: boolean;
   };
   const ctx = new CliContext(io, {
     backend: globals.backend,
-    plugin: globals.plugin === undefined ? [] : ([] as string[]).concat(globals.plugin),
+    plugin: ([] as string[]).concat(globals.plugin ?? []).filter(Boolean),
     json: Boolean(globals.json),
   });
   // plugins may contribute commands, so they are loaded before the parser is built
   let contributed: CliCommand[] = [];
+  let reg: Registry;
   try {
-    contributed = (await ctx.registry()).commands();
+    reg = await ctx.registry();
+    contributed = reg.commands();
   } catch (e) {
     return report(ctx, e);
   }
@@ -107,7 +116,8 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     .scriptName('dpl')
     .usage('$0 <command> [options]\n\nDeep perceptual loss workbench.')
     .option('backend', { ...choiceOption('backend', BACKENDS, 'tensor backend (env DPL_BACKEND)'), global: true })
-    .option('plugin', { type: 'string', array: true, describe: 'load a plugin package or folder (repeatable)', global: true })
+    // one value per --plugin (an array option would swallow the command that follows it)
+    .option('plugin', { type: 'string', describe: 'load a plugin package or folder (repeat --plugin for more)', global: true })
     .option('json', { type: 'boolean', describe: 'print one JSON document on stdout (progress and notes go to stderr)', global: true });
   for (const m of [
     infoCommand(ctx),
@@ -123,6 +133,12 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
   ] as CommandModule[])
     parser.command(strictly(m));
   for (const c of contributed) {
+    const name = c.command.split(/\s+/)[0];
+    if (names.includes(name)) {
+      const by = reg.plugins.find((p) => p.registered.commands.includes(name));
+      io.err(`warning: plugin '${by?.name}' (${by?.dir}): command '${name}' is not added: dpl has a built-in command of that name`);
+      continue;
+    }
     parser.command(
       strictly({
         command: c.command,
