@@ -5,7 +5,8 @@
  *
  * Nothing imports this module: it registers process handlers meant only for such a child.
  */
-import { createRegistry, initBackend, isDplError, type ProgressReporter, type Registry } from '@dpl/core';
+import { initBackend, isDplError, type ProgressReporter, type Registry } from '@dpl/core';
+import { openRegistry } from '../plugins';
 import { executeCell } from '../run/execute-cell';
 import { dataMapper } from './data-map';
 import { type CellChildMessage, PROCESSOR_ENV, type ProcessorInit, type RunCellMessage } from './processor-init';
@@ -22,7 +23,7 @@ let registry: Promise<Registry> | undefined;
 const setup = () =>
   (registry ??= (async () => {
     await initBackend(init.backend);
-    return createRegistry({ cwd: init.cwd, plugins: init.plugins });
+    return openRegistry(init.cwd, init.plugins);
   })());
 
 const send = (m: CellChildMessage) => {
