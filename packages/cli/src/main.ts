@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './epipe'; // a closed pipe (| head) ends dpl quietly
 import { runCli } from './cli';
 
 runCli(process.argv.slice(2)).then(

@@ -14,6 +14,7 @@ export function toySuite(
     logFile: log,
     ...(o.failOn ? { failOn: o.failOn } : {}),
     ...(o.failInput ? { failInput: true } : {}),
+    ...(o.failFirstOnly ? { failFirstOnly: true } : {}),
   };
   fs.writeFileSync(
     suite,
