@@ -29,12 +29,16 @@ export function maxWeightsBytes(): number {
   return n;
 }
 
-/** Throws when a file would materialise more than the cap; `total` counts float32 bytes. */
-export function checkTotalBytes(source: string, total: number, cap = maxWeightsBytes()): void {
+/**
+ * Throws when a file would materialise more than the cap; `total` counts float32 bytes (or, with
+ * `what` = 'holds', the raw bytes a legacy checkpoint is read into at once).
+ */
+export function checkTotalBytes(source: string, total: number, cap = maxWeightsBytes(), what: 'float32' | 'holds' = 'float32'): void {
   if (total > cap) {
+    const claim = what === 'holds' ? `holds ${fmtBytes(total)} (read at once)` : `its tensors would take ${fmtBytes(total)} as float32`;
     throw weightsError(
       source,
-      `its tensors would take ${fmtBytes(total)} as float32, over the ${fmtBytes(cap)} limit for one weights file`,
+      `${claim}, over the ${fmtBytes(cap)} limit for one weights file`,
       `if the file is trusted and that much memory is available, raise the limit: ${MAX_WEIGHTS_BYTES_ENV}=${Math.ceil(total * 1.1)}`,
     );
   }

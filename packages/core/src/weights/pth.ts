@@ -187,7 +187,7 @@ const LEGACY_PROTOCOL = 1001;
 async function readLegacyPth(file: WeightsFile, opts: ReadWeightsOptions): Promise<StateDict> {
   const source = file.path;
   // The legacy format holds its storages inline: the file is about as large as its raw data.
-  checkTotalBytes(source, file.size);
+  checkTotalBytes(source, file.size, maxWeightsBytes(), 'holds');
   const data = await readWhole(file);
   const first = unpickle(data, { source });
   if (first.value !== LEGACY_MAGIC) {
