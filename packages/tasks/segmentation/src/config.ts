@@ -1,8 +1,10 @@
 /**
- * Configuration of the segmentation task: the study's settings (PROTOCOL.md section 5) as the
- * `paper` preset, a CPU-sized `quick` preset, and a JSON Schema per key (checked by ajv in core).
+ * Configuration of the segmentation task: the study's settings (docs/PROTOCOL.md section 5) as its
+ * official code ran them as the `paper` preset, the same with the code's pitfalls fixed as
+ * `corrected`, a CPU-sized `quick` preset (corrected protocol), and a JSON Schema per key.
  */
 import { configError, defineTaskConfig, type ConfigProperty, type TaskPreset } from '@dpl/core';
+import type { EvalResize } from './data/loader';
 
 /** The task's settings; each key is described in SCHEMA below (and by `dpl describe segmentation`). */
 export interface SegmentationConfig {
@@ -16,6 +18,10 @@ export interface SegmentationConfig {
   kTest: number;
   mu: number;
   lossNetworkMode: 'eval' | 'train';
+  scoreSplit: 'val' | 'test';
+  evalResize: EvalResize;
+  unetTestBatchNorm: 'batch' | 'running';
+  metricAccumulation: 'official' | 'last';
   lr: number;
   batchSize: number;
   epochs: number;
@@ -53,10 +59,12 @@ const SCHEMA: Record<keyof SegmentationConfig, ConfigProperty> = {
     minItems: 4,
     maxItems: 4,
   },
-  downSlope: unit('LeakyReLU slope before each down convolution (reference code 0.2; 0 = ReLU)'),
-  upSlope: unit('LeakyReLU slope before each up convolution (reference code 0 = ReLU)'),
+  downSlope: unit(
+    "LeakyReLU slope before each down convolution (0 = ReLU; 'paper' 0: the study's code runs ReLU there, its LeakyReLU branch sits behind an inverted test; 'corrected' 0.2 as intended)",
+  ),
+  upSlope: unit('LeakyReLU slope before each up convolution (study 0 = ReLU)'),
   kTrain: int('refinement steps in training (paper 1); step i of K is weighted (i+1) / (K(K+1)/2)', 1),
-  kTest: int("refinement steps at test time (paper 3); the last step's prediction is scored", 1),
+  kTest: int('refinement steps at test time (paper 3); the steps are scored per metricAccumulation', 1),
   mu: {
     description: 'weight of the perceptual term (paper 0.01); 0 trains with BCE alone (no loss-network pass)',
     type: 'number',
@@ -64,8 +72,29 @@ const SCHEMA: Record<keyof SegmentationConfig, ConfigProperty> = {
     maximum: 1e6,
   },
   lossNetworkMode: {
-    description: "BatchNorm statistics of the loss network: 'eval' (ours) or 'train' (the reference code, PROTOCOL section 8)",
+    description:
+      "the loss network in training: 'train' as the study's code left it (BatchNorm on batch statistics, EfficientNet's stochastic depth on, seeded; no running statistics kept) or 'eval' (docs/PROTOCOL.md, Deviations)",
     enum: ['eval', 'train'],
+  },
+  scoreSplit: {
+    description:
+      "split the reported scores come from: 'val' (the study's code: the 14 validation tiles, also used for model selection) or 'test' (49 tiles)",
+    enum: ['val', 'test'],
+  },
+  evalResize: {
+    description:
+      "validation/test tile resize: 'tensor-bilinear' (the study's code: F.interpolate bilinear, align_corners=False, no antialiasing) or 'antialiased' (Pillow bilinear)",
+    enum: ['tensor-bilinear', 'antialiased'],
+  },
+  unetTestBatchNorm: {
+    description:
+      "U-Net BatchNorm when scoring: 'batch' (the study's code never calls eval(): each tile, scored alone, is normalised by its own statistics) or 'running' (eval mode)",
+    enum: ['batch', 'running'],
+  },
+  metricAccumulation: {
+    description:
+      "how the K test steps make a score: 'official' (the study's test script: step i of K is added K-i+1 times per tile, then divided by the tile count only, so values can exceed 1) or 'last' (the last step's scores)",
+    enum: ['official', 'last'],
   },
   lr: { description: 'Adam learning rate (paper 1e-3)', type: 'number', exclusiveMinimum: 0, maximum: 1 },
   batchSize: int('training crops per step (paper 8)', 2),
@@ -100,12 +129,10 @@ const SCHEMA: Record<keyof SegmentationConfig, ConfigProperty> = {
 const common = {
   hflip: 0.5,
   widths: [8, 16, 32, 32],
-  downSlope: 0.2,
   upSlope: 0,
   kTrain: 1,
   kTest: 3,
   mu: 0.01,
-  lossNetworkMode: 'eval',
   lr: 1e-3,
   batchSize: 8,
   maxSteps: null,
@@ -116,35 +143,69 @@ const common = {
   checkpoint: null,
 } as const;
 
+/** What the study's code did where it differs from its text (docs/PROTOCOL.md, "Deviations"). */
+const official = {
+  downSlope: 0,
+  lossNetworkMode: 'train',
+  scoreSplit: 'val',
+  evalResize: 'tensor-bilinear',
+  unetTestBatchNorm: 'batch',
+  metricAccumulation: 'official',
+} as const;
+
+/** The same protocol with those pitfalls fixed. */
+const corrected = {
+  downSlope: 0.2,
+  lossNetworkMode: 'eval',
+  scoreSplit: 'test',
+  evalResize: 'antialiased',
+  unetTestBatchNorm: 'running',
+  metricAccumulation: 'last',
+} as const;
+
+const paperSizes = {
+  ...common,
+  cropSize: 224,
+  imageSize: 224,
+  epochs: 100,
+  evalBatchSize: 8,
+  maxTrainImages: null,
+  maxValImages: null,
+  maxTestImages: null,
+  samples: 4,
+  syntheticSize: 256,
+  syntheticTrain: 64,
+  syntheticValid: 8,
+  syntheticTest: 16,
+};
+
+const PAPER_TEXT =
+  'Massachusetts Roads, random 224 crops + flips, tiles resized to 224 for val/test; ' +
+  'iterative U-Net (8/16/32/32), K=1 train / 3 test; BCE + 0.01 x feature MSE; Adam 1e-3, batch 8, 100 epochs; lowest validation BCE kept';
+
 export const PRESETS: TaskPreset[] = [
   {
     name: 'paper',
     description:
-      'the study (PROTOCOL.md section 5): Massachusetts Roads, random 224 crops + flips, tiles resized to 224 for val/test; ' +
-      'iterative U-Net (8/16/32/32), K=1 train / 3 test; BCE + 0.01 x feature MSE; Adam 1e-3, batch 8, 100 epochs; lowest validation BCE kept',
-    config: {
-      ...common,
-      cropSize: 224,
-      imageSize: 224,
-      epochs: 100,
-      evalBatchSize: 8,
-      maxTrainImages: null,
-      maxValImages: null,
-      maxTestImages: null,
-      samples: 4,
-      syntheticSize: 256,
-      syntheticTrain: 64,
-      syntheticValid: 8,
-      syntheticTest: 16,
-    },
+      `the study as its official code ran it (docs/PROTOCOL.md section 5 and Deviations): ${PAPER_TEXT}; ` +
+      'loss network in train mode, ReLU down blocks, scored on the validation split (tensor bilinear resize, U-Net BatchNorm on batch statistics, metrics accumulated over the 3 steps)',
+    config: { ...paperSizes, ...official },
+  },
+  {
+    name: 'corrected',
+    description:
+      `the study's protocol with its code's pitfalls fixed (docs/PROTOCOL.md, Deviations): ${PAPER_TEXT}; ` +
+      'loss network in eval mode, LeakyReLU 0.2 down blocks, scored on the test split (antialiased resize, U-Net in eval mode, last step)',
+    config: { ...paperSizes, ...corrected },
   },
   {
     name: 'quick',
     description:
-      'CPU-sized: 64x64 training crops, val/test tiles at 128, a few tiles per split (32 train, 4 val, 8 test), 15 epochs (60 steps), ' +
+      'CPU-sized, the corrected protocol: 64x64 training crops, val/test tiles at 128, a few tiles per split (32 train, 4 val, 8 test), 15 epochs (60 steps), ' +
       'Adam lr 0.03 (at 1e-3, 60 steps leave the output BatchNorm uncalibrated: every pixel above the 0.3 threshold)',
     config: {
       ...common,
+      ...corrected,
       cropSize: 64,
       imageSize: 128,
       lr: 0.03,

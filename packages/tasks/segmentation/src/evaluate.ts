@@ -9,7 +9,7 @@ import type { ParamStore } from '@dpl/core';
 import { delineationScores, type DelineationOptions, type DelineationScores } from '@dpl/metrics';
 import { toTensors, type RoadSample } from './data/loader';
 import { bceWithLogits } from './loss';
-import { iterate, type UNetOptions } from './model';
+import { iterate, type UNetMode, type UNetOptions } from './model';
 
 export interface Prediction {
   /** Probabilities per step, per image (HW, row-major): probs[step][image]. */
@@ -18,7 +18,11 @@ export interface Prediction {
   bce: number[];
 }
 
-/** Runs K steps over the samples in batches of `batchSize`; `onBatch` gets the images done so far. */
+/**
+ * Runs K steps over the samples in batches of `batchSize`; `onBatch` gets the images done so far.
+ * mode 'batch' (BatchNorm on batch statistics, as the study's test script) runs one tile at a
+ * time, as that script did, so a tile's score does not depend on the others in its batch.
+ */
 export async function predict(
   store: ParamStore,
   samples: readonly RoadSample[],
@@ -26,14 +30,16 @@ export async function predict(
   batchSize: number,
   o: UNetOptions,
   onBatch?: (n: number) => void,
+  mode: UNetMode = false,
 ): Promise<Prediction> {
+  if (mode === 'batch') batchSize = 1;
   const probs: Float32Array[][] = Array.from({ length: k }, () => []);
   const bceSum = new Array<number>(k).fill(0);
   let pixels = 0;
   for (let s = 0; s < samples.length; s += batchSize) {
     const batch = samples.slice(s, s + batchSize);
     const { x, y } = toTensors(batch);
-    const outs = tf.tidy(() => iterate(store, x, k, false, o).flatMap((z) => [tf.sigmoid(z), tf.mul(bceWithLogits(z, y), y.size)]));
+    const outs = tf.tidy(() => iterate(store, x, k, mode, o).flatMap((z) => [tf.sigmoid(z), tf.mul(bceWithLogits(z, y), y.size)]));
     tf.dispose([x, y]);
     const hw = batch[0].size * batch[0].size;
     for (let i = 0; i < k; i++) {
@@ -59,6 +65,17 @@ export function scoreMaps(probs: readonly Float32Array[], samples: readonly Road
     opts,
   );
   return { completeness: r.completeness, correctness: r.correctness, quality: r.quality, perImage: r.perImage };
+}
+
+/**
+ * The score the study's test script writes (docs/PROTOCOL.md, "Deviations": metricAccumulation):
+ * at iteration j it re-adds the scores of every step so far, so step i (1-based) of K counts
+ * K - i + 1 times per tile, and the sums are divided by the tile count only.
+ */
+export function officialAccumulation(perStep: readonly DelineationScores[]): DelineationScores {
+  const k = perStep.length;
+  const sum = (key: keyof DelineationScores) => perStep.reduce((s, x, i) => s + (k - i) * x[key], 0);
+  return { completeness: sum('completeness'), correctness: sum('correctness'), quality: sum('quality') };
 }
 
 /** Scores of predicting no road anywhere and road everywhere (references any model must beat). */

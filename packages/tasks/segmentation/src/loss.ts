@@ -1,5 +1,5 @@
 /**
- * The training loss of PROTOCOL.md section 5:
+ * The training loss of docs/PROTOCOL.md section 5:
  *   sum over steps i of (i+1)/(K(K+1)/2) * [ BCE(p_i, gt) + mu * mean over points of MSE(F(p_i), F(gt)) ]
  * where F is the frozen loss network up to an extraction point, fed the 1-channel mask replicated
  * to 3 channels with ImageNet mean/std normalisation (the reference's `(x - mean) / std` on
@@ -24,8 +24,10 @@ export function bceWithLogits(z: tf.Tensor, y: tf.Tensor): tf.Scalar {
 export interface PerceptualTerm {
   net: FeatureExtractor;
   points: readonly string[];
-  /** BatchNorm statistics of the loss network ('train' reproduces the reference code). */
+  /** The loss network's mode ('train' reproduces the study's code: batch statistics, stochastic depth). */
   mode: 'eval' | 'train';
+  /** In train mode: the seeded source of stochastic-depth draws (absent: stochastic depth off). */
+  dropPathRandom?: () => number;
 }
 
 /** The loss network's input for a mask [N, H, W, 1] in [0, 1]: 3 copies, ImageNet-normalised. */
@@ -36,7 +38,10 @@ export function maskToNetworkInput(mask: tf.Tensor4D): tf.Tensor4D {
 /** Features of a mask at every point, in point order: one forward pass. Differentiable w.r.t. mask. */
 export function maskFeatures(mask: tf.Tensor4D, term: PerceptualTerm): tf.Tensor4D[] {
   return tf.tidy(() => {
-    const feats = term.net.extract(maskToNetworkInput(mask), [...term.points], { batchNorm: term.mode });
+    const feats = term.net.extract(maskToNetworkInput(mask), [...term.points], {
+      batchNorm: term.mode,
+      dropPathRandom: term.dropPathRandom,
+    });
     return term.points.map((p) => feats.get(p)!);
   });
 }

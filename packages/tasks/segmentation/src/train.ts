@@ -1,5 +1,5 @@
 /**
- * Training of the iterative U-Net (PROTOCOL.md section 5): Adam, random crops + flips, the
+ * Training of the iterative U-Net (docs/PROTOCOL.md section 5): Adam, random crops + flips, the
  * BCE + mu * perceptual loss over kTrain refinement steps, validation BCE (last step, eval mode)
  * every `validateEvery` epochs, and the lowest-BCE parameters kept (checkpointed to scratch and
  * restored at the end) - all through core's trainLoop (progress with ETA, leak guard, abort).

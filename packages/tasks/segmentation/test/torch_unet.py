@@ -1,7 +1,11 @@
-"""PyTorch reference of the iterative U-Net (PROTOCOL.md section 5), for the parity test.
+"""PyTorch reference of the iterative U-Net (docs/PROTOCOL.md section 5), for the parity tests.
 
 Usage: torch_unet.py DIR
-  DIR/config.json  {"widths": [4 ints], "downSlope": f, "upSlope": f, "k": K}
+  DIR/config.json  {"widths": [4 ints], "downSlope": f, "upSlope": f, "k": K, "official": bool}
+  official: blocks built as the study's code builds them (ReLU whenever the slope is non-zero,
+    LeakyReLU(slope) otherwise; in-place activations) and only the inference outputs written:
+    eval_<i>.npy and batch_<i>.npy (the U-Net left in train mode under no_grad, one image at a
+    time, as the study's test script ran it)
   DIR/params/<name>.npy  parameters in dpl's layouts (conv HWIO, transposed conv [kh, kw, out, in])
   DIR/x.npy [N, H, W, 3], DIR/y.npy [N, H, W, 1]  (NHWC)
 Writes, in float64 arithmetic:
@@ -25,29 +29,35 @@ torch.set_default_dtype(torch.float64)
 class Block(nn.Module):
     """activation -> 4x4 stride-2 (transposed) convolution without bias -> BatchNorm."""
 
-    def __init__(self, cin, cout, slope, transposed):
+    def __init__(self, cin, cout, slope, transposed, official=False):
         super().__init__()
         self.slope = slope
+        self.official = official
         conv = nn.ConvTranspose2d if transposed else nn.Conv2d
         self.conv = conv(cin, cout, 4, 2, 1, bias=False)
         self.bn = nn.BatchNorm2d(cout)
 
     def forward(self, x):
-        x = F.relu(x) if self.slope == 0 else F.leaky_relu(x, self.slope)
+        if self.official:
+            # the study's UNet_block_creator: `if not leakyReLU == 0: ReLU(inplace) else LeakyReLU(leakyReLU, inplace)`
+            x = F.relu(x, inplace=True) if self.slope != 0 else F.leaky_relu(x, self.slope, inplace=True)
+        else:
+            x = F.relu(x) if self.slope == 0 else F.leaky_relu(x, self.slope)
         return self.bn(self.conv(x))
 
 
 class UNet(nn.Module):
-    def __init__(self, w, down_slope, up_slope):
+    def __init__(self, w, down_slope, up_slope, official=False):
         super().__init__()
-        self.down1 = Block(4, w[0], down_slope, False)
-        self.down2 = Block(w[0], w[1], down_slope, False)
-        self.down3 = Block(w[1], w[2], down_slope, False)
-        self.down4 = Block(w[2], w[3], down_slope, False)
-        self.up1 = Block(w[3], w[2], up_slope, True)
-        self.up2 = Block(2 * w[2], w[1], up_slope, True)
-        self.up3 = Block(2 * w[1], w[0], up_slope, True)
-        self.up4 = Block(2 * w[0], 1, up_slope, True)
+        o = official
+        self.down1 = Block(4, w[0], down_slope, False, o)
+        self.down2 = Block(w[0], w[1], down_slope, False, o)
+        self.down3 = Block(w[1], w[2], down_slope, False, o)
+        self.down4 = Block(w[2], w[3], down_slope, False, o)
+        self.up1 = Block(w[3], w[2], up_slope, True, o)
+        self.up2 = Block(2 * w[2], w[1], up_slope, True, o)
+        self.up3 = Block(2 * w[1], w[0], up_slope, True, o)
+        self.up4 = Block(2 * w[0], 1, up_slope, True, o)
 
     def forward(self, x):
         d1 = self.down1(x)
@@ -86,7 +96,8 @@ def iterate(net, x, k):
 def main():
     d = sys.argv[1]
     cfg = json.load(open(os.path.join(d, 'config.json')))
-    net = UNet(cfg['widths'], cfg['downSlope'], cfg['upSlope'])
+    official = bool(cfg.get('official', False))
+    net = UNet(cfg['widths'], cfg['downSlope'], cfg['upSlope'], official)
     sd = net.state_dict()
     names = [f[:-4] for f in os.listdir(os.path.join(d, 'params'))]
     for n in names:
@@ -110,6 +121,14 @@ def main():
     with torch.no_grad():
         for i, z in enumerate(iterate(net, x, k)):
             np.save(os.path.join(out, 'eval_%d.npy' % i), z.permute(0, 2, 3, 1).numpy().astype(np.float32))
+    if official:
+        net.train()
+        with torch.no_grad():
+            per_image = [iterate(net, x[j : j + 1], k) for j in range(x.shape[0])]
+        for i in range(k):
+            z = torch.cat([p[i] for p in per_image], 0)
+            np.save(os.path.join(out, 'batch_%d.npy' % i), z.permute(0, 2, 3, 1).numpy().astype(np.float32))
+        return
 
     net.train()
     zs = iterate(net, x, k)

@@ -2,8 +2,10 @@
  * Reading Massachusetts Roads tiles and turning them into network inputs:
  *  - training: a random cropSize x cropSize crop and a horizontal flip with probability hflip, from
  *    a seeded generator per (epoch, tile), so a run is reproducible whatever the batch layout;
- *  - validation / test: the whole tile resized to imageSize x imageSize, Pillow bilinear with
- *    antialiasing (torchvision's Resize on a PIL image), image and mask alike;
+ *  - validation / test: the whole tile resized to imageSize x imageSize, image and mask alike,
+ *    either as the study's code did it (evalResize 'tensor-bilinear': torchvision's resize on the
+ *    ToTensor output, i.e. F.interpolate bilinear without antialiasing) or with Pillow's
+ *    antialiased bilinear filter ('antialiased'); docs/PROTOCOL.md, "Deviations";
  *  - masks are binarised at 0.5 after any resize (value / 255 > 0.5): the reference code fed the
  *    blurred resized mask to BCE; a binary target matches how the metrics read it.
  * Images are RGB in [0,1] (no normalisation, as the reference's ToTensor); masks are 1 channel.
@@ -11,6 +13,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { inputError, readImage, resize, type Image8 } from '@dpl/core';
 import type { RoadPair } from './layout';
+import { bilinearNoAntialias } from './tensor-resize';
+
+/** How validation / test tiles are resized (docs/PROTOCOL.md, "Deviations"). */
+export type EvalResize = 'tensor-bilinear' | 'antialiased';
 
 const { round, floor } = Math;
 
@@ -94,8 +100,14 @@ export function trainCrop(tile: RoadTile, size: number, hflip: number, rand: () 
   return { size, rgb, mask };
 }
 
-/** A validation / test sample: the whole tile resized to size x size (Pillow bilinear), mask binarised after resizing. */
-export function evalSample(tile: RoadTile, size: number): RoadSample {
+/** A validation / test sample: the whole tile resized to size x size, mask binarised after resizing. */
+export function evalSample(tile: RoadTile, size: number, mode: EvalResize = 'antialiased'): RoadSample {
+  if (mode === 'tensor-bilinear') {
+    const scale = (v: Uint8Array) => Float32Array.from(v, (b) => b / 255);
+    const rgb = bilinearNoAntialias(scale(tile.rgb), tile.width, tile.height, 3, size, size);
+    const m = bilinearNoAntialias(scale(tile.mask), tile.width, tile.height, 1, size, size);
+    return { size, rgb, mask: m.map((v) => (v > 0.5 ? 1 : 0)) };
+  }
   const img: Image8 = { width: tile.width, height: tile.height, channels: 3, data: tile.rgb };
   const msk: Image8 = { width: tile.width, height: tile.height, channels: 1, data: tile.mask };
   const r = resize(img, size, size, 'bilinear');
@@ -156,10 +168,11 @@ export async function loadEvalSamples(
   pairs: readonly RoadPair[],
   size: number,
   onTile?: () => void,
+  mode: EvalResize = 'antialiased',
 ): Promise<{ names: string[]; samples: RoadSample[] }> {
   const samples: RoadSample[] = [];
   for (const p of pairs) {
-    samples.push(evalSample(await readRoadPair(p), size));
+    samples.push(evalSample(await readRoadPair(p), size, mode));
     onTile?.();
   }
   return { names: pairs.map((p) => p.name), samples };
