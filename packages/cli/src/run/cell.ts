@@ -1,7 +1,13 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { backendName, resolveTaskConfig, type ProgressReporter, type Registry, type TaskResult } from '@dpl/core';
+import {
+  backendName,
+  makeTempDir,
+  removeTempDir,
+  resolveTaskConfig,
+  type ProgressReporter,
+  type Registry,
+  type TaskResult,
+} from '@dpl/core';
 import { resolveWeights } from '../weights-source';
 
 /** One benchmark cell: a task on one loss network at some points, with one seed. */
@@ -35,11 +41,14 @@ export async function runCell(reg: Registry, spec: CellSpec, progress: ProgressR
   const backbone = reg.backbone(spec.backbone);
   const points = backbone.resolvePoints(spec.points).map((p) => p.name);
   const weights = spec.weights === 'random' ? { seed: spec.seed } : await resolveWeights(backbone, spec.weights, undefined);
-  const scratchDir = spec.scratchDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `dpl-${spec.task}-`));
-  fs.mkdirSync(scratchDir, { recursive: true });
+  // without a scratch folder, a temporary one removed afterwards (and on SIGINT/SIGTERM)
+  const scratchDir = spec.scratchDir ?? makeTempDir(`dpl-cell-${process.pid}-${spec.task}-`);
+  const temporary = spec.scratchDir === undefined;
   const started = Date.now();
-  const lossNetwork = backbone.build(weights);
+  let lossNetwork: ReturnType<typeof backbone.build> | undefined;
   try {
+    fs.mkdirSync(scratchDir, { recursive: true });
+    lossNetwork = backbone.build(weights);
     const result = await task.run({ lossNetwork, points, config, dataRoot: spec.dataRoot, seed: spec.seed, progress, scratchDir, signal });
     return {
       ...result,
@@ -49,6 +58,7 @@ export async function runCell(reg: Registry, spec: CellSpec, progress: ProgressR
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
-    lossNetwork.dispose();
+    lossNetwork?.dispose();
+    if (temporary) removeTempDir(scratchDir);
   }
 }

@@ -9,7 +9,7 @@ import type { ExpandedCell } from '../suite/grid';
 import { countStatuses, ownerId, ResultsStore, type StoredCell } from '../store/results-store';
 import { EtaEstimator } from './eta';
 import { fmtSeconds } from './format';
-import { workCells, type WorkerMessage } from './worker-loop';
+import { removeCellTempDirs, workCells, type WorkerMessage } from './worker-loop';
 import type { WorkerInit } from './worker-process';
 
 export interface GridRunOptions {
@@ -263,6 +263,8 @@ async function runWorkers(
     });
     child.on('exit', (code, sig) => {
       children.delete(child);
+      // a worker killed (SIGKILL) or crashed mid-cell could not remove its cell folder
+      if (!o.scratch && child.pid) removeCellTempDirs(child.pid);
       const owner = ownerId(child.pid);
       if (current && stopping) {
         store.release(current, owner); // killed by the user's second Ctrl-C

@@ -1,10 +1,24 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isDplError, type ProgressReporter, type Registry } from '@dpl/core';
+import { isDplError, makeTempDir, removeTempDir, type ProgressReporter, type Registry } from '@dpl/core';
 import type { ResultsStore } from '../store/results-store';
 import type { CellConfig } from '../suite/grid';
 import { executeCell } from './execute-cell';
+
+/**
+ * A cell's temporary working folder is `<tmp>/dpl-cell-<pid>-<hash>-XXXXXX`: removed after the cell
+ * (done, failed or interrupted) and on SIGINT/SIGTERM (see @dpl/core makeTempDir); the pid lets
+ * the runner remove the folders of a worker it had to kill with SIGKILL.
+ */
+export const cellTempPrefix = (pid: number) => `dpl-cell-${pid}-`;
+
+/** Removes the cell folders a (killed) worker process left in the temp folder. */
+export function removeCellTempDirs(pid: number): void {
+  const prefix = cellTempPrefix(pid);
+  for (const name of fs.readdirSync(os.tmpdir()))
+    if (name.startsWith(prefix)) fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+}
 
 export type WorkerMessage =
   | { type: 'ready'; backend: string }
@@ -75,7 +89,7 @@ export async function workCells(o: WorkLoopOptions): Promise<void> {
     if (!cell) break;
     o.onCurrent?.(cell.hash);
     send({ type: 'start', hash: cell.hash });
-    const scratchDir = o.scratch ? path.join(o.scratch, cell.hash) : fs.mkdtempSync(path.join(os.tmpdir(), `dpl-cell-${cell.hash}-`));
+    const scratchDir = o.scratch ? path.join(o.scratch, cell.hash) : makeTempDir(`${cellTempPrefix(process.pid)}${cell.hash}-`);
     const started = Date.now();
     const seconds = () => (Date.now() - started) / 1000;
     try {
@@ -102,7 +116,7 @@ export async function workCells(o: WorkLoopOptions): Promise<void> {
       }
     } finally {
       o.onCurrent?.(null);
-      if (!o.scratch) fs.rmSync(scratchDir, { recursive: true, force: true });
+      if (!o.scratch) removeTempDir(scratchDir);
     }
   }
   send({ type: 'idle' });
