@@ -17,17 +17,42 @@ async function inEmptyDir(args: (dir: string) => string[]) {
 }
 
 describe('usage errors: exit 2, the option named, nothing written, nothing run', () => {
-  // a valid command line per command; each case below adds one mistake to it
+  // inputs live outside the folder a case runs in (which must stay empty)
+  const inputs = tmpDir('dpl-opt-in-');
+  beforeAll(async () => {
+    fs.mkdirSync(path.join(inputs, 'd0'));
+    fs.mkdirSync(path.join(inputs, 'd1'));
+    await png(path.join(inputs, 'a.png'), 32, 32, 1);
+    await png(path.join(inputs, 'd0', 'x.png'), 32, 32, 2);
+    await png(path.join(inputs, 'd1', 'x.png'), 32, 32, 3);
+  });
+  // a valid command line per command (it would write into the case's folder); each case adds one mistake
   const base: Record<string, (d: string) => string[]> = {
     info: () => ['info'],
     list: () => ['list', 'backbones'],
     describe: () => ['describe', 'vgg16'],
-    features: (d) => ['features', '--backbone', 'vgg16', '--seed', '0', '--input', path.join(ROOT, 'nope.png'), '--out', path.join(d, 'o')],
+    features: (d) => [
+      'features',
+      '--backbone',
+      'vgg11',
+      '--seed',
+      '0',
+      '--points',
+      'relu1_1',
+      '--input',
+      path.join(inputs, 'a.png'),
+      '--out',
+      path.join(d, 'o'),
+    ],
     run: (d) => ['run', QUICK, '--store', path.join(d, 's.sqlite'), '--workers', '0'],
     'run --task': (d) => ['run', '--task', 'similarity', '--backbone', 'vgg11', '--weights', 'random', '--out', path.join(d, 'r.json')],
     report: (d) => ['report', '--store', path.join(d, 's.sqlite'), '--out', path.join(d, 'rep')],
     weights: () => ['weights', 'list'],
-    similarity: (d) => ['similarity', '--dir0', d, '--dir1', d, '--out', path.join(d, 'x.csv')],
+    similarity: (d) => [
+      'similarity',
+      ...['--backbone', 'vgg11', '--seed', '0', '--points', 'relu1_1'],
+      ...['--dir0', path.join(inputs, 'd0'), '--dir1', path.join(inputs, 'd1'), '--out', path.join(d, 'x.csv')],
+    ],
     worker: () => ['worker', '--queue', 'redis://127.0.0.1:1'],
     queue: () => ['queue', 'status', '--queue', 'redis://127.0.0.1:1'],
   };
@@ -36,6 +61,26 @@ describe('usage errors: exit 2, the option named, nothing written, nothing run',
     [cmd, ['--bogus-flag=3']],
     [cmd, ['--backend', 'quantum']],
   ]);
+  it.each(Object.keys(base))('the base command line of dpl %s is valid (the cases below test the one mistake they add)', async (cmd) => {
+    if (cmd === 'worker' || cmd === 'queue') {
+      // they would connect to Redis: parsed with --help, which runs nothing
+      const r = await inEmptyDir((d) => [...base[cmd](d), '--help']);
+      expect({ code: r.code, left: r.left }).toEqual({ code: 0, left: [] });
+    } else if (cmd.startsWith('run')) {
+      const r = await inEmptyDir((d) => [...base[cmd](d), '--dry-run']);
+      expect({ code: r.code, left: r.left }).toEqual({ code: 0, left: [] });
+    } else if (cmd === 'report') {
+      const r = await inEmptyDir(base[cmd]);
+      expect({ code: r.code, left: r.left }).toEqual({ code: 1, left: [] });
+      expect(r.err).toMatch(/no results store at/);
+    } else {
+      const r = await inEmptyDir(base[cmd]);
+      expect(r.code).toBe(0);
+      // features and similarity write what they compute into the case's folder
+      expect(r.left.length).toBe(cmd === 'features' || cmd === 'similarity' ? 1 : 0);
+    }
+  });
+
   it.each(cases)('dpl %s + %j', async (cmd, extra) => {
     const r = await inEmptyDir((d) => [...base[cmd](d), ...extra]);
     expect({ code: r.code, left: r.left }).toEqual({ code: 2, left: [] });
