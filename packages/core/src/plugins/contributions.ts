@@ -3,7 +3,7 @@ import type { Backbone } from '../contracts/backbone';
 import type { CliCommand } from '../contracts/cli-command';
 import type { PluginKind } from '../contracts/plugin';
 import type { Task } from '../contracts/task';
-import { spatialShapes } from '../graph/shapes';
+import { minInputSize, spatialShapes } from '../graph/shapes';
 import { BackboneToken, CliCommandToken, TaskToken } from '../tokens';
 
 /** What one plugin module bound, read from the container it was loaded into alone. */
@@ -76,14 +76,16 @@ export function checkContributions(kind: PluginKind, c: Contributions): void {
 }
 
 /**
- * Checks a backbone's graph: it builds, every point's attributes compute, and shapes infer (a
- * spatial pass, no tensors) at the smallest input the points allow and at 224 px, the size these
- * networks are made for (at 1 px, branches of different strides can still agree).
+ * Checks a backbone's graph: it builds, has taps, and shapes infer (a spatial pass, no tensors)
+ * at the smallest input its taps allow and at 224 px, the size these networks are made for (at
+ * 1 px, branches of different strides can still agree). About 20 ms a backbone, building its
+ * graph included (tools/bench/plugins.js); the per-point attributes (points()) stay lazy: they
+ * cost several times more.
  */
 export function checkGraph(b: Backbone): void {
-  const points = b.points();
-  if (!points.length) throw new Error('its graph has no extraction points (g.tap)');
-  const min = Math.max(...points.map((p) => p.minInputSize));
-  const taps = points.map((p) => p.node);
-  for (const size of new Set([min, Math.max(min, 224)])) spatialShapes(b.graph(), size, size, taps);
+  const graph = b.graph();
+  const taps = graph.taps.map((t) => t.node);
+  if (!taps.length) throw new Error('its graph has no extraction points (g.tap)');
+  const min = minInputSize(graph, taps);
+  for (const size of new Set([min, Math.max(min, 224)])) spatialShapes(graph, size, size, taps);
 }
