@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { DplError } from '@dpl/core';
+import { DplError, isDplError } from '@dpl/core';
 
 export interface RedisTarget {
   host: string;
@@ -123,7 +123,7 @@ export async function probeRedis(t: QueueTarget): Promise<void> {
       );
     });
   } catch (e) {
-    if (e instanceof DplError) throw e;
+    if (isDplError(e)) throw e;
     const err = (socketError && !AUTH_ERROR.test((e as Error).message) ? socketError : e) as NodeJS.ErrnoException;
     if (AUTH_ERROR.test(err.message ?? '') || AUTH_ERROR.test(socketError?.message ?? ''))
       throw new DplError(
