@@ -21,8 +21,8 @@ export const STORE_APPLICATION_ID = 0x64706c31;
 /** PRAGMA user_version: the store's schema version. */
 export const STORE_SCHEMA_VERSION = 1;
 
-/** Pseudo file systems: a "file" there is no store, and SQLite can block on it. */
-const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'];
+/** Pseudo file systems: their "regular files" are no store, and SQLite can block on them. (Devices and FIFOs anywhere are refused as non-regular files.) */
+const PSEUDO_ROOTS = ['/proc', '/sys'];
 
 const storeError = (file: string, problem: string, hint: string) => new DplError('E_STORE', `results store ${file}: ${problem}`, hint);
 
