@@ -110,6 +110,7 @@ async function runSimilarityCommand(a: SimilarityArgs, host: CliHost): Promise<v
   const results: Result[] = [];
   let mapInfo: { file: string; max: number; shape: number[] } | null = null;
   const start = Date.now();
+  let loopStart = start;
   try {
     distance = new PerceptualDistance({
       extractor,
@@ -124,6 +125,7 @@ async function runSimilarityCommand(a: SimilarityArgs, host: CliHost): Promise<v
       cacheDir: path.join(host.home, 'onnx'),
       log: (l) => host.io.err(l),
     });
+    loopStart = Date.now();
     if (plan.folders) {
       await runFolders(engine, pairs, a.size, plan.batch, results, host);
     } else {
@@ -156,6 +158,8 @@ async function runSimilarityCommand(a: SimilarityArgs, host: CliHost): Promise<v
   const engineRecord = engine.describe();
   const on = engineRecord.name === 'onnx' ? 'onnx' : `tfjs-${backend.name}`;
   const seconds = (Date.now() - start) / 1000;
+  // the pairs alone (reading, network, distance), without building the network and engine
+  const pairSeconds = (Date.now() - loopStart) / 1000;
   const weights = weightsRecord(extractor.provenance, b);
   const random = weights.kind === 'random';
   const randomNote = random
@@ -172,6 +176,7 @@ async function runSimilarityCommand(a: SimilarityArgs, host: CliHost): Promise<v
     randomWeights: random,
     weights,
     seconds,
+    pairSeconds,
     record,
   };
   const describeLine = `(${plan.lpips ? `LPIPS ${plan.lpips.net} v${plan.lpips.version}${plan.lpips.lin ? '' : ' no-lin'}: ` : ''}${b.id} @ ${points.join(',')}, ${record.variant}${lin ? ` weights ${lin.source}` : ''}, ${plan.normalize} input, ${on})`;
