@@ -35,6 +35,23 @@ describe('plugins on the command line', () => {
     expect(two.json<{ id: string }[]>().map((b) => b.id)).toEqual(expect.arrayContaining(['pnet', 'qnet']));
   });
 
+  it('--plugin wins over an installed package of the same name, with a note on stderr', async () => {
+    const proj = path.join(tmp, 'proj');
+    const installed = writePlugin(path.join(proj, 'node_modules', 'dpl-backbone-p'), {
+      name: 'dpl-backbone-p',
+      code: backbonesModule('installed_p'),
+    });
+    fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'proj', dependencies: { 'dpl-backbone-p': '*' } }));
+    const r = await dpl(['--plugin', '../p', 'list', 'backbones', '--json'], proj);
+    expect(r.code).toBe(0);
+    const ids = r.json<{ id: string }[]>().map((b) => b.id);
+    expect(ids).toContain('pnet');
+    expect(ids).not.toContain('installed_p');
+    expect(r.err).toContain(
+      `note: plugin dpl-backbone-p in ${installed} (project) is not loaded: the explicit plugin dpl-backbone-p in ${path.join(tmp, 'p')} is used instead`,
+    );
+  });
+
   it('reads DPL_PLUGINS', async () => {
     process.env.DPL_PLUGINS = [path.join(tmp, 'p'), path.join(tmp, 'q')].join(path.delimiter);
     try {
