@@ -92,6 +92,7 @@ export async function runSuiteOnQueue(o: QueueRunOptions): Promise<GridSummary> 
       finishedAt: r.finishedAt,
     });
     tidy.add(r.hash);
+    active = active.filter((a) => a.id !== r.hash);
     if (!changed) return;
     ranNow++;
     etaOf.record(r.hash, r.outcome.seconds);
@@ -109,6 +110,7 @@ export async function runSuiteOnQueue(o: QueueRunOptions): Promise<GridSummary> 
     const before = store.get(hash);
     const finishedAt = iso(job.finishedOn);
     tidy.add(hash);
+    active = active.filter((a) => a.id !== hash);
     if (before?.status === 'done' || (before?.status === 'failed' && before.finishedAt === finishedAt)) return;
     const attempts = Math.max(1, job.attemptsMade);
     const error = job.failedReason || 'the job failed without a reason';
@@ -143,14 +145,14 @@ export async function runSuiteOnQueue(o: QueueRunOptions): Promise<GridSummary> 
     let n = 0;
     for (const r of (await readResults(client, [...byHash.keys()])).values()) {
       if (wanted.delete(r.hash)) n++;
-      collectResult(r, quiet || !outstanding.has(r.hash));
-      outstanding.delete(r.hash);
+      const mine = outstanding.delete(r.hash); // first: the progress line counts it finished
+      collectResult(r, quiet || !mine);
     }
     for (const job of await queue.getJobs(['failed'], 0, -1)) {
       if (!byHash.has(job.id!) || tidy.has(job.id!)) continue;
       if (wanted.delete(job.id!)) n++;
-      collectFailure(job, quiet || !outstanding.has(job.id!));
-      outstanding.delete(job.id!);
+      const mine = outstanding.delete(job.id!);
+      collectFailure(job, quiet || !mine);
     }
     await tidyUp();
     return n;

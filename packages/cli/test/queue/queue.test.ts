@@ -5,6 +5,7 @@
  * and logs every run, so duplicated or lost work shows.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { queueStatus } from '../../src/queue/operator';
 import { type StoredCell } from '../../src/store/results-store';
@@ -102,10 +103,18 @@ maybe('dpl run --queue / dpl worker / dpl queue (real Redis)', () => {
     }, 'both workers to run a cell');
     const [dead, alive] = workerName(a) === victim!.worker ? [a, b] : [b, a];
     expect(workerName(dead)).toBe(victim!.worker);
-    killGroup(dead.child);
+    // SIGKILL of the worker process alone (not its group), as `kill -9 <pid>` would: its cell
+    // process notices and ends; the next worker started on this machine removes its scratch folder
+    const victimRow = cells(store).find((c) => c.hash === victim!.hash)!;
+    const cellPid = Number(runs(log).find((l) => l.cell === key(victimRow))!.pid);
+    const deadPid = dead.child.pid!;
+    expect(fs.existsSync(path.join(os.tmpdir(), 'dpl-worker', String(deadPid)))).toBe(true);
+    process.kill(deadPid, 'SIGKILL');
     await exited(dead.child);
+    await until(() => !pidAlive(cellPid), "the killed worker's cell process to end");
 
     const r = await running;
+    expect(r.out).toMatch(/requeue|start {2}toy \S+ seed 0 on \S+ \(attempt 2\)/); // the coordinator says the cell went back
     expect(r.code).toBe(0);
     const after = cells(store);
     expect(after.map((c) => c.status)).toEqual(['done', 'done', 'done', 'done']);
@@ -116,6 +125,8 @@ maybe('dpl run --queue / dpl worker / dpl queue (real Redis)', () => {
     expect(perCell.get(key(killed))).toBe(2); // started by the dead worker, then rerun
     for (const c of after) if (c.hash !== killed.hash) expect(perCell.get(key(c))).toBe(1);
     expect(alive.out()).toMatch(new RegExp(`start  toy ${killed.backbone}@${killed.points[0]} seed 0 \\[${killed.hash}\\]`));
+    await startWorker(url);
+    expect(fs.existsSync(path.join(os.tmpdir(), 'dpl-worker', String(deadPid)))).toBe(false);
   });
 
   it('kill and restart the coordinator mid-grid: results that arrived meanwhile are collected, none runs twice', async () => {
@@ -164,7 +175,9 @@ maybe('dpl run --queue / dpl worker / dpl queue (real Redis)', () => {
     expect(countBy(runs(log).map((l) => l.cell)).get('vgg11@relu2_1:0')).toBe(2);
     expect(runs(log)).toHaveLength(5);
     // --retry-failed queues it once more (it fails again, twice)
-    await dpl(['run', suite, '--store', store, '--plugin', TOY_TASK, '--queue', url, '--attempts', '2', '--retry-failed']);
+    const again = await dpl(['run', suite, '--store', store, '--plugin', TOY_TASK, '--queue', url, '--attempts', '2', '--retry-failed']);
+    expect(again.out).toMatch(/FAILED toy vgg11@relu2_1 seed 0: .* \| 3\/4 done, 0 running, 1 failed, 0 queued/);
+    expect(again.out).not.toMatch(/-\d+ queued/);
     expect(countBy(runs(log).map((l) => l.cell)).get('vgg11@relu2_1:0')).toBe(4);
     expect(cells(store).find((c) => c.status === 'failed')!.attempts).toBe(4);
   });
@@ -250,3 +263,12 @@ maybe('dpl run --queue / dpl worker / dpl queue (real Redis)', () => {
     expect(bad.err).toMatch(/--queue http:\/\/127\.0\.0\.1:6379: the scheme must be redis:\/\//);
   });
 });
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
