@@ -31,8 +31,21 @@ function optionList(y: Argv, command: string): string {
 
 const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
-/** yargs' "Unknown arguments: bogus-flag, bogusFlag" as "unknown option --bogus-flag" (or "unexpected argument 'x'"). */
-function unknownMessage(text: string, argv: string[]): string {
+/**
+ * yargs' messages in dpl's words: "Unknown arguments: bogus-flag, bogusFlag" as "unknown option
+ * --bogus-flag" (or "unexpected argument 'x'"), conflicts and implications with their dashes.
+ */
+function usageMessage(text: string, argv: string[]): string {
+  const conflict = /^Arguments (\S+) and (\S+) are mutually exclusive$/.exec(text);
+  if (conflict) return `--${conflict[1]} and --${conflict[2]} cannot be given together`;
+  const implied = /^(?:Missing dependent arguments|Implications failed):\s*([\s\S]*)$/.exec(text);
+  if (implied)
+    return implied[1]
+      .split('\n')
+      .map((l) => /^\s*(\S+) -> (\S+)/.exec(l))
+      .filter((x): x is RegExpExecArray => x !== null)
+      .map((x) => `--${x[1]} needs --${x[2]}`)
+      .join('; ');
   const m = /^Unknown arguments?: (.*)$/.exec(text);
   if (!m) return text;
   const items = m[1].split(', ');
@@ -157,10 +170,14 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     // throwing here stops yargs before any handler runs; everything that arrives here is a usage error
     .fail((msg, err) => {
       if (err && isDplError(err)) throw err;
-      const text = unknownMessage(msg ?? err?.message ?? 'invalid arguments', argv);
-      const where = current
-        ? `dpl ${current.name} accepts ${optionList(current.y, current.command) || 'no options'}; dpl ${current.name} --help explains them`
-        : `commands: ${names.join(', ')}; dpl --help explains them`;
+      const text = usageMessage(msg ?? err?.message ?? 'invalid arguments', argv);
+      // the valid options where one was unknown or missing; otherwise (conflicts, choices) the help
+      const list = /^(unknown option|unexpected argument|Missing required|Not enough)/.test(text);
+      const where = !current
+        ? `commands: ${names.join(', ')}; dpl --help explains them`
+        : list
+          ? `dpl ${current.name} accepts ${optionList(current.y, current.command) || 'no options'}; dpl ${current.name} --help explains them`
+          : `dpl ${current.name} --help explains the options`;
       throw usageError(text, where);
     })
     .help()
