@@ -93,4 +93,17 @@ describe('plugins on the command line', () => {
       ),
     );
   });
+
+  it('a backbone whose points throw is left out of list backbones with a warning naming its plugin', async () => {
+    const code = `const b = ${backboneJs('explodes')};
+b.points = () => { throw new Error('points exploded'); };
+module.exports = { default: core.backbonePlugin([b]) };`;
+    writePlugin(path.join(tmp, 'explodes'), { name: 'dpl-backbone-explodes', code });
+    const r = await dpl(['--plugin', './explodes', 'list', 'backbones', '--json'], tmp);
+    expect(r.code).toBe(0);
+    expect(r.json<{ id: string }[]>().map((b) => b.id)).toContain('vgg16');
+    expect(r.err).toContain(
+      `warning: plugin 'dpl-backbone-explodes' (${path.join(tmp, 'explodes')}): backbone 'explodes': points exploded`,
+    );
+  });
 });

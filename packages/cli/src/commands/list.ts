@@ -10,18 +10,27 @@ export const listCommand = (ctx: CliContext): CommandModule<object, { what: stri
   handler: async ({ what }) => {
     const reg = await ctx.registry();
     if (what === 'backbones') {
-      const rows = reg.backbones().map((b) => ({
-        id: b.id,
-        family: b.family,
-        study: b.metadata.inStudy,
-        imagenetTop1: b.metadata.imagenetTop1 ?? null,
-        paramsMillions: b.metadata.paramsMillions ?? null,
-        paperPoints: b
-          .points()
-          .filter((p) => p.paper)
-          .map((p) => p.name),
-        points: b.points().length,
-      }));
+      // a backbone whose points cannot be computed is left out with a warning naming its plugin
+      const rows = reg.backbones().flatMap((b) => {
+        try {
+          const points = b.points();
+          return [
+            {
+              id: b.id,
+              family: b.family,
+              study: b.metadata.inStudy,
+              imagenetTop1: b.metadata.imagenetTop1 ?? null,
+              paramsMillions: b.metadata.paramsMillions ?? null,
+              paperPoints: points.filter((p) => p.paper).map((p) => p.name),
+              points: points.length,
+            },
+          ];
+        } catch (e) {
+          const by = reg.plugins.find((p) => p.registered.backbones.includes(b.id));
+          ctx.io.err(`warning: plugin '${by?.name}' (${by?.dir}): backbone '${b.id}': ${(e as Error).message.split('\n')[0]}`);
+          return [];
+        }
+      });
       if (ctx.args.json) return ctx.json(rows);
       ctx.io.out(
         table(
