@@ -228,6 +228,23 @@ describe('plugin loading', () => {
     expect(reg.plugins.map((p) => p.registered.backbones)).toEqual([['only_a'], []]);
   });
 
+  it('task ids and command names registered by two plugins are conflicts too, naming both packages', async () => {
+    const command = "{ command: 'greet', describe: 'g', handler: async () => {} }";
+    const code = (extra: string) =>
+      `module.exports = { default: core.pluginModule({ tasks: [${taskJs('same')}, ${taskJs(extra)}], commands: [${command}] }) };`;
+    const a = writePlugin(path.join(tmp, 'ta'), { name: 'dpl-task-a', kind: 'task', code: code('only_a') });
+    const b = writePlugin(path.join(tmp, 'tb'), { name: 'dpl-task-b', kind: 'task', code: code('only_b') });
+    const reg = await load(a, b);
+    expect(reg.tasks().map((t) => t.id)).toEqual(['only_a', 'only_b']);
+    expect(reg.commands()).toEqual([]);
+    expect(() => reg.task('same')).toThrow(
+      /task 'same' is registered by plugin 'dpl-task-a' \(.*\/ta\) and by plugin 'dpl-task-b' \(.*\/tb\)/,
+    );
+    expect(reg.plugins[1].warnings.join('\n')).toMatch(
+      /command 'greet' is registered by plugin 'dpl-task-a' .* and by plugin 'dpl-task-b'/,
+    );
+  });
+
   it('an explicit plugin overrides an id of an implicit one: a warning names both, the id is listed once', async () => {
     const implicit = writePlugin(path.join(tmp, 'impl'), { name: 'dpl-backbone-impl', code: backbonesModule('vggish', 'other') });
     const explicit = writePlugin(path.join(tmp, 'expl'), { name: 'dpl-backbone-expl', code: backbonesModule('vggish') });
