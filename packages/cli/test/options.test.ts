@@ -430,6 +430,19 @@ describe('report CSV (csv-stringify)', () => {
 });
 
 describe('suite files', () => {
+  it.each(['constructor', '__proto__'])('an override named %s is refused as an unknown setting', async (key) => {
+    const dir = tmpDir('dpl-opt-');
+    const suite = path.join(dir, 'proto.yaml');
+    fs.writeFileSync(
+      suite,
+      `backbones: [vgg11]\npoints: relu1_1\nweights: random\ntasks:\n  - task: similarity\n    overrides: {${key}: {x: 1}}\n`,
+    );
+    const r = await dpl(['run', suite, '--store', path.join(dir, 's.sqlite'), '--dry-run']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`config key '${key}': is not a similarity setting`);
+    expect(fs.readdirSync(dir)).toEqual(['proto.yaml']);
+  });
+
   it('a YAML alias bomb is refused with a clear error, before anything is expanded or written', async () => {
     const dir = tmpDir('dpl-opt-');
     const rows = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
