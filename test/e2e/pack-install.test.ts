@@ -32,9 +32,10 @@ interface Out {
 }
 
 let env: NodeJS.ProcessEnv = {};
-function sh(cmd: string, args: string[], cwd: string, timeoutMs = 10 * MIN): Out {
+// generous: an install may compile better-sqlite3 from source (no prebuilt binary reachable)
+function sh(cmd: string, args: string[], cwd: string, timeoutMs = 25 * MIN): Out {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
-  return { code: r.status, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
+  return { code: r.status, out: r.stdout ?? '', err: (r.stderr ?? '') + (r.error ? `\n${String(r.error)}` : '') };
 }
 const ok = (r: Out, what: string): Out => {
   if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.out.slice(-4000)}\n${r.err.slice(-4000)}`);
@@ -93,7 +94,7 @@ suite('packed and installed outside the repository', () => {
     work = path.join(tmp, 'work');
     const du = spawnSync('du', ['-sk', path.join(app, 'node_modules')], { encoding: 'utf8' });
     console.log(`installed footprint of the tarballs: ${(Number(du.stdout.split('\t')[0]) / 1024).toFixed(0)} MB`);
-  }, 20 * MIN);
+  }, 30 * MIN);
 
   afterAll(() => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
