@@ -170,7 +170,11 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     // throwing here stops yargs before any handler runs; everything that arrives here is a usage error
     .fail((msg, err) => {
       if (err && isDplError(err)) throw err;
-      const text = usageMessage(msg ?? err?.message ?? 'invalid arguments', argv);
+      const raw = msg ?? err?.message ?? 'invalid arguments';
+      // yargs wraps an error thrown by a coerce (our option builders) in its own, message kept
+      const fix = raw.indexOf('\n  fix: ');
+      if (fix >= 0) throw usageError(raw.slice(0, fix), raw.slice(fix + 8));
+      const text = usageMessage(raw, argv);
       // the valid options where one was unknown or missing; otherwise (conflicts, choices) the help
       const list = /^(unknown option|unexpected argument|Missing required|Not enough)/.test(text);
       const where = !current

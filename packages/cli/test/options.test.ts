@@ -175,6 +175,7 @@ describe('usage errors: exit 2, the option named, nothing written, nothing run',
     const r = await inEmptyDir(args);
     expect({ code: r.code, left: r.left }).toEqual({ code: 2, left: [] });
     expect(r.err).toMatch(pattern);
+    expect(r.err.match(/fix:/g)).toHaveLength(1);
     expect(r.err).not.toMatch(/internal error|\n\s+at /);
   });
 
