@@ -1,13 +1,16 @@
 /**
  * Evaluation: run the transform network (eval-mode BatchNorm) over LR images, and score its
  * outputs and the bicubic-upsampling baseline against the HR images with PSNR / SSIM on the Y
- * channel (@dpl/metrics), plain and with a shaved border. Metrics are measured on the float
- * outputs (no 8-bit quantisation), averaged over the images of a set.
+ * channel (@dpl/metrics), plain and with a shaved border, and the study code's variant
+ * (official-metrics.ts). Metrics are measured on the float outputs (no 8-bit quantisation),
+ * averaged over the images of a set. Validation PSNR is per image too (the study's code averaged
+ * per-batch values; docs/PROTOCOL.md, "Deviations").
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { toFloat01, writePng, type Image8, type ParamStore } from '@dpl/core';
 import { yScores, type RgbImage } from '@dpl/metrics';
 import { bicubicUpsample, type SrPair } from './data/degrade';
+import { officialScores } from './official-metrics';
 import { transformNet, type GlobalResidual } from './model';
 
 /** NHWC float tensor in [0, 1] of same-size 8-bit RGB images. */
@@ -55,17 +58,35 @@ export interface Scores {
   ssim: number;
   psnrShaved: number;
   ssimShaved: number;
+  /** The study's test-script variant: each image's own Y range, no shave (official-metrics.ts). */
+  psnrOfficial: number;
+  ssimOfficial: number;
 }
 
 export function scoreImage(hr: RgbImage, pred: RgbImage, shave: number): Scores {
   const plain = yScores(hr, pred);
   const shaved = yScores(hr, pred, { shave });
-  return { psnr: plain.psnr, ssim: plain.ssim, psnrShaved: shaved.psnr, ssimShaved: shaved.ssim };
+  const official = officialScores(hr, pred);
+  return {
+    psnr: plain.psnr,
+    ssim: plain.ssim,
+    psnrShaved: shaved.psnr,
+    ssimShaved: shaved.ssim,
+    psnrOfficial: official.psnr,
+    ssimOfficial: official.ssim,
+  };
 }
 
 export function meanScores(list: readonly Scores[]): Scores {
   const m = (k: keyof Scores) => list.reduce((s, x) => s + x[k], 0) / list.length;
-  return { psnr: m('psnr'), ssim: m('ssim'), psnrShaved: m('psnrShaved'), ssimShaved: m('ssimShaved') };
+  return {
+    psnr: m('psnr'),
+    ssim: m('ssim'),
+    psnrShaved: m('psnrShaved'),
+    ssimShaved: m('ssimShaved'),
+    psnrOfficial: m('psnrOfficial'),
+    ssimOfficial: m('ssimOfficial'),
+  };
 }
 
 export interface SetEvaluation {

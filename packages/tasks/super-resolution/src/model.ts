@@ -1,6 +1,6 @@
 /**
  * The image transformation network of Johnson et al. 2016 for super-resolution, as the study
- * specifies it (PROTOCOL.md section 4), NHWC, over a ParamStore:
+ * specifies it (docs/PROTOCOL.md section 4), NHWC, over a ParamStore:
  *
  *   conv1   9x9 conv 3->64, reflect pad 4, BN, ReLU
  *   res1-4  [3x3 conv, BN, ReLU, 3x3 conv, BN] + identity   (3x3 convs reflect-padded by 1)

@@ -1,5 +1,5 @@
 /**
- * The super-resolution task (PROTOCOL.md section 4): train the Johnson et al. transform network
+ * The super-resolution task (docs/PROTOCOL.md section 4): train the Johnson et al. transform network
  * with a deep perceptual loss at one extraction point, keep the checkpoint with the best
  * validation PSNR, and report Y-channel PSNR / SSIM per test set next to the bicubic baseline.
  */
@@ -75,12 +75,21 @@ const flat = (prefix: string, s: Scores, shave: number): Record<string, number> 
   [`${prefix}ssim`]: s.ssim,
   [`${prefix}psnr_shave${shave}`]: s.psnrShaved,
   [`${prefix}ssim_shave${shave}`]: s.ssimShaved,
+  [`${prefix}psnr_official`]: s.psnrOfficial,
+  [`${prefix}ssim_official`]: s.ssimOfficial,
 });
 
 /** Unweighted mean over the test sets (each set counts once, whatever its size). */
 function meanOverSets(evals: SetEvaluation[], which: 'sr' | 'bicubic'): Scores {
   const m = (k: keyof Scores) => evals.reduce((s, e) => s + e[which][k], 0) / evals.length;
-  return { psnr: m('psnr'), ssim: m('ssim'), psnrShaved: m('psnrShaved'), ssimShaved: m('ssimShaved') };
+  return {
+    psnr: m('psnr'),
+    ssim: m('ssim'),
+    psnrShaved: m('psnrShaved'),
+    ssimShaved: m('ssimShaved'),
+    psnrOfficial: m('psnrOfficial'),
+    ssimOfficial: m('ssimOfficial'),
+  };
 }
 
 export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> {
@@ -91,7 +100,7 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
 
   const { root, synthetic } = await dataRoot(ctx, cfg);
   const files: SrFiles = selectFiles(root, cfg);
-  const degradeOpts = { hrSize: cfg.hrSize, scale: cfg.scale, blurRadius: cfg.blurRadius };
+  const degradeOpts = { hrSize: cfg.hrSize, scale: cfg.scale, blurRadius: cfg.blurRadius, degradation: cfg.degradation };
   const train = new PairSource(files.train, degradeOpts, cfg.cacheMB * 1024 * 1024);
   const val = await new PairSource(files.val, degradeOpts, Infinity).getMany(files.val.map((_, i) => i));
   ctx.progress.log(
@@ -208,8 +217,8 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
           valSource: files.valSource,
           test: Object.fromEntries(cfg.testSets.map((s) => [s, files.test[s]!.length])),
         },
-        metricsNote:
-          'psnr/ssim: Y channel (BT.601, 0..255 scale), mean over the images of each set; top-level values are the unweighted mean over test sets',
+        metricsNote: `Y channel (BT.601, 0..255 scale), mean over the images of each set; top-level values are the unweighted mean over test sets. psnr/ssim: data range 255, no shave; psnr_shave${cfg.shave}/ssim_shave${cfg.shave}: data range 255, ${cfg.shave}-pixel border shaved (the standard); psnr_official/ssim_official: the study's test script (torchmetrics on Y: each image's own Y range, Gaussian 11x11 SSIM, no shave), docs/PROTOCOL.md`,
+        degradation: cfg.degradation,
         bicubic,
         training: {
           steps: trained.steps,

@@ -1,12 +1,14 @@
 """PyTorch / Pillow reference for the super-resolution task's tests.
 
-usage: sr_ref.py degrade <dir>...   # <dir>/job.json: {"files": [...], "hrSize", "scale", "blurRadius"}
+usage: sr_ref.py degrade <dir>...   # <dir>/job.json: {"files": [...], "hrSize", "scale", "blurRadius", "degradation"?}
        sr_ref.py net <dir>...       # <dir>/net.json: {"scale", "params": [names]}, <name>.npy, x.npy, target.npy
 (several job folders per call: importing torch is the slow part)
 
 degrade: for each file, Pillow's pipeline (shorter side -> hrSize bilinear, centre crop, GaussianBlur,
 bicubic down), written as hr_<i>.npy / lr_<i>.npy (uint8 HWC), plus bicubic_<i>.npy (LR resized
-back up with Pillow's bicubic).
+back up with Pillow's bicubic). With "degradation": "official", the LR image is made as the study's
+Super_Resolution_Dataset does it: GaussianBlur of the whole original, then torchvision's
+Resize(hrSize // scale, BICUBIC) and CenterCrop(hrSize // scale) on that PIL image.
 
 net: the transform network written independently in torch (Conv2d padding_mode='reflect',
 BatchNorm2d, nn.Upsample nearest), weights loaded from our HWIO / [C] arrays; writes
@@ -33,8 +35,16 @@ def degrade(d):
         img = img.resize((nw, nh), Image.BILINEAR)
         left, top = int(round((nw - s) / 2.0)), int(round((nh - s) / 2.0))
         hr = img.crop((left, top, left + s, top + s))
-        blurred = hr.filter(ImageFilter.GaussianBlur(job["blurRadius"])) if job["blurRadius"] > 0 else hr
-        lr = blurred.resize((s // scale, s // scale), Image.BICUBIC)
+        if job.get("degradation") == "official":
+            import torchvision.transforms as T
+
+            orig = Image.open(f).convert("RGB")
+            blurred = orig.filter(ImageFilter.GaussianBlur(job["blurRadius"])) if job["blurRadius"] > 0 else orig
+            side = s // scale
+            lr = T.CenterCrop(side)(T.Resize(side, interpolation=T.InterpolationMode.BICUBIC)(blurred))
+        else:
+            blurred = hr.filter(ImageFilter.GaussianBlur(job["blurRadius"])) if job["blurRadius"] > 0 else hr
+            lr = blurred.resize((s // scale, s // scale), Image.BICUBIC)
         bic = lr.resize((s, s), Image.BICUBIC)
         np.save(os.path.join(d, f"hr_{i}.npy"), np.asarray(hr, dtype=np.uint8))
         np.save(os.path.join(d, f"lr_{i}.npy"), np.asarray(lr, dtype=np.uint8))

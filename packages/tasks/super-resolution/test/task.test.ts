@@ -109,10 +109,14 @@ function expectWellFormed(r: Awaited<ReturnType<typeof run>>, id: string, point:
     'ssim',
     'psnr_shave2',
     'ssim_shave2',
+    'psnr_official',
+    'ssim_official',
     'bicubic_psnr',
     'bicubic_ssim',
     'bicubic_psnr_shave2',
     'bicubic_ssim_shave2',
+    'bicubic_psnr_official',
+    'bicubic_ssim_official',
   ]);
   for (const v of Object.values(result.metrics)) expect(Number.isFinite(v)).toBe(true);
   expect(Object.keys(result.splits!)).toEqual(cfg.testSets);

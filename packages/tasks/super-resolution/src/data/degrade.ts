@@ -2,15 +2,24 @@
  * The study's HR/LR pair from one 8-bit image, every step on 8-bit images with Pillow's exact
  * arithmetic (core's image ops), as the reference code does with PIL:
  *   HR = centre crop hrSize of (shorter side resized to hrSize, bilinear)
- *   LR = bicubic resize to hrSize/scale of GaussianBlur(radius) of HR
- * The LR image is already hrSize/scale square, so the protocol's final centre crop is a no-op.
+ *   LR, degradation 'official' (what the study's code did, docs/PROTOCOL.md "Deviations"):
+ *        centre crop hrSize/scale of (GaussianBlur(radius) of the WHOLE original image, shorter
+ *        side resized to hrSize/scale, bicubic)
+ *   LR, degradation 'crop-first': bicubic resize to hrSize/scale of GaussianBlur(radius) of HR
+ * The two differ: the blur sees the original's pixels (not the 288 px HR), the bicubic filter
+ * spans the original's scale factor, and the crops round differently.
  */
 import { centerCrop, gaussianBlur, inputError, resize, resizeShorterSide, type Image8 } from '@dpl/core';
+
+export type Degradation = 'official' | 'crop-first';
+export const DEGRADATIONS: readonly Degradation[] = ['official', 'crop-first'];
 
 export interface DegradeOptions {
   hrSize: number;
   scale: number;
   blurRadius: number;
+  /** Default 'crop-first'. */
+  degradation?: Degradation;
 }
 
 export interface SrPair {
@@ -34,9 +43,18 @@ export function lrInput(hr: Image8, scale: number, blurRadius: number): Image8 {
   return resize(blurred, side, side, 'bicubic');
 }
 
+/** The study's code: blur the whole original, resize its shorter side to hrSize/scale (bicubic), centre crop. */
+export function lrFromOriginal(img: Image8, hrSize: number, scale: number, blurRadius: number): Image8 {
+  if (img.channels !== 3) throw inputError('image', `has ${img.channels} channels`, 'pass an RGB image');
+  const side = hrSize / scale;
+  const blurred = blurRadius > 0 ? gaussianBlur(img, blurRadius) : img;
+  return centerCrop(resizeShorterSide(blurred, side, 'bicubic'), side, side);
+}
+
 export function degrade(img: Image8, o: DegradeOptions): SrPair {
   const hr = hrTarget(img, o.hrSize);
-  return { hr, lr: lrInput(hr, o.scale, o.blurRadius) };
+  const lr = o.degradation === 'official' ? lrFromOriginal(img, o.hrSize, o.scale, o.blurRadius) : lrInput(hr, o.scale, o.blurRadius);
+  return { hr, lr };
 }
 
 /** The bicubic-upsampling baseline: LR resized back to the HR size with Pillow's bicubic (8-bit, as PIL returns it). */
