@@ -1,6 +1,8 @@
 /**
- * Configuration of the autoencoder task: the study's settings (PROTOCOL.md section 6) as the
- * `paper` preset, a CPU-sized `quick` preset, and a JSON Schema per key (checked by ajv in core).
+ * Configuration of the autoencoder task: the study's settings (docs/PROTOCOL.md section 6) as its
+ * official code ran them (`paper`), the same with the loss network in eval mode (`corrected`), a
+ * CPU-sized `quick` preset, and a JSON Schema per key (checked by ajv in core). `loss: pixel` is
+ * the study's pixel-MSE baseline autoencoder.
  */
 import { configError, defineTaskConfig, type ConfigProperty, type TaskPreset } from '@dpl/core';
 
@@ -64,7 +66,8 @@ const SCHEMA: Record<keyof AutoencoderConfig, ConfigProperty> = {
   },
   normalize: { description: "loss-network input: raw [0, 1] images ('none', the study) or ImageNet mean/std", enum: ['none', 'imagenet'] },
   lossNetworkMode: {
-    description: "BatchNorm statistics of the loss network: 'eval' (ours) or 'train' (the reference code, PROTOCOL section 8)",
+    description:
+      "the loss network: 'train' as the study's code left it (BatchNorm on batch statistics, EfficientNet's stochastic depth on, seeded; no running statistics kept) or 'eval' (docs/PROTOCOL.md, Deviations)",
     enum: ['eval', 'train'],
   },
   codeSize: int('length of the latent code (study: 64)', 1),
@@ -118,7 +121,6 @@ const common = {
   dataset: 'auto',
   loss: 'perceptual',
   normalize: 'none',
-  lossNetworkMode: 'eval',
   codeSize: 64,
   encoderChannels: [32, 64, 128, 256],
   decoderChannels: [1024, 128, 64, 32],
@@ -133,28 +135,37 @@ const common = {
   syntheticSize: 64,
 } as const;
 
+const paperConfig = {
+  ...common,
+  batchSize: 256,
+  epochs: 50,
+  patience: 10,
+  maxAutoencoderImages: null,
+  probeBatchSize: 256,
+  probeEpochs: 500,
+  probePatience: 25,
+  maxProbeTrainImages: null,
+  maxProbeTestImages: null,
+  evalBatchSize: 256,
+  samples: 8,
+  syntheticUnlabeled: 5000,
+  syntheticTrain: 1000,
+  syntheticTest: 1000,
+} as const;
+
+const PAPER_TEXT =
+  'autoencoder on all of STL-10 unlabeled / SVHN extra, Adam 1e-3, batch 256, up to 50 epochs, patience 10; 7 MLP probes, up to 500 epochs, patience 25';
+
 export const PRESETS: TaskPreset[] = [
   {
     name: 'paper',
-    description:
-      'the study (PROTOCOL.md section 6): autoencoder on all of STL-10 unlabeled / SVHN extra, Adam 1e-3, batch 256, up to 50 epochs, patience 10; 7 MLP probes, up to 500 epochs, patience 25',
-    config: {
-      ...common,
-      batchSize: 256,
-      epochs: 50,
-      patience: 10,
-      maxAutoencoderImages: null,
-      probeBatchSize: 256,
-      probeEpochs: 500,
-      probePatience: 25,
-      maxProbeTrainImages: null,
-      maxProbeTestImages: null,
-      evalBatchSize: 256,
-      samples: 8,
-      syntheticUnlabeled: 5000,
-      syntheticTrain: 1000,
-      syntheticTest: 1000,
-    },
+    description: `the study as its official code ran it (docs/PROTOCOL.md section 6 and Deviations): ${PAPER_TEXT}; loss network in train mode`,
+    config: { ...paperConfig, lossNetworkMode: 'train' },
+  },
+  {
+    name: 'corrected',
+    description: `the study's protocol with its code's pitfall fixed (docs/PROTOCOL.md, Deviations): ${PAPER_TEXT}; loss network in eval mode`,
+    config: { ...paperConfig, lossNetworkMode: 'eval' },
   },
   {
     name: 'quick',
@@ -162,6 +173,7 @@ export const PRESETS: TaskPreset[] = [
       'CPU-sized: the same models on 256 autoencoder images for at most 2 epochs (batch 32), probes on 500 / 500 images for at most 50 epochs (batch 64, patience 10)',
     config: {
       ...common,
+      lossNetworkMode: 'eval',
       batchSize: 32,
       epochs: 2,
       patience: 10,

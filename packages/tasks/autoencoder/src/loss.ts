@@ -19,6 +19,8 @@ export interface ReconstructionLossOptions {
   points: string[];
   normalize: 'none' | 'imagenet';
   batchNorm: 'eval' | 'train';
+  /** With batchNorm 'train': the seeded source of EfficientNet's stochastic-depth draws (absent: off). */
+  dropPathRandom?: () => number;
 }
 
 export interface ReconstructionLossRecord {
@@ -37,7 +39,7 @@ export class ReconstructionLoss {
   private features(x: tf.Tensor4D): tf.Tensor4D[] {
     return tf.tidy(() => {
       const net = normalizeImages(x, this.o.normalize);
-      const f = this.o.extractor.extract(net, this.o.points, { batchNorm: this.o.batchNorm });
+      const f = this.o.extractor.extract(net, this.o.points, { batchNorm: this.o.batchNorm, dropPathRandom: this.o.dropPathRandom });
       return this.o.points.map((p) => f.get(p)!);
     });
   }

@@ -1,5 +1,5 @@
 /**
- * The autoencoder of the study (PROTOCOL.md section 6, after Pihlgren et al. 2020), NHWC.
+ * The autoencoder of the study (docs/PROTOCOL.md section 6, after Pihlgren et al. 2020), NHWC.
  *
  * Encoder: 4 x [4x4 conv stride 2, no padding, + BN + ReLU] (32, 64, 128, 256 channels), flatten,
  * linear to the code (64). Decoder: linear code -> C0*g*g + ReLU with g = (H - 64)/16 + 1,

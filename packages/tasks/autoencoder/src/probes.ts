@@ -1,5 +1,5 @@
 /**
- * The evaluation of a code (PROTOCOL.md section 6): MLP probes trained to predict the class from
+ * The evaluation of a code (docs/PROTOCOL.md section 6): MLP probes trained to predict the class from
  * the 64-d code. Each probe is Linear layers with LeakyReLU between them and a linear output of
  * one value per class, trained with MSE against one-hot labels (Adam, batches, early stopping
  * on the validation MSE of a held-out fraction of the probe-training codes, best parameters

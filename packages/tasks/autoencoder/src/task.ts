@@ -1,5 +1,5 @@
 /**
- * The dimensionality-reduction task (PROTOCOL.md section 6, after Pihlgren et al. 2020): how
+ * The dimensionality-reduction task (docs/PROTOCOL.md section 6, after Pihlgren et al. 2020): how
  * much class information survives when an autoencoder trained with the loss network's
  * perceptual loss compresses an image to a 64-d code.
  *  1. train the autoencoder on STL-10 unlabeled (SVHN extra) with MSE between the loss
@@ -12,7 +12,18 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { backendName, configError, inputError, ParamStore, writePng, type Task, type TaskContext, type TaskResult } from '@dpl/core';
+import {
+  backendName,
+  configError,
+  hashSeed,
+  inputError,
+  mulberry32,
+  ParamStore,
+  writePng,
+  type Task,
+  type TaskContext,
+  type TaskResult,
+} from '@dpl/core';
 import { checkAutoencoderConfig, CONFIG_SCHEMA, PRESETS, resolveAutoencoderConfig, type AutoencoderConfig } from './config';
 import type { ImageSet } from './data/image-set';
 import { openRunData } from './data/open';
@@ -92,6 +103,8 @@ export async function runAutoencoder(ctx: TaskContext): Promise<TaskResult> {
       points,
       normalize: cfg.normalize,
       batchNorm: cfg.lossNetworkMode,
+      // train mode as the study's code ran it (docs/PROTOCOL.md, "Deviations"): seeded stochastic depth
+      dropPathRandom: cfg.lossNetworkMode === 'train' ? mulberry32(hashSeed(ctx.seed, 'autoencoder/drop-path')) : undefined,
     });
     const checkpoint = path.join(ctx.scratchDir, 'autoencoder-best.safetensors');
     const ae = await trainAutoencoder({

@@ -1,5 +1,5 @@
 /**
- * Trains the autoencoder (PROTOCOL.md section 6): Adam, seeded batches of the training 80%,
+ * Trains the autoencoder (docs/PROTOCOL.md section 6): Adam, seeded batches of the training 80%,
  * validation loss on the held-out 20% after every epoch, early stopping after `patience` epochs
  * without improvement, the best parameters checkpointed and restored at the end. Images are
  * read from disk batch by batch.

@@ -4,13 +4,15 @@ import plugin from '../src/plugin';
 import { autoencoderTask } from '../src/task';
 
 describe('autoencoder config', () => {
-  it("has 'paper' with the study's settings (PROTOCOL.md section 6) and a smaller 'quick'", () => {
-    expect(PRESETS.map((p) => p.name)).toEqual(['paper', 'quick']);
+  it("has 'paper' with the study's settings as its code ran them (docs/PROTOCOL.md section 6), 'corrected' and a smaller 'quick'", () => {
+    expect(PRESETS.map((p) => p.name)).toEqual(['paper', 'corrected', 'quick']);
+    // the only difference: the loss network's mode (the study's code left it in train mode)
+    expect(resolveAutoencoderConfig('corrected')).toEqual({ ...resolveAutoencoderConfig('paper'), lossNetworkMode: 'eval' });
     expect(resolveAutoencoderConfig('paper')).toEqual({
       dataset: 'auto',
       loss: 'perceptual',
       normalize: 'none',
-      lossNetworkMode: 'eval',
+      lossNetworkMode: 'train',
       codeSize: 64,
       encoderChannels: [32, 64, 128, 256],
       decoderChannels: [1024, 128, 64, 32],
@@ -72,7 +74,7 @@ describe('autoencoder config', () => {
     expect(() => resolveAutoencoderConfig('paper', { syntheticSize: 72 })).toThrow(/syntheticSize[\s\S]*64 \+ 16k/);
     expect(() => resolveAutoencoderConfig('paper', { batchSize: 1 })).toThrow(/batchSize/);
     expect(() => resolveAutoencoderConfig('paper', { svhnCacheDir: 3 })).toThrow(/svhnCacheDir[\s\S]*folder path, or null/);
-    expect(() => resolveAutoencoderConfig('fast')).toThrow(/preset 'fast': is not a preset of autoencoder[\s\S]*paper, quick/);
+    expect(() => resolveAutoencoderConfig('fast')).toThrow(/preset 'fast': is not a preset of autoencoder[\s\S]*paper, corrected, quick/);
     expect(() => checkAutoencoderConfig({ ...resolveAutoencoderConfig('quick'), epochs: undefined } as Record<string, unknown>)).toThrow(
       /epochs/,
     );
@@ -81,6 +83,6 @@ describe('autoencoder config', () => {
   it('is registered by the plugin module under id autoencoder', async () => {
     const reg = await createRegistry({ discover: false, modules: [plugin] });
     expect(reg.task('autoencoder')).toBe(autoencoderTask);
-    expect(autoencoderTask.presets.map((p) => p.name)).toEqual(['paper', 'quick']);
+    expect(autoencoderTask.presets.map((p) => p.name)).toEqual(['paper', 'corrected', 'quick']);
   });
 });

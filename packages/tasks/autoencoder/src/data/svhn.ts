@@ -2,7 +2,7 @@
  * SVHN cropped digits (train_32x32.mat, test_32x32.mat, extra_32x32.mat): MAT-files with X, a
  * 32 x 32 x 3 x N uint8 array (column-major, so image n is 3072 contiguous bytes: channel planes,
  * each stored column by column), and y, N x 1 labels 1..10 where 10 stands for the digit 0.
- * The study reflect-pads each image by 16 pixels to 64 x 64 (PROTOCOL.md section 6; reflect
+ * The study reflect-pads each image by 16 pixels to 64 x 64 (docs/PROTOCOL.md section 6; reflect
  * without repeating the edge, as torchvision's Pad(padding_mode='reflect')).
  */
 import * as fs from 'node:fs';

@@ -1,4 +1,4 @@
-"""Reference autoencoder in PyTorch, written from PROTOCOL.md section 6, for the parity test.
+"""Reference autoencoder in PyTorch, written from docs/PROTOCOL.md section 6, for the parity test.
 
 usage: autoencoder_ref.py JOBS_JSON ENC DEC CODE
   JOBS_JSON: a list of {"ckpt", "input", "out", "side"}: a dpl checkpoint (safetensors, dpl
