@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   checkEngineChoice,
+  configError,
   createEngineDistance,
   DplError,
   ENGINE_CHOICES,
@@ -44,7 +45,7 @@ export const similarityCommand: CliCommand<SimilarityArgs> = {
       .option('range', {
         type: 'string',
         choices: ['0,1', '-1,1'],
-        describe: 'value range of the inputs: 0,1 (default) or -1,1 (.npy only)',
+        describe: 'value range of the inputs: 0,1 (default) or -1,1 (.npy only; write --range=-1,1)',
       })
       .option('map', { type: 'string', describe: 'two images: write the per-pixel distance map (.npy numbers or .png heatmap)' })
       .option('map-overlay', { type: 'boolean', describe: 'with --map x.png: draw the heatmap over the first image' })
@@ -100,6 +101,13 @@ async function runSimilarityCommand(a: SimilarityArgs, host: CliHost): Promise<v
         b: path.join(plan.folders!.dir1, n),
       }))
     : [plan.pair!];
+  const notNpy = plan.range === '[-1,1]' ? pairs.find((p) => !p.a.toLowerCase().endsWith('.npy')) : undefined;
+  if (notNpy)
+    throw configError(
+      '--range -1,1',
+      `applies to .npy inputs, and ${notNpy.a} is an image (read in [0,1])`,
+      'compare folders of .npy files, or drop --range',
+    );
   for (const p of plan.folders ? [] : pairs)
     for (const f of [p.a, p.b]) if (!fs.existsSync(f)) throw inputError(f, 'does not exist', 'check the path');
 
