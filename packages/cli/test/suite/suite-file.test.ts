@@ -29,13 +29,16 @@ const expectThrow = (fn: () => unknown, re: RegExp) => {
 };
 
 describe('suite files', () => {
-  it('the shipped suites validate and expand (quick: 3 nets x 4 points x 4 tasks; paper: 14 x 4 x 4)', () => {
+  it('the shipped suites validate and expand (quick: 3 nets x 4 points x 4 tasks; paper: 14 x 4 x 5 use cases + 2 pixel baselines)', () => {
     const quick = expandSuite(loadSuite(path.join(ROOT, 'suites', 'quick.yaml')), reg);
     expect(quick).toHaveLength(48);
     expect(new Set(quick.map((c) => c.task))).toEqual(new Set(['similarity', 'super-resolution', 'segmentation', 'autoencoder']));
     const problems: string[] = [];
     const paper = expandSuite(loadSuite(path.join(ROOT, 'suites', 'paper.yaml')), reg, { problems });
-    expect(paper).toHaveLength(14 * 4 * 4);
+    // similarity, super-resolution, segmentation, autoencoder on STL-10 and on SVHN, and the
+    // pixel-loss autoencoder baseline once per data set (docs/PROTOCOL.md section 6)
+    expect(paper).toHaveLength(14 * 4 * 5 + 2);
+    expect(paper.filter((c) => (c.config.taskConfig as { loss?: string }).loss === 'pixel')).toHaveLength(2);
     expect(new Set(paper.map((c) => c.preset))).toEqual(new Set(['paper']));
     expect(new Set(paper.map((c) => c.hash)).size).toBe(paper.length);
   });
