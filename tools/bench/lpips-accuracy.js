@@ -9,7 +9,7 @@
  * Also records the process's peak resident memory after each engine run.
  *
  * usage: node tools/bench/lpips-accuracy.js [--nets alex,squeeze] [--sizes 768x1024,2160x3840]
- *          [--version 0.1] [--engines tfjs,onnx] [--out FILE]
+ *          [--version 0.1] [--engines tfjs,onnx] [--backend wasm|cpu] [--out FILE]
  * needs a build first (npx tsc -b tsconfig.build.json); DPL_PYTHON overrides /usr/bin/python3.
  */
 const { execFileSync } = require('node:child_process');
@@ -34,7 +34,8 @@ async function main() {
   const version = arg('version', '0.1');
   const engines = arg('engines', 'tfjs,onnx').split(',');
   const out = arg('out', path.join(ROOT, 'dpl-out', `lpips-accuracy-${Date.now()}.json`));
-  await core.initBackend('wasm');
+  // wasm's heap stops at 4 GB: squeezenet at 3840x2160 needs --backend cpu (JS memory)
+  await core.initBackend(arg('backend', 'wasm'));
   const registry = await core.createRegistry({ cwd: ROOT });
   const rows = [];
   for (const net of nets) {
@@ -74,7 +75,7 @@ async function main() {
         const want = raw.readDoubleLE(raw.length - 8);
         const read = (f) => core.readInputTensor(path.join(dir, `${f}_${size}.npy`));
         const [x, y] = [await read('x0'), await read('x1')];
-        const row = { net, size, version, reference: want };
+        const row = { net, size, version, backend: core.backendName(), reference: want };
         try {
           const f32 = distance.compute(x, y);
           row['float32-mean'] = Math.abs((await f32.data())[0] - want) / want;

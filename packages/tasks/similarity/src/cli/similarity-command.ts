@@ -227,9 +227,9 @@ async function namePair<T>(p: Pair, fn: () => Promise<T>): Promise<T> {
 function checkFinite(results: Result[], p: Pair): void {
   const r = results[results.length - 1];
   if (!Number.isFinite(r.distance)) {
-    throw new DplError(
-      'E_INPUT',
-      `${p.a} vs ${p.b}: the distance is ${r.distance}`,
+    throw inputError(
+      `${p.a} vs ${p.b}`,
+      `the distance is ${r.distance}`,
       'check the loss network and lin weights for NaN or infinite values (dpl weights verify), and the images',
     );
   }
@@ -255,8 +255,11 @@ async function runFolders(
     const ys = tf.concat(group.map((g) => g.y)) as tf.Tensor4D;
     tf.dispose(group.flatMap((g) => [g.x, g.y]));
     try {
-      const ds = await namePair(group.length === 1 ? group[0].p : { name: '', a: group[0].p.a, b: `${group.length - 1} more` }, () =>
-        engine.distances(xs, ys),
+      const ds = await namePair(
+        group.length === 1
+          ? group[0].p
+          : { name: '', a: `pairs ${group[0].p.name} to ${group[group.length - 1].p.name}`, b: 'their dir1 images' },
+        () => engine.distances(xs, ys),
       );
       group.forEach((g, i) => {
         results.push({ name: g.p.name, distance: ds[i] });
