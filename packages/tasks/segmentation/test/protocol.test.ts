@@ -269,7 +269,8 @@ describe('the paper preset at the paper sizes', () => {
       expect(d.data.tiles).toEqual({ train: 8, valid: 2, test: 0 });
       expect(r.splits?.valid.tiles).toBe(2);
       expect(r.splits?.test).toBeUndefined();
-      expect(d.perImage.length).toBe(2);
+      // the scored tiles are the validation split's (the synthetic layout names tiles <split>-NNNN)
+      expect(d.perImage.map((p) => p.name)).toEqual(['valid-0000', 'valid-0001']);
       expect(d.protocol).toEqual({
         scoreSplit: 'val',
         evalResize: 'tensor-bilinear',
