@@ -16,6 +16,7 @@ REDIS=$!
 WORKERS=()
 cleanup() {
   for p in "${WORKERS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${WORKERS[@]}"; do wait "$p" 2>/dev/null || true; done # they say goodbye to Redis first
   kill "$REDIS" 2>/dev/null || true
   rm -rf "$W"
 }
@@ -45,5 +46,6 @@ for n in 1 2; do
   sleep 2 # the workers connect (their start is not part of the grid's time)
   echo "queue, $n worker(s): $(secs $DPL run "$W/toy12.yaml" --plugin "$TOY" --store "$W/queue$n.sqlite" --queue "redis://127.0.0.1:$PORT/$n")"
   for p in "${WORKERS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${WORKERS[@]}"; do wait "$p" 2>/dev/null || true; done
   WORKERS=()
 done

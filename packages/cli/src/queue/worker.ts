@@ -5,7 +5,7 @@ import { DplError } from '@dpl/core';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { DPL_VERSION } from '../context';
 import type { CliIO } from '../io';
-import { cellLabel } from '../run/grid-runner';
+import { cellLabel } from '../run/grid-progress';
 import { type CellJobData, type CellJobResult, versionMismatch } from './cell-job';
 import { CellCancelled, CellFailed, ChildPool } from './child-pool';
 import { envMs, KEYS, parseRedisUrl, probeRedis, QUEUE_NAME, QUEUE_PREFIX, redisClient, withTimeout } from './connection';
@@ -296,10 +296,25 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<QueueWorker
   });
 
   let stops = 0;
+  let leave: NodeJS.Timeout | undefined;
   const stop = () => {
     if (++stops === 1) {
       print('stopping: the running cells finish first (Ctrl-C again to abandon them: the queue gives them to other workers)');
       void worker.close();
+      // BullMQ's close waits for Redis; with Redis gone and no cell running, do not wait forever
+      leave = setInterval(
+        () => {
+          if (running.size || seed.status === 'ready') return;
+          o.io.err(`warning: Redis at ${target.display} is unreachable; stopping without it`);
+          pool.close();
+          if (spool.pending().length)
+            o.io.err(
+              `warning: ${spool.pending().length} result(s) not published stay in ${spool.dir}; the next worker on this machine publishes them`,
+            );
+          process.exit(0);
+        },
+        Math.max(1000, beatMs),
+      );
     } else {
       print('abandoning the running cells');
       pool.close();
@@ -319,6 +334,7 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<QueueWorker
     await worker.close();
   } finally {
     clearInterval(beats);
+    clearInterval(leave);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     pool.close();
