@@ -307,7 +307,8 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<QueueWorker
           if (running.size || seed.status === 'ready') return;
           o.io.err(`warning: Redis at ${target.display} is unreachable; stopping without it`);
           pool.close();
-          if (spool.pending().length)
+          if (!spool.pending().length) fs.rmSync(root, { recursive: true, force: true });
+          else
             o.io.err(
               `warning: ${spool.pending().length} result(s) not published stay in ${spool.dir}; the next worker on this machine publishes them`,
             );
