@@ -9,7 +9,9 @@ import { parseFilter } from '../suite/filter';
 import { expandSuite, type ExpandedCell } from '../suite/grid';
 import { loadSuite } from '../suite/suite-file';
 import { runSuiteOnQueue } from '../queue/coordinator';
-import { cellLabel, runGrid, type GridSummary } from './grid-runner';
+import { cellLabel } from './grid-progress';
+import type { GridSummary } from './grid-record';
+import { runGrid } from './grid-runner';
 
 export interface RunSuiteArgs {
   suite: string;

@@ -1,6 +1,6 @@
 /**
  * A local runner's worker process: its own tfjs backend, taking cells from the results store
- * until none is left. Started by grid-runner.ts with `fork`; talks over IPC.
+ * until none is left. Started by grid-execute.ts with `fork`; talks over IPC.
  */
 import { initBackend } from '@dpl/core';
 import { openRegistry } from '../plugins';
