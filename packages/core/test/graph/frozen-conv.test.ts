@@ -51,7 +51,7 @@ async function reference(c: Case, x: Float32Array, w0: Float32Array, dy: Float32
   const xt = tf.tensor4d(x, c.x);
   const y = f(xt);
   const dyt = tf.tensor(dy, y.shape);
-  const dx = tf.grad((xi: tf.Tensor4D) => tf.sum(tf.mul(f(xi), dyt)))(xt);
+  const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(f(xi as tf.Tensor4D), dyt)))(xt);
   const out = { y: await y.data(), dx: await dx.data(), yShape: y.shape };
   tf.dispose([wt, xt, y, dyt, dx]);
   return out;
@@ -91,7 +91,7 @@ describe('FrozenConv2d: input gradient as a forward convolution', () => {
     const y = conv.forward(xt);
     expect(y.shape).toEqual(ref.yShape);
     const dyt = tf.tensor(dy, y.shape);
-    const dx = tf.grad((xi: tf.Tensor4D) => tf.sum(tf.mul(conv.forward(xi), dyt)))(xt);
+    const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(conv.forward(xi as tf.Tensor4D), dyt)))(xt);
     // tolerance: float32 accumulation-order differences only
     expect(maxRel(await y.data(), ref.y)).toBeLessThan(1e-5);
     expect(maxRel(await dx.data(), ref.dx)).toBeLessThan(1e-5);

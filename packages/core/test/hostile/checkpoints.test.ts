@@ -31,7 +31,7 @@ const put = (name: string, bytes: Buffer) => {
 const expectRefused = (file: string, ...parts: (string | RegExp)[]) => refused(dir, () => readWeights(file), file, ...parts);
 
 /** Each layout as a zip-format and a legacy-format checkpoint over one storage of `numel` floats. */
-function both(name: string, t: Omit<CraftTensor, 'name' | 'key'>, numel: number): [string, string] {
+function both(name: string, t: Omit<CraftTensor, 'name' | 'key' | 'storageNumel'>, numel: number): [string, string] {
   const tensors = [{ ...t, name: 'w', key: '0', storageNumel: numel }];
   const data = f32(new Array<number>(numel).fill(0.5));
   return [

@@ -71,7 +71,7 @@ describe('degradation', () => {
 });
 
 /** An image whose three channels equal v(x), a ramp over [lo, hi] along x. */
-function ramp(w: number, h: number, lo: number, hi: number): RgbImage {
+function ramp(w: number, h: number, lo: number, hi: number): RgbImage & { data: Float32Array } {
   const data = new Float32Array(w * h * 3);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(lo + ((hi - lo) * x) / (w - 1), (y * w + x) * 3, (y * w + x) * 3 + 3);
   return { width: w, height: h, data };
