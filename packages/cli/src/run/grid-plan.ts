@@ -38,5 +38,5 @@ export function planLine(plan: GridPlan, storeFile: string, workers: number): st
   const { hashes, before, todo } = plan;
   if (todo === 0)
     return `all ${hashes.length} cells are finished in ${storeFile}${before.failed ? ` (${before.failed} failed; --retry-failed runs them again)` : ''}`;
-  return `${hashes.length} cells: ${before.done} finished before, ${todo} to run on ${workers || 'this'} process${workers === 1 ? '' : 'es'}; store ${storeFile}`;
+  return `${hashes.length} cells: ${before.done} finished before, ${todo} to run on ${workers ? `${workers} process${workers === 1 ? '' : 'es'}` : 'this process'}; store ${storeFile}`;
 }
