@@ -155,8 +155,18 @@ export async function runSuiteOnQueue(o: QueueRunOptions): Promise<GridSummary> 
       const mine = outstanding.delete(job.id!);
       collectFailure(job, quiet || !mine);
     }
+    // jobs of cells already in the store (a result collected while its job was finishing)
+    for (const job of await queue.getJobs(['completed'], 0, -1))
+      if (byHash.has(job.id!) && !outstanding.has(job.id!) && store.get(job.id!)?.status === 'done') tidy.add(job.id!);
     await tidyUp();
     return n;
+  };
+  /** Before leaving: jobs still finishing when their results were collected are removed (a few polls at most). */
+  const finalTidy = async () => {
+    for (let i = 0; tidy.size && i < 20; i++) {
+      await collectFinished(new Set(), true);
+      if (tidy.size) await sleep(pollMs, { stop: false });
+    }
   };
 
   let active: CellJob[] = [];
@@ -335,6 +345,7 @@ export async function runSuiteOnQueue(o: QueueRunOptions): Promise<GridSummary> 
         );
       }
     }
+    if (!stop.stop) await finalTidy();
     const c = store.counts(hashes);
     const s: GridSummary = {
       total: hashes.length,
