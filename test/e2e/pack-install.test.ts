@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { referencePython } from '@dpl/core/testkit';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ROOT_PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean> };
@@ -133,12 +134,12 @@ suite('packed and installed outside the repository', () => {
       npm(['install', '--strict-allow-scripts', '--save-dev', tgz['@dpl/core']], backboneDir);
       expect(fs.existsSync(path.join(backboneDir, 'node_modules', '@dpl', 'core', 'package.json'))).toBe(true);
       npm(['run', 'build'], backboneDir);
-      const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-      if (torch) ok(sh('/usr/bin/python3', ['tools/reference.py'], backboneDir), 'tools/reference.py');
-      else console.log('scaffold parity test runs without a reference: /usr/bin/python3 has no torch');
+      const py = referencePython();
+      if (py.ok) ok(sh(py.python, ['tools/reference.py'], backboneDir), 'tools/reference.py');
+      else console.log(`scaffold parity test runs without a reference: ${py.reason}`);
       const t = npm(['test'], backboneDir);
       expect(t.out).toMatch(/# fail 0/);
-      expect(t.out).toMatch(torch ? /# skipped 0/ : /parity skipped/);
+      expect(t.out).toMatch(py.ok ? /# skipped 0/ : /parity skipped/);
 
       const d = ok(sh(dpl, ['--plugin', backboneDir, 'describe', 'e2e_net', '--json'], work), 'dpl --plugin D describe');
       expect(d.err).not.toMatch(DUPLICATES);

@@ -13,9 +13,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readNpy } from '@dpl/core';
 import { ROOT, dpl, tmpDir } from './helpers';
+import { referencePython } from '@dpl/core/testkit';
 
 process.env.DPL_BACKEND = 'wasm';
-const PY = '/usr/bin/python3';
+const PY = referencePython().python;
 const torch = (() => {
   try {
     execFileSync(PY, ['-c', 'import torch, torchvision'], { stdio: 'ignore' });

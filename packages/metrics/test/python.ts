@@ -1,7 +1,8 @@
-/** Runs the reference Python (/usr/bin/python3) for parity tests; see scratch/BRIEF.md. */
+/** Runs the reference Python (the test kit's referencePython: $DPL_PYTHON or the python3 with torch) for parity tests. */
 import { spawnSync } from 'child_process';
+import { referencePython } from '@dpl/core/testkit';
 
-export const PYTHON = '/usr/bin/python3';
+export const PYTHON = referencePython().python;
 
 /** Returns null when all modules import, else the reason they do not. */
 export function pythonMissing(modules: string[]): string | null {

@@ -8,11 +8,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { AnyImage, Image8, ImageF } from '../../src/image/image';
 import { mulberry32 } from '../../src/util/random';
+import { referencePython } from '../../src/testkit/python';
 
 // Hot loops use these locals: global lookups (Math.*) are very slow inside jest's vm sandbox.
 const { abs, cos, floor, max, min, round, PI } = Math;
 
-export const PYTHON = '/usr/bin/python3';
+export const PYTHON = referencePython().python;
 
 /**
  * Why the reference cannot run (undefined when it can). `modules`: what the tests import. Found

@@ -7,6 +7,7 @@ import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { referencePython } from '../../src/testkit/python';
 
 export type BackendName = 'wasm' | 'cpu';
 
@@ -126,7 +127,7 @@ export function printWorst(title: string): void {
   console.log(`${title}: largest max|diff|/max|ref| per comparison\n${lines.join('\n')}`);
 }
 
-const PY = '/usr/bin/python3';
+const PY = referencePython().python;
 
 /** Whether the reference interpreter has torch; logs why not. */
 export function torchAvailable(): boolean {

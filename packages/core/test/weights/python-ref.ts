@@ -3,8 +3,9 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { referencePython } from '../../src/testkit/python';
 
-export const PYTHON = '/usr/bin/python3';
+export const PYTHON = referencePython().python;
 const FIXTURES = path.join(__dirname, 'fixtures.py');
 
 /** Why the reference Python cannot be used (undefined when it can); printed by the caller. */

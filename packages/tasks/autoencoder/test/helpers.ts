@@ -7,6 +7,7 @@ import { efficientnetBackbones } from '../../../backbones/efficientnet/src/effic
 import { squeezenetBackbones } from '../../../backbones/squeezenet/src/squeezenet';
 import { vggBackbones } from '../../../backbones/vgg/src/vgg';
 import { autoencoderTask } from '../src/task';
+import { referencePython } from '@dpl/core/testkit';
 
 const made: string[] = [];
 
@@ -42,10 +43,10 @@ export function context(
   });
 }
 
-/** Whether /usr/bin/python3 (the reference Python) imports `module`. */
+/** Whether the reference Python (the test kit's referencePython) imports `module`. */
 export function pythonHas(module: string): boolean {
   try {
-    execFileSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' });
+    execFileSync(referencePython().python, ['-c', `import ${module}`], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -54,5 +55,5 @@ export function pythonHas(module: string): boolean {
 
 /** Runs a Python script with the reference Python; returns stdout. */
 export function python(script: string, args: string[] = []): string {
-  return execFileSync('/usr/bin/python3', ['-c', script, ...args], { encoding: 'utf8' });
+  return execFileSync(referencePython().python, ['-c', script, ...args], { encoding: 'utf8' });
 }

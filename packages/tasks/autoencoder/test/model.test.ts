@@ -16,7 +16,7 @@ import { python, pythonHas, tmp, cleanupTmp } from './helpers';
 
 const TINY: AutoencoderShape = { encoderChannels: [4, 6, 8, 8], decoderChannels: [16, 8, 6, 4], codeSize: 10 };
 const hasTorch = pythonHas('torch');
-if (!hasTorch) console.warn('autoencoder model parity tests skipped: /usr/bin/python3 cannot import torch');
+if (!hasTorch) console.warn('autoencoder model parity tests skipped: the reference Python cannot import torch');
 const withTorch = hasTorch ? it : it.skip;
 
 beforeAll(async () => {

@@ -67,7 +67,7 @@ describe('STL-10 loader', () => {
   });
 
   const withNumpy = pythonHas('numpy') ? it : it.skip;
-  if (!pythonHas('numpy')) console.warn('STL-10 numpy cross-check skipped: /usr/bin/python3 cannot import numpy');
+  if (!pythonHas('numpy')) console.warn('STL-10 numpy cross-check skipped: the reference Python cannot import numpy');
   withNumpy('matches the STL-10 reference reading (numpy reshape (-1, 3, 96, 96), transpose (0, 3, 2, 1))', () => {
     const out = path.join(root, 'ref.npy');
     python(

@@ -10,7 +10,7 @@ import { context, lossNetwork, python, pythonHas, tmp, cleanupTmp } from './help
 const hasScipy = pythonHas('scipy.io');
 if (!hasScipy)
   console.warn(
-    "SVHN loader tests: /usr/bin/python3 cannot import scipy; the .mat files are written by the tests' own MAT writer instead of scipy.io.savemat",
+    "SVHN loader tests: the reference Python cannot import scipy; the .mat files are written by the tests' own MAT writer instead of scipy.io.savemat",
   );
 
 let dir: string;

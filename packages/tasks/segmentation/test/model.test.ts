@@ -6,8 +6,9 @@ import { initBackend, mulberry32, ParamStore, readNpy, writeNpy } from '@dpl/cor
 import { iterativeLoss } from '../src/loss';
 import { iterate, stepWeight, unetLogits, type UNetOptions } from '../src/model';
 import { tmp } from './helpers';
+import { referencePython } from '@dpl/core/testkit';
 
-const PY = '/usr/bin/python3';
+const PY = referencePython().python;
 const hasTorch = spawnSync(PY, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
 if (!hasTorch) console.warn(`segmentation model parity test skipped: ${PY} cannot import torch and numpy`);
 const withTorch = hasTorch ? it : it.skip;

@@ -5,9 +5,10 @@ import * as path from 'node:path';
 import { readImage, writeNpy } from '@dpl/core';
 import { bappsBatches, itemsOf, openSplit, type BappsBatch, type BappsItem } from '../src/bapps/loader';
 import { generateSyntheticBapps, syntheticJndPair, syntheticTriplet } from '../src/bapps/synthetic';
+import { referencePython } from '@dpl/core/testkit';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'dpl-sim-load-'));
-const PY = '/usr/bin/python3';
+const PY = referencePython().python;
 const hasPil = spawnSync(PY, ['-c', 'import PIL, numpy'], { stdio: 'ignore' }).status === 0;
 if (!hasPil) console.warn(`skipping the Pillow resize parity check: ${PY} cannot import PIL and numpy`);
 const withPil = hasPil ? it : it.skip;

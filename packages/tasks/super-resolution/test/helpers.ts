@@ -9,8 +9,9 @@ import { taskTestContext, type FeatureExtractor, type RecordedProgress, type Tas
 import { squeezenetBackbones } from '../../../backbones/squeezenet/src/squeezenet';
 import { vggBackbones } from '../../../backbones/vgg/src/vgg';
 import { superResolutionTask } from '../src/task';
+import { referencePython } from '@dpl/core/testkit';
 
-export const PYTHON = '/usr/bin/python3';
+export const PYTHON = referencePython().python;
 
 export async function useWasm(): Promise<void> {
   await tf.setBackend('wasm');
