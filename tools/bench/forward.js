@@ -16,7 +16,7 @@
  *          [--runs 5] [--warmup 2] [--engines torch,onnx,tfjs-wasm,tfjs-cpu] [--cpu-net squeezenet1_1]
  *          [--threads N] [--out FILE (default dpl-out/bench-forward-<time>.json)] [--quick]
  *   --quick: vgg16 and squeezenet1_1, batch 8 only (the issue's done-when cells plus the tfjs-cpu net)
- * needs a build first (npm run build); DPL_PYTHON overrides /usr/bin/python3.
+ * needs a build first (npm run build); DPL_PYTHON picks the reference Python (else the python3 that has torch).
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -26,7 +26,7 @@ const readline = require('node:readline');
 const tf = require('@tensorflow/tfjs-core');
 const core = require('../../packages/core/dist');
 
-const PYTHON = process.env.DPL_PYTHON || '/usr/bin/python3';
+const PYTHON = require('../../packages/core/dist/testkit/python').referencePython().python; // $DPL_PYTHON or the python3 with torch
 
 function parseArgs(argv) {
   const o = {

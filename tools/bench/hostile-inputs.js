@@ -7,14 +7,14 @@
  * row is a child that loads @dpl/core and reads nothing.
  *
  * usage: node tools/bench/hostile-inputs.js      (needs a build first: npm run build)
- *   DPL_PYTHON overrides /usr/bin/python3 (needs torch and PIL)
+ *   DPL_PYTHON picks the reference Python (else the python3 that has torch) (needs torch and PIL)
  */
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const PYTHON = process.env.DPL_PYTHON || '/usr/bin/python3';
+const PYTHON = require('../../packages/core/dist/testkit/python').referencePython().python; // $DPL_PYTHON or the python3 with torch
 const DIST = path.resolve(__dirname, '../../packages/core/dist/index.js');
 
 const MAKE = `

@@ -10,7 +10,7 @@
  *
  * usage: node tools/bench/lpips-accuracy.js [--nets alex,squeeze] [--sizes 768x1024,2160x3840]
  *          [--version 0.1] [--engines tfjs,onnx] [--backend wasm|cpu] [--out FILE]
- * needs a build first (npx tsc -b tsconfig.build.json); DPL_PYTHON overrides /usr/bin/python3.
+ * needs a build first (npx tsc -b tsconfig.build.json); DPL_PYTHON picks the reference Python (else the python3 that has torch).
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -19,7 +19,7 @@ const path = require('node:path');
 const tf = require('@tensorflow/tfjs-core');
 const core = require('../../packages/core/dist');
 
-const PYTHON = process.env.DPL_PYTHON || '/usr/bin/python3';
+const PYTHON = require('../../packages/core/dist/testkit/python').referencePython().python; // $DPL_PYTHON or the python3 with torch
 const ROOT = path.resolve(__dirname, '../..');
 const BACKBONE = { alex: 'alexnet', vgg: 'vgg16', squeeze: 'squeezenet1_1' };
 

@@ -13,7 +13,7 @@
  *
  * usage: node tools/bench/lpips.js [--nets alex,vgg] [--pairs 64] [--batch 8] [--engines onnx,tfjs]
  *          [--out FILE (default dpl-out/bench-lpips-<time>.json)]
- * needs a build first (npx tsc -b tsconfig.build.json); DPL_PYTHON overrides /usr/bin/python3.
+ * needs a build first (npx tsc -b tsconfig.build.json); DPL_PYTHON picks the reference Python (else the python3 that has torch).
  */
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -21,7 +21,7 @@ const os = require('node:os');
 const path = require('node:path');
 const sharp = require('sharp');
 
-const PYTHON = process.env.DPL_PYTHON || '/usr/bin/python3';
+const PYTHON = require('../../packages/core/dist/testkit/python').referencePython().python; // $DPL_PYTHON or the python3 with torch
 const ROOT = path.resolve(__dirname, '../..');
 const DPL = path.join(ROOT, 'packages/cli/dist/main.js');
 

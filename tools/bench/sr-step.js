@@ -7,7 +7,7 @@
  * tensor count over STEPS steps of the smallest size (it must stay flat).
  * Needs the built dist of core, vgg and the super-resolution task (npm run build).
  *   usage: node tools/bench/sr-step.js
- *   env: SIZES=72,16 (LR sides; HR = 4x) RUNS=3 STEPS=100 BATCH=4 DPL_BACKEND=wasm NO_TORCH=1 PYTHON=/usr/bin/python3
+ *   env: SIZES=72,16 (LR sides; HR = 4x) RUNS=3 STEPS=100 BATCH=4 DPL_BACKEND=wasm NO_TORCH=1 PYTHON=<python with torch; default: DPL_PYTHON or the python3 that has torch>
  */
 const path = require('path');
 const { spawnSync } = require('child_process');
@@ -74,7 +74,7 @@ const env = (k, d) => process.env[k] || d;
 
   let torchRows = [];
   if (!process.env.NO_TORCH) {
-    const py = env('PYTHON', '/usr/bin/python3');
+    const py = process.env.PYTHON || require('../../packages/core/dist/testkit/python').referencePython().python;
     const r = spawnSync(py, [path.join(__dirname, 'sr_step_torch.py')], {
       encoding: 'utf8',
       env: { ...process.env, SIZES: sizes.join(','), RUNS: String(Math.max(runs, 3)), BATCH: String(batch), THREADS: '2' },

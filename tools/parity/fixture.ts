@@ -7,8 +7,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { referencePython } from '../../packages/core/src/testkit/python';
 
-export const PYTHON = process.env.DPL_PYTHON ?? '/usr/bin/python3';
+export const PYTHON = referencePython().python;
 const SCRIPT = path.join(__dirname, 'torch_features.py');
 const CACHE = process.env.DPL_PARITY_CACHE ?? path.join(__dirname, '.cache');
 
