@@ -1,5 +1,3 @@
-import * as os from 'node:os';
-import * as path from 'node:path';
 import {
   initBackend,
   type Backbone,
@@ -13,6 +11,7 @@ import { openRegistry, pluginMessages } from './plugins';
 import { makeProgress } from './progress';
 import { resolveWeights } from './weights-source';
 import type { CliIO } from './io';
+import { dplHome } from './home';
 
 export interface GlobalArgs {
   backend?: string;
@@ -85,7 +84,6 @@ export class CliContext implements CliHost {
   }
 }
 
-/** $DPL_HOME, default ~/.cache/dpl. */
-export const dplHome = () => process.env.DPL_HOME ?? path.join(os.homedir(), '.cache', 'dpl');
+export { dplHome } from './home';
 
 export const DPL_VERSION: string = (require('../package.json') as { version: string }).version;

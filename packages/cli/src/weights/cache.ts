@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backbone } from '@dpl/core';
-import { dplHome } from '../context';
+import { dplHome } from '../home';
 
 export const weightsDir = () => path.join(dplHome(), 'weights');
 

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ExtractOptions, FeatureExtractor, WeightsProvenance } from '../contracts/backbone';
+import type { Backbone, ExtractionPoint, ExtractOptions, FeatureExtractor, WeightsProvenance } from '../contracts/backbone';
 import { runGraph } from '../graph/executor';
 import { buildLayers, disposeLayers, type Layer } from '../graph/layers';
 import type { StateDict } from '../weights/state-dict';
-import type { GraphBackbone } from './define';
 import { inputError } from '../errors';
 
 // a brand, not instanceof: a plugin or an engine package may hold another copy of this class
@@ -13,13 +12,19 @@ const BRAND: unique symbol = Symbol.for('dpl.GraphFeatureExtractor') as never;
 export const isGraphFeatureExtractor = (x: unknown): x is GraphFeatureExtractor =>
   typeof x === 'object' && x !== null && (x as { [BRAND]?: unknown })[BRAND] === true;
 
+/**
+ * The backbone an extractor runs: a GraphBackbone (define.ts), named by what is used here so that
+ * define.ts and this file do not import each other.
+ */
+export type CheckedBackbone = Backbone & { checkInputSize(h: number, w: number, points: ExtractionPoint[]): void };
+
 /** A graph backbone bound to frozen weights. */
 export class GraphFeatureExtractor implements FeatureExtractor {
   readonly [BRAND] = true;
   private layers: Map<number, Layer> | null;
 
   constructor(
-    readonly backbone: GraphBackbone,
+    readonly backbone: CheckedBackbone,
     sd: StateDict,
     readonly provenance: WeightsProvenance,
   ) {

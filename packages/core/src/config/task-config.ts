@@ -5,35 +5,11 @@
  */
 import Ajv, { type ValidateFunction } from 'ajv';
 import type { TaskPreset } from '../contracts/task';
+import type { ConfigProperty, TaskConfigSchema } from '../contracts/task-schema';
 import { configError } from '../errors';
 import { asConfigError } from './config-error';
 
-/** A JSON Schema for one config value; `description` says what the key does (shown to users). */
-export interface ConfigProperty {
-  description: string;
-  type?: string | string[];
-  enum?: readonly unknown[];
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  exclusiveMaximum?: number;
-  multipleOf?: number;
-  minLength?: number;
-  items?: Omit<ConfigProperty, 'description'> & { description?: string };
-  minItems?: number;
-  maxItems?: number;
-  uniqueItems?: boolean;
-  /** Wording of the fix in errors ("use <expected>") when the derived one would be unclear. */
-  expected?: string;
-}
-
-/** What a task publishes about its configuration (Task.configSchema). */
-export interface TaskConfigSchema {
-  type: 'object';
-  properties: Record<string, ConfigProperty>;
-  required: string[];
-  additionalProperties: false;
-}
+export type { ConfigProperty, TaskConfigSchema } from '../contracts/task-schema';
 
 export interface TaskConfigSpec<T> {
   /** The task id, for messages ("is not a segmentation setting"). */

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import type { BackendInfo } from '../backend';
-import type { Registry } from '../plugins/registry';
 import type { Backbone, BuildOptions } from './backbone';
+import type { PluginCatalog } from './plugin';
 import type { ProgressReporter } from './task';
 
 /** Where a command writes: stdout carries results (only JSON under --json), stderr progress and notes. */
@@ -25,7 +25,7 @@ export interface CliHost {
   readonly home: string;
   /** The host's dpl version (recorded in outputs). */
   readonly version: string;
-  registry(): Promise<Registry>;
+  registry(): Promise<PluginCatalog>;
   backend(): Promise<BackendInfo>;
   /** Prints one JSON document on stdout. */
   printJson(value: unknown): void;

@@ -1,3 +1,6 @@
+import type { Backbone } from './backbone';
+import type { Task } from './task';
+
 /**
  * The plugin API version this host implements, and the oldest it still accepts. A plugin declares
  * the version it was written for (`"apiVersion"` in its manifest); the host loads it when
@@ -43,4 +46,20 @@ export interface PluginInfo {
   warnings: string[];
   /** Not loaded because a plugin of the same name from a more explicit place is used (says which). */
   skipped?: string;
+}
+
+/**
+ * What the host's plugin registry answers about the loaded plugins (the `Registry` class in
+ * packages/core/src/plugins/registry.ts implements it): what a plugin command gets from
+ * `CliHost.registry()`.
+ */
+export interface PluginCatalog {
+  /** Every plugin found, loaded or refused, with what it registered. */
+  readonly plugins: PluginInfo[];
+  backbones(): Backbone[];
+  /** The backbone with this id; throws a DplError listing the installed ones. */
+  backbone(id: string): Backbone;
+  tasks(): Task[];
+  /** The task with this id; throws a DplError listing the installed ones. */
+  task(id: string): Task;
 }

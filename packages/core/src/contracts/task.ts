@@ -1,4 +1,4 @@
-import type { TaskConfigSchema } from '../config/task-config';
+import type { TaskConfigSchema } from './task-schema';
 import type { FeatureExtractor, WeightsProvenance } from './backbone';
 
 /** Progress of long work: the CLI renders it as a bar on a TTY and plain lines otherwise. */

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Container, ContainerModule } from 'inversify';
 import type { Backbone } from '../contracts/backbone';
 import type { CliCommand } from '../contracts/cli-command';
-import type { PluginInfo, PluginSource } from '../contracts/plugin';
+import type { PluginCatalog, PluginInfo, PluginSource } from '../contracts/plugin';
 import type { Task } from '../contracts/task';
 import { DplError, unknownBackbone } from '../errors';
 import { BackboneToken, CliCommandToken, TaskToken } from '../tokens';
@@ -43,7 +43,7 @@ const RANK: Record<PluginSource, number> = { default: 0, workspace: 1, project: 
 const isExplicit = (s: PluginSource) => RANK[s] >= 2;
 
 /** The DI container with every loaded plugin, and what was found. */
-export class Registry {
+export class Registry implements PluginCatalog {
   constructor(
     readonly container: Container,
     readonly plugins: PluginInfo[],
