@@ -33,6 +33,7 @@ export { buildLayers, disposeLayers, type Layer, type ConvLayer } from './graph/
 export { randomStateDict } from './graph/random-init';
 
 export { defineBackbone, GraphBackbone, type BackboneSpec } from './backbone/define';
+export { defineFamily, torchvisionWeights, type BackboneFamily, type FamilySpec, type FamilyVariant } from './backbone/family';
 export { GraphFeatureExtractor, isGraphFeatureExtractor } from './backbone/extractor';
 
 export { FrozenConv2d, type ConvSpec } from './ops/conv-frozen';

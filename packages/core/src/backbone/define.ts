@@ -1,5 +1,5 @@
 import type { Backbone, BackboneMetadata, BuildOptions, ExtractionPoint, FeatureExtractor } from '../contracts/backbone';
-import { inputError, unknownPoint } from '../errors';
+import { configError, inputError, unknownPoint } from '../errors';
 import { analyse, totalConvs } from '../graph/analyse';
 import { GraphBuilder, type Ref } from '../graph/builder';
 import type { Graph } from '../graph/ir';
@@ -19,6 +19,17 @@ export interface BackboneSpec {
   ignorePrefixes?: string[];
   /** Renames legacy checkpoint keys to the current torchvision names. */
   renameKey?: (key: string) => string;
+  /** The study's four points as tap names, in E1..E4 order: sets their `paperIndex`. */
+  studyPoints?: string[];
+}
+
+/** Gives the taps named in `names` their paper index (1-based, in order); every name must be a tap. */
+function markStudyPoints(graph: Graph, id: string, names: string[]): void {
+  names.forEach((name, i) => {
+    const tap = graph.taps.find((t) => t.name === name);
+    if (!tap) throw configError(`${id} study point '${name}'`, 'is not a tap of the graph');
+    tap.paperIndex = i + 1;
+  });
 }
 
 /** A backbone defined by a graph: points, attributes and weight checks all come from it. */
@@ -39,7 +50,9 @@ export class GraphBackbone implements Backbone {
     if (!this.cachedGraph) {
       const g = new GraphBuilder();
       const out = this.spec.graph(g);
-      this.cachedGraph = g.build(out ?? undefined);
+      const graph = g.build(out ?? undefined);
+      markStudyPoints(graph, this.id, this.spec.studyPoints ?? []);
+      this.cachedGraph = graph;
     }
     return this.cachedGraph;
   }
