@@ -1,7 +1,4 @@
-import { defineBackbone, type GraphBackbone, type GraphBuilder } from '@dpl/core';
-
-/** The study's four points (docs/PROTOCOL.md section 2): features 1, 4, 7, 11. */
-const PAPER_POINTS = ['relu1', 'relu2', 'relu3', 'relu5'];
+import { defineFamily, type GraphBackbone, type GraphBuilder } from '@dpl/core';
 
 /** One entry of torchvision's AlexNet `features`, in order. */
 type Layer =
@@ -44,31 +41,28 @@ function alexnetGraph(g: GraphBuilder): void {
       x = g.maxPool(x, { k: 3, stride: 2 });
       what = 'max pool 3x3 stride 2';
     }
-    const name = `${l.kind}${l.n}`;
-    const p = PAPER_POINTS.indexOf(name);
-    g.tap(name, x, { studyIndex: idx, paperIndex: p >= 0 ? p + 1 : undefined, description: `features.${idx}: ${what}` });
+    g.tap(`${l.kind}${l.n}`, x, { studyIndex: idx, description: `features.${idx}: ${what}` });
   });
 }
 
-const FILE = 'alexnet-owt-7be5be79.pth';
-
-export const alexnet = (): GraphBackbone =>
-  defineBackbone({
-    id: 'alexnet',
-    family: 'alexnet',
-    metadata: {
-      imagenetTop1: 56.522,
-      paramsMillions: 61.1,
-      batchNorm: false,
-      normalization: 'imagenet',
-      inStudy: true,
-      weights: { file: FILE, url: `https://download.pytorch.org/models/${FILE}`, sha256Prefix: '7be5be79' },
+export const alexnetFamily = defineFamily({
+  family: 'alexnet',
+  variants: {
+    alexnet: {
+      weights: 'alexnet-owt-7be5be79.pth',
+      top1: 56.522,
+      params: 61.1,
       description: "AlexNet, torchvision's one-weird-trick variant (Krizhevsky 2014)",
     },
-    graph: alexnetGraph,
-    // the fully connected head is not a loss-network layer
-    ignorePrefixes: ['classifier.'],
-  });
+  },
+  build: alexnetGraph,
+  // the study's four points (docs/PROTOCOL.md section 2): features 1, 4, 7, 11
+  studyPoints: { alexnet: ['relu1', 'relu2', 'relu3', 'relu5'] },
+  batchNorm: false,
+  // the fully connected head is not a loss-network layer
+  ignorePrefixes: ['classifier.'],
+});
 
-export const ALEXNET_IDS = ['alexnet'];
-export const alexnetBackbones = (): GraphBackbone[] => [alexnet()];
+export const alexnet = (): GraphBackbone => alexnetFamily.backbone('alexnet');
+export const ALEXNET_IDS = alexnetFamily.ids;
+export const alexnetBackbones = (): GraphBackbone[] => alexnetFamily.backbones();
