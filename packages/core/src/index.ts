@@ -25,31 +25,27 @@ export { asConfigError, resolveTaskConfig } from './config/config-error';
 
 export * from './graph/ir';
 export { GraphBuilder, type Ref, type ConvOptions, type PoolOptions } from './graph/builder';
-export { analyse, paramCount, totalConvs, totalParams, type NodeAttributes } from './graph/analyse';
-export { spatialShapes, minInputSize, ancestors, poolOut } from './graph/shapes';
-export { expectedParams, checkStateDict, assertBindable, type ParamSpec, type BindingReport } from './graph/params';
+export { analyse, totalConvs, totalParams, type NodeAttributes } from './graph/analyse';
+export { spatialShapes, minInputSize, poolOut } from './graph/shapes';
+export { expectedParams, checkStateDict, type ParamSpec, type BindingReport } from './graph/params';
 export { runGraph, type BatchNormMode } from './graph/executor';
-export { buildLayers, disposeLayers, type Layer, type ConvLayer } from './graph/layers';
+export type { Layer, ConvLayer } from './graph/layers';
 export { randomStateDict } from './graph/random-init';
 
 export { defineBackbone, GraphBackbone, type BackboneSpec } from './backbone/define';
 export { defineFamily, torchvisionWeights, type BackboneFamily, type FamilySpec, type FamilyVariant } from './backbone/family';
 export { GraphFeatureExtractor, isGraphFeatureExtractor } from './backbone/extractor';
 
-export { FrozenConv2d, type ConvSpec } from './ops/conv-frozen';
-export { maxPool2d, avgPool2d, adaptiveAvgPool2d, type PoolSpec } from './ops/pool';
-export { zeroInsert, zeroInsertFull, padOrCrop, subsample } from './ops/zero-insert';
-export { conv2d as trainableConv2d, conv2dInputOnly, convRaw, convInputGrad, convFilterGrad } from './ops/conv-train';
+export { zeroInsertFull } from './ops/zero-insert';
+export { convRaw, convInputGrad, convFilterGrad } from './ops/conv-train';
 export { depthwiseConv2d, depthwiseConv2dFrozen } from './ops/depthwise';
-export { groupedConv2d, groupedConv2dFrozen, FrozenGroupedConv2d, type GroupedStrategy } from './ops/grouped';
-export { convTranspose2d, convTranspose2dFrozen, convTransposeOutShape } from './ops/conv-transpose';
-export { pad2d, type PadMode, type Pad2d } from './ops/pad';
+export { groupedConv2d, groupedConv2dFrozen, type GroupedStrategy } from './ops/grouped';
+export { convTranspose2d, convTranspose2dFrozen } from './ops/conv-transpose';
 export type { Conv2DSpec, GroupedConv2DSpec, ConvTranspose2DSpec } from './ops/conv-spec';
 
 export * from './weights/state-dict';
-export { readNpy, readNpyFile, readNpyHeader, writeNpy, type NpyArray, type NpyHeader } from './weights/npy';
+export { readNpy, writeNpy, type NpyArray } from './weights/npy';
 export { readWeights, detectWeightsFormat, expectBackbone, type WeightsFormat } from './weights/read-weights';
-export { maxWeightsBytes, DEFAULT_MAX_WEIGHTS_BYTES, MAX_WEIGHTS_BYTES_ENV } from './weights/limits';
 export { readPth } from './weights/pth';
 export { readSafetensors, writeSafetensors, looksLikeSafetensors } from './weights/safetensors';
 
@@ -57,26 +53,22 @@ export {
   readImage,
   writePng,
   readInputTensor,
-  maxPixels,
-  setMaxPixels,
-  DEFAULT_MAX_PIXELS,
-  MAX_PIXELS_ENV,
   type RgbFloatImage,
   type ReadImageOptions,
 } from './image/io';
 export { writeHeatmapPng, type HeatmapOptions } from './image/heatmap';
-export * from './image/image';
-export { resize, resizeShorterSide, shorterSideSize, RESAMPLE_FILTERS, type ResampleFilter } from './image/resample';
-export { gaussianBlur, boxBlur, gaussianBoxRadius } from './image/blur';
-export { centerCrop, centerCropOffset, crop } from './image/crop';
+export { toFloat01, fromFloat01, type Image8, type ImageF, type RgbImage, type AnyImage, type FloatRounding } from './image/image';
+export { resize, resizeShorterSide, RESAMPLE_FILTERS, type ResampleFilter } from './image/resample';
+export { gaussianBlur } from './image/blur';
+export { centerCrop, crop } from './image/crop';
 
 export { Registry, createRegistry, backbonePlugin, taskPlugin, pluginModule, type RegistryOptions } from './plugins/registry';
-export { defaultPlugins, projectPlugins, configuredPlugins, locatePlugin, type FoundPlugin, type MissingPlugin } from './plugins/discover';
-export { shareHostModules, findPackageDir, SHARED_PACKAGES } from './plugins/host-modules';
-export { checkManifest, PLUGIN_MANIFEST_SCHEMA } from './plugins/manifest';
+export { defaultPlugins } from './plugins/discover';
+export { SHARED_PACKAGES } from './plugins/host-modules';
+export { PLUGIN_MANIFEST_SCHEMA } from './plugins/manifest';
 
 export * from './util/random';
-export { makeTempDir, removeTempDir, withTempDir, liveTempDirs } from './util/temp-dir';
+export { makeTempDir, removeTempDir } from './util/temp-dir';
 
 export { backboneContract, type ContractCheck, type ContractOptions } from './testkit/backbone-contract';
 export {

@@ -1,9 +1,6 @@
 export {
   exportGraphOnnx,
   exportBackboneOnnx,
-  unsupportedOp,
-  ONNX_EXPORTER_VERSION,
-  ONNX_INPUT,
   type OnnxModel,
   type OnnxOutput,
   type OnnxExportOptions,
@@ -11,20 +8,15 @@ export {
 } from './export';
 export {
   cachedOnnxModel,
-  cachedModelPath,
-  checkCachedModel,
   verifyOnnxCache,
   defaultOnnxCacheDir,
-  onnxModelKey,
   weightsHash,
   type CachedModel,
   type CachedModelInfo,
   type CachedModelCheck,
-  type ModelKeyParts,
 } from './cache';
 export {
   loadOnnxRuntime,
-  sessionOptions,
   coreCount,
   type OrtLoad,
   type OrtModule,
@@ -35,7 +27,6 @@ export {
 export {
   createInferenceEngine,
   checkEngineChoice,
-  extractorStateDict,
   ENGINE_CHOICES,
   type EngineChoice,
   type EngineName,

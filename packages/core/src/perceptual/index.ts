@@ -1,20 +1,10 @@
 export {
-  prepareInput,
-  checkInputSpec,
   checkRange,
-  describeInputSpec,
-  LPIPS_SHIFT,
-  LPIPS_SCALE,
-  RANGE_TOLERANCE,
   type PerceptualInputSpec,
   type PerceptualRange,
   type PerceptualNormalization,
   type PerceptualResize,
 } from './input';
-export { unitNormalize, UNIT_NORM_EPS } from './unit-normalize';
-// differentiable F.interpolate(bilinear, align_corners=False); tf.image.resizeBilinear's gradient is not
-export { resizeBilinear as resizeBilinearTorch, bilinearMatrix } from './bilinear';
-export { noGrad } from './no-grad';
 export {
   PerceptualDistance,
   type PerceptualDistanceOptions,
