@@ -49,13 +49,7 @@ export { readWeights, detectWeightsFormat, expectBackbone, type WeightsFormat } 
 export { readPth } from './weights/pth';
 export { readSafetensors, writeSafetensors, looksLikeSafetensors } from './weights/safetensors';
 
-export {
-  readImage,
-  writePng,
-  readInputTensor,
-  type RgbFloatImage,
-  type ReadImageOptions,
-} from './image/io';
+export { readImage, writePng, readInputTensor, type RgbFloatImage, type ReadImageOptions } from './image/io';
 export { writeHeatmapPng, type HeatmapOptions } from './image/heatmap';
 export { toFloat01, fromFloat01, type Image8, type ImageF, type RgbImage, type AnyImage, type FloatRounding } from './image/image';
 export { resize, resizeShorterSide, RESAMPLE_FILTERS, type ResampleFilter } from './image/resample';

@@ -1,11 +1,4 @@
-export {
-  exportGraphOnnx,
-  exportBackboneOnnx,
-  type OnnxModel,
-  type OnnxOutput,
-  type OnnxExportOptions,
-  type TensorLayout,
-} from './export';
+export { exportGraphOnnx, exportBackboneOnnx, type OnnxModel, type OnnxOutput, type OnnxExportOptions, type TensorLayout } from './export';
 export {
   cachedOnnxModel,
   verifyOnnxCache,

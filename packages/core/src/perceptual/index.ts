@@ -1,10 +1,4 @@
-export {
-  checkRange,
-  type PerceptualInputSpec,
-  type PerceptualRange,
-  type PerceptualNormalization,
-  type PerceptualResize,
-} from './input';
+export { checkRange, type PerceptualInputSpec, type PerceptualRange, type PerceptualNormalization, type PerceptualResize } from './input';
 export {
   PerceptualDistance,
   type PerceptualDistanceOptions,
