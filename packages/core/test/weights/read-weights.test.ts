@@ -46,6 +46,20 @@ describe('readWeights picks the reader by content', () => {
     expect([...(await readWeights(p)).get('w')!.data]).toEqual([1, 2]);
   });
 
+  it.each([0x0280, 0x0580])(
+    'a safetensors file with a %i-byte header (its first bytes 0x80 0x02..0x05, as in a pickle) is read as safetensors',
+    async (n) => {
+      const json = JSON.stringify({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }).padEnd(n, ' ');
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(n));
+      const p = path.join(dir, `header-${n}.bin`);
+      fs.writeFileSync(p, Buffer.concat([len, Buffer.from(json), Buffer.from(Float32Array.of(3, 4).buffer)]));
+      expect([...fs.readFileSync(p).subarray(0, 2)]).toEqual([0x80, n >> 8]);
+      expect(await detectWeightsFormat(p)).toBe('safetensors');
+      expect([...(await readWeights(p)).get('w')!.data]).toEqual([3, 4]);
+    },
+  );
+
   it('missing, empty, directory and unknown files give errors naming the path', async () => {
     const missingFile = path.join(dir, 'absent.pth');
     await expect(readWeights(missingFile)).rejects.toMatchObject({

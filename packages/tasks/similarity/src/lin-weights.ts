@@ -3,9 +3,8 @@
  * (`lin.<point>.weight` [C], plus `rank.*` and, for tune / scratch, `net.*`), or LPIPS' official
  * v0.1 lin checkpoint (`lin<i>.model.1.weight` [1, C, 1, 1]) through core's LPIPS loader.
  */
-import { LPIPS_POINTS, lpipsBackbone, lpipsLinFromStateDict, weightsError, type Backbone, type StateDict } from '@dpl/core';
+import { LPIPS_POINTS, lpipsBackbone, lpipsLinFromStateDict, readWeights, weightsError, type Backbone, type StateDict } from '@dpl/core';
 import { linParam } from './model';
-import { readStateDict } from './read-state-dict';
 
 export interface LoadedLinWeights {
   weights: Map<string, Float32Array>;
@@ -17,7 +16,7 @@ export interface LoadedLinWeights {
 
 /** Lin weights for `points` (resolved names) of `backboneId` from `file`; errors name the file and what is wrong. */
 export async function readLinWeights(file: string, backboneId: string, points: string[], channels: number[]): Promise<LoadedLinWeights> {
-  return linWeightsFrom(await readStateDict(file), file, backboneId, points, channels);
+  return linWeightsFrom(await readWeights(file), file, backboneId, points, channels);
 }
 
 /**
@@ -25,7 +24,7 @@ export async function readLinWeights(file: string, backboneId: string, points: s
  * for LPIPS' format, the `lin.<point>.weight` keys for this task's.
  */
 export async function readLinWeightsAtTheirPoints(file: string, backbone: Backbone): Promise<LoadedLinWeights & { points: string[] }> {
-  const sd = await readStateDict(file);
+  const sd = await readWeights(file);
   const keys = [...sd.keys()];
   let points: string[];
   if (keys.some((k) => /^lin\d+\.model\.1\.weight$/.test(k))) {

@@ -13,6 +13,7 @@ import {
   configError,
   nn,
   randomStateDict,
+  readWeights,
   runGraph,
   weightsError,
   type Backbone,
@@ -24,7 +25,6 @@ import {
   type StateDict,
   type WeightsProvenance,
 } from '@dpl/core';
-import { readStateDict } from './read-state-dict';
 
 /** LPIPS' Dist2LogitLayer epsilon in the ratio features. */
 export const RANK_EPS = 0.1;
@@ -225,5 +225,5 @@ export async function initialNetworkWeights(
   if (variant === 'scratch') return { sd: randomStateDict(backbone.graph(), seed), provenance: { kind: 'random', seed } };
   const prov = extractor.provenance;
   if (prov.kind === 'random') return { sd: randomStateDict(backbone.graph(), prov.seed), provenance: prov };
-  return { sd: backbone.prepareWeights(await readStateDict(prov.file), prov.file), provenance: prov };
+  return { sd: backbone.prepareWeights(await readWeights(prov.file), prov.file), provenance: prov };
 }
