@@ -3,6 +3,7 @@
  * fixtures.py proves each construction is live (Python's own loaders run it and create a marker
  * file); our reader must refuse it, name the global and the file, and create no marker.
  */
+import childProcess = require('child_process'); // the module object itself (a namespace import's properties cannot be spied on)
 import * as fs from 'fs';
 import * as path from 'path';
 import { readPth } from '../../src/weights/pth';
@@ -40,12 +41,19 @@ describe('malicious checkpoints are refused without running anything', () => {
       const { path: file, marker } = manifest.files[key];
       const global = manifest.globals[key.split('_')[0]];
       // ...and our reader refuses it, naming the global and the file.
+      // every way to start a process, counted (no sleep: a spawn would be seen here, not guessed from time)
+      const starts = (['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork'] as const).map((f) =>
+        jest.spyOn(childProcess, f),
+      );
       await expect(readPth(file)).rejects.toMatchObject({
         code: 'E_WEIGHTS',
         message: expect.stringContaining(`the pickle references the global '${global}'`),
       });
       await expect(readWeights(file)).rejects.toThrow(file);
-      await new Promise((r) => setTimeout(r, 50)); // a spawned process would have had time to run
+      for (const spy of starts) {
+        expect(spy).not.toHaveBeenCalled();
+        spy.mockRestore();
+      }
       expect(fs.existsSync(marker)).toBe(false);
     });
   }
