@@ -1,18 +1,42 @@
-import { defineBackbone, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
+import { defineFamily, type FamilyVariant, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
 
-/** torchvision's ResNet variants: block type, blocks per stage, and the Bottleneck's groups / width_per_group. */
-interface Arch {
+/**
+ * torchvision's ResNet variants: block type, blocks per stage, and the Bottleneck's groups /
+ * width_per_group; V1 weights, ImageNet top-1 and params (M) of the full model, fc included, from
+ * torchvision 0.14's `<Model>_Weights.IMAGENET1K_V1`.
+ */
+interface Arch extends FamilyVariant {
   block: 'basic' | 'bottleneck';
   layers: [number, number, number, number];
   groups: number;
   widthPerGroup: number;
-  description: string;
 }
 
 const ARCHS: Record<string, Arch> = {
-  resnet18: { block: 'basic', layers: [2, 2, 2, 2], groups: 1, widthPerGroup: 64, description: 'ResNet-18 (He et al. 2015)' },
-  resnet34: { block: 'basic', layers: [3, 4, 6, 3], groups: 1, widthPerGroup: 64, description: 'ResNet-34 (He et al. 2015)' },
+  resnet18: {
+    weights: 'resnet18-f37072fd.pth',
+    top1: 69.758,
+    params: 11.69,
+    block: 'basic',
+    layers: [2, 2, 2, 2],
+    groups: 1,
+    widthPerGroup: 64,
+    description: 'ResNet-18 (He et al. 2015)',
+  },
+  resnet34: {
+    weights: 'resnet34-b627a593.pth',
+    top1: 73.314,
+    params: 21.8,
+    block: 'basic',
+    layers: [3, 4, 6, 3],
+    groups: 1,
+    widthPerGroup: 64,
+    description: 'ResNet-34 (He et al. 2015)',
+  },
   resnet50: {
+    weights: 'resnet50-0676ba61.pth',
+    top1: 76.13,
+    params: 25.56,
     block: 'bottleneck',
     layers: [3, 4, 6, 3],
     groups: 1,
@@ -20,6 +44,9 @@ const ARCHS: Record<string, Arch> = {
     description: 'ResNet-50 (He et al. 2015; torchvision v1.5: stride on the 3x3 conv)',
   },
   resnet101: {
+    weights: 'resnet101-63fe2227.pth',
+    top1: 77.374,
+    params: 44.55,
     block: 'bottleneck',
     layers: [3, 4, 23, 3],
     groups: 1,
@@ -27,6 +54,9 @@ const ARCHS: Record<string, Arch> = {
     description: 'ResNet-101 (He et al. 2015; torchvision v1.5)',
   },
   resnet152: {
+    weights: 'resnet152-394f9c45.pth',
+    top1: 78.312,
+    params: 60.19,
     block: 'bottleneck',
     layers: [3, 8, 36, 3],
     groups: 1,
@@ -34,6 +64,9 @@ const ARCHS: Record<string, Arch> = {
     description: 'ResNet-152 (He et al. 2015; torchvision v1.5)',
   },
   resnext50_32x4d: {
+    weights: 'resnext50_32x4d-7cdf4587.pth',
+    top1: 77.618,
+    params: 25.03,
     block: 'bottleneck',
     layers: [3, 4, 6, 3],
     groups: 32,
@@ -41,6 +74,9 @@ const ARCHS: Record<string, Arch> = {
     description: 'ResNeXt-50 32x4d (Xie et al. 2016): grouped 3x3 convs, 32 groups of width 4',
   },
   resnext101_32x8d: {
+    weights: 'resnext101_32x8d-8ba56ff5.pth',
+    top1: 79.312,
+    params: 88.79,
     block: 'bottleneck',
     layers: [3, 4, 23, 3],
     groups: 32,
@@ -48,6 +84,9 @@ const ARCHS: Record<string, Arch> = {
     description: 'ResNeXt-101 32x8d (Xie et al. 2016): grouped 3x3 convs, 32 groups of width 8',
   },
   wide_resnet50_2: {
+    weights: 'wide_resnet50_2-95faca4d.pth',
+    top1: 78.468,
+    params: 68.88,
     block: 'bottleneck',
     layers: [3, 4, 6, 3],
     groups: 1,
@@ -55,6 +94,9 @@ const ARCHS: Record<string, Arch> = {
     description: 'Wide ResNet-50-2 (Zagoruyko & Komodakis 2016): Bottleneck inner width doubled',
   },
   wide_resnet101_2: {
+    weights: 'wide_resnet101_2-32ee1156.pth',
+    top1: 78.848,
+    params: 126.89,
     block: 'bottleneck',
     layers: [3, 4, 23, 3],
     groups: 1,
@@ -62,26 +104,6 @@ const ARCHS: Record<string, Arch> = {
     description: 'Wide ResNet-101-2 (Zagoruyko & Komodakis 2016): Bottleneck inner width doubled',
   },
 };
-
-/**
- * torchvision V1 weights (from torchvision 0.14's `<Model>_Weights.IMAGENET1K_V1`):
- * [file, ImageNet top-1, params (M) of the full model, fc included].
- */
-const WEIGHTS: Record<string, [string, number, number]> = {
-  resnet18: ['resnet18-f37072fd.pth', 69.758, 11.69],
-  resnet34: ['resnet34-b627a593.pth', 73.314, 21.8],
-  resnet50: ['resnet50-0676ba61.pth', 76.13, 25.56],
-  resnet101: ['resnet101-63fe2227.pth', 77.374, 44.55],
-  resnet152: ['resnet152-394f9c45.pth', 78.312, 60.19],
-  resnext50_32x4d: ['resnext50_32x4d-7cdf4587.pth', 77.618, 25.03],
-  resnext101_32x8d: ['resnext101_32x8d-8ba56ff5.pth', 79.312, 88.79],
-  wide_resnet50_2: ['wide_resnet50_2-95faca4d.pth', 78.468, 68.88],
-  wide_resnet101_2: ['wide_resnet101_2-32ee1156.pth', 78.848, 126.89],
-};
-
-/** The study's networks; their points are top-level children 2, 4, 5, 7 (docs/PROTOCOL.md section 2). */
-const STUDY = new Set(['resnet18', 'resnet50', 'resnext50_32x4d']);
-const PAPER_POINTS = ['relu', 'layer1', 'layer2', 'layer4'];
 
 /** conv (no bias, as every torchvision ResNet conv) + BN under the same module prefix numbering. */
 function convBn(g: GraphBuilder, x: Ref, conv: string, bn: string, out: number, k: number, stride = 1, groups = 1): Ref {
@@ -117,14 +139,9 @@ function bottleneck(g: GraphBuilder, x: Ref, key: string, planes: number, stride
  * residual block `layerL.B` (its output after the final ReLU; the last block of a stage taps the
  * same node as the stage).
  */
-function resnetGraph(g: GraphBuilder, a: Arch, study: boolean): void {
+function resnetGraph(g: GraphBuilder, a: Arch): void {
   const child = (name: string, x: Ref, idx: number, what: string) => {
-    const p = PAPER_POINTS.indexOf(name);
-    g.tap(name, x, {
-      studyIndex: idx,
-      paperIndex: study && p >= 0 ? p + 1 : undefined,
-      description: `top-level child ${idx} (${name}): ${what}`,
-    });
+    g.tap(name, x, { studyIndex: idx, description: `top-level child ${idx} (${name}): ${what}` });
   };
   let x = g.input(3);
   x = g.conv(x, 'conv1', { out: 64, k: 7, stride: 2, pad: 3, bias: false });
@@ -153,26 +170,17 @@ function resnetGraph(g: GraphBuilder, a: Arch, study: boolean): void {
   });
 }
 
-function resnet(id: string): GraphBackbone {
-  const a = ARCHS[id];
-  const [file, top1, params] = WEIGHTS[id];
-  const study = STUDY.has(id);
-  return defineBackbone({
-    id,
-    family: 'resnet',
-    metadata: {
-      imagenetTop1: top1,
-      paramsMillions: params,
-      batchNorm: true,
-      normalization: 'imagenet',
-      inStudy: study,
-      weights: { file, url: `https://download.pytorch.org/models/${file}`, sha256Prefix: file.replace(/^.*-([0-9a-f]+)\.pth$/, '$1') },
-      description: a.description,
-    },
-    graph: (g) => resnetGraph(g, a, study),
-    ignorePrefixes: ['fc.'],
-  });
-}
+/** The study's networks; their points are top-level children 2, 4, 5, 7 (docs/PROTOCOL.md section 2). */
+const PAPER_POINTS = ['relu', 'layer1', 'layer2', 'layer4'];
 
-export const RESNET_IDS = Object.keys(ARCHS);
-export const resnetBackbones = (): GraphBackbone[] => RESNET_IDS.map(resnet);
+export const resnetFamily = defineFamily({
+  family: 'resnet',
+  variants: ARCHS,
+  build: resnetGraph,
+  studyPoints: { resnet18: PAPER_POINTS, resnet50: PAPER_POINTS, resnext50_32x4d: PAPER_POINTS },
+  batchNorm: true,
+  ignorePrefixes: ['fc.'],
+});
+
+export const RESNET_IDS = resnetFamily.ids;
+export const resnetBackbones = (): GraphBackbone[] => resnetFamily.backbones();
