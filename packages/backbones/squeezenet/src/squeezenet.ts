@@ -1,19 +1,13 @@
-import { defineBackbone, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
+import { defineFamily, type FamilyVariant, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
 
 /** [squeeze, expand1x1, expand3x3] channels of one Fire module. */
 type Fire = [number, number, number];
 /** One child of torchvision's SqueezeNet `features` after the stem: a Fire module or a max pool. */
 type Item = Fire | 'M';
 
-interface Variant {
+interface Variant extends FamilyVariant {
   conv1: { out: number; k: number };
   body: Item[];
-  paper: string[];
-  file: string;
-  top1: number;
-  params: number;
-  inStudy: boolean;
-  description: string;
 }
 
 const VARIANTS: Record<string, Variant> = {
@@ -31,11 +25,9 @@ const VARIANTS: Record<string, Variant> = {
       'M',
       [64, 256, 256],
     ],
-    paper: [],
-    file: 'squeezenet1_0-b66bff10.pth',
+    weights: 'squeezenet1_0-b66bff10.pth',
     top1: 58.092,
     params: 1.25,
-    inStudy: false,
     description: 'SqueezeNet 1.0 (Iandola et al. 2016)',
   },
   squeezenet1_1: {
@@ -52,12 +44,9 @@ const VARIANTS: Record<string, Variant> = {
       [64, 256, 256],
       [64, 256, 256],
     ],
-    // docs/PROTOCOL.md section 2: features 1, 3, 7, 12
-    paper: ['relu1', 'fire2', 'fire5', 'fire9'],
-    file: 'squeezenet1_1-b8a52dc0.pth',
+    weights: 'squeezenet1_1-b8a52dc0.pth',
     top1: 58.178,
     params: 1.24,
-    inStudy: true,
     description: 'SqueezeNet 1.1 (Iandola et al. 2016; the revision with a 3x3 stem and earlier pooling)',
   },
 };
@@ -71,12 +60,7 @@ const VARIANTS: Record<string, Variant> = {
 function squeezenetGraph(g: GraphBuilder, v: Variant): void {
   let idx = 0;
   const tap = (name: string, x: Ref, what: string, child = true) => {
-    const p = v.paper.indexOf(name);
-    g.tap(name, x, {
-      studyIndex: child ? idx : undefined,
-      paperIndex: p >= 0 ? p + 1 : undefined,
-      description: child ? `features.${idx}: ${what}` : what,
-    });
+    g.tap(name, x, { studyIndex: child ? idx : undefined, description: child ? `features.${idx}: ${what}` : what });
   };
 
   let x = g.input(3);
@@ -118,29 +102,16 @@ function squeezenetGraph(g: GraphBuilder, v: Variant): void {
   tap('relu10', x, 'classifier.2: ReLU (outside features)', false);
 }
 
-function squeezenet(id: string): GraphBackbone {
-  const v = VARIANTS[id];
-  return defineBackbone({
-    id,
-    family: 'squeezenet',
-    metadata: {
-      imagenetTop1: v.top1,
-      paramsMillions: v.params,
-      batchNorm: false,
-      normalization: 'imagenet',
-      inStudy: v.inStudy,
-      weights: {
-        file: v.file,
-        url: `https://download.pytorch.org/models/${v.file}`,
-        sha256Prefix: v.file.replace(/^.*-([0-9a-f]+)\.pth$/, '$1'),
-      },
-      description: v.description,
-    },
-    graph: (g) => squeezenetGraph(g, v),
-    // every parameter of the model (classifier.1 included) is in the graph: nothing to ignore
-    ignorePrefixes: [],
-  });
-}
+export const squeezenetFamily = defineFamily({
+  family: 'squeezenet',
+  variants: VARIANTS,
+  build: squeezenetGraph,
+  // docs/PROTOCOL.md section 2: features 1, 3, 7, 12
+  studyPoints: { squeezenet1_1: ['relu1', 'fire2', 'fire5', 'fire9'] },
+  batchNorm: false,
+  // every parameter of the model (classifier.1 included) is in the graph: nothing to ignore
+  ignorePrefixes: [],
+});
 
-export const SQUEEZENET_IDS = Object.keys(VARIANTS);
-export const squeezenetBackbones = (): GraphBackbone[] => SQUEEZENET_IDS.map(squeezenet);
+export const SQUEEZENET_IDS = squeezenetFamily.ids;
+export const squeezenetBackbones = (): GraphBackbone[] => squeezenetFamily.backbones();
