@@ -22,6 +22,7 @@ export {
   type TaskConfigSpec,
 } from './config/task-config';
 export { asConfigError, resolveTaskConfig } from './config/config-error';
+export { defineTask, type TaskDefinition } from './config/define-task';
 
 export * from './graph/ir';
 export { GraphBuilder, type Ref, type ConvOptions, type PoolOptions } from './graph/builder';

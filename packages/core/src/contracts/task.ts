@@ -9,13 +9,14 @@ export interface ProgressReporter {
   done(): void;
 }
 
-export interface TaskContext {
+/** What a task runs with; `C` is the task's config type (see defineTask). */
+export interface TaskContext<C extends Record<string, unknown> = Record<string, unknown>> {
   /** The loss network, already built. */
   lossNetwork: FeatureExtractor;
   /** Extraction point names on the loss network. */
   points: string[];
   /** The task's resolved configuration (preset merged with overrides). */
-  config: Record<string, unknown>;
+  config: C;
   /** Root folder of the task's dataset, or undefined for the synthetic stand-in. */
   dataRoot?: string;
   seed: number;
@@ -46,7 +47,12 @@ export interface TaskPreset {
   config: Record<string, unknown>;
 }
 
-export interface Task {
+/**
+ * A task plugin. `C` is its config type (what resolveConfig returns). `run` takes the config the
+ * host passes back in ctx.config and checks it: write a task with defineTask, whose run then gets
+ * it checked and typed.
+ */
+export interface Task<C extends Record<string, unknown> = Record<string, unknown>> {
   readonly id: string;
   readonly description: string;
   /** 'paper' (the study's settings) and 'quick' (CPU-sized) at least. */
@@ -54,6 +60,6 @@ export interface Task {
   /** Every config key as a JSON Schema property with a description (what `dpl describe <task>` prints). */
   readonly configSchema?: TaskConfigSchema;
   /** Validates a config (preset merged with overrides) and returns it with defaults filled; throws naming a bad key. */
-  resolveConfig(preset: string, overrides?: Record<string, unknown>): Record<string, unknown>;
+  resolveConfig(preset: string, overrides?: Record<string, unknown>): C;
   run(ctx: TaskContext): Promise<TaskResult>;
 }

@@ -120,8 +120,11 @@ export class PerceptualLoss {
     return new Map(this.points.map((p, i) => [p, feats[i]]));
   }
 
-  /** The loss of `pred` against features from targetFeatures(). */
-  computeWithTarget(pred: tf.Tensor4D, target: PerceptualFeatures): tf.Tensor {
+  /**
+   * The loss of `pred` against features from targetFeatures(); `reduction` overrides the loss's
+   * own (a training loss and its per-image validation from one instance).
+   */
+  computeWithTarget(pred: tf.Tensor4D, target: PerceptualFeatures, reduction: PerceptualReduction = this.reduction): tf.Tensor {
     return tf.tidy(() => {
       let perSample: tf.Tensor1D;
       if (this.distance) {
@@ -146,8 +149,8 @@ export class PerceptualLoss {
         });
         perSample = total!;
       }
-      if (this.reduction === 'none') return perSample;
-      return this.reduction === 'mean' ? tf.mean(perSample) : tf.sum(perSample);
+      if (reduction === 'none') return perSample;
+      return reduction === 'mean' ? tf.mean(perSample) : tf.sum(perSample);
     });
   }
 
@@ -168,6 +171,17 @@ export class PerceptualLoss {
 
   dispose(): void {
     this.distance?.dispose();
+  }
+
+  /**
+   * The loss network's features of `x` (the loss's input spec applied) at every point, in point
+   * order: one forward pass, differentiable w.r.t. `x` (mse / l1 criteria). The caller disposes them.
+   */
+  features(x: tf.Tensor4D): tf.Tensor4D[] {
+    return tf.tidy(() => {
+      const f = this.rawFeatures(x);
+      return this.points.map((p) => f.get(p)!);
+    });
   }
 
   /** Raw features at every point: one forward pass. */

@@ -22,7 +22,7 @@ import '../gradients';
 import type { ProgressReporter } from '../contracts/task';
 import { DplError, configError } from '../errors';
 import { batchesPerEpoch, epochBatches } from './data-order';
-import { adam, setLearningRate } from './optim';
+import { adam, setLearningRate, type AdamOptions } from './optim';
 import type { ParamSnapshot, ParamStore } from './params';
 
 export interface StepInfo {
@@ -50,8 +50,10 @@ export interface TrainLoopOptions<B extends tf.TensorContainer> {
 
   /** The loss of a batch (the loop updates the store's trainable variables). */
   loss?: (batch: B, info: StepInfo) => tf.Scalar;
-  /** For `loss`: default adam() (lr 1e-3, betas (0.9, 0.999), eps 1e-8), disposed at the end. */
+  /** For `loss`: default the loop's own adam(`adam`), disposed at the end. */
   optimizer?: tf.Optimizer;
+  /** Settings of the loop's own Adam (no `optimizer` given): default lr 1e-3, betas (0.9, 0.999), eps 1e-8. */
+  adam?: AdamOptions;
   /** For `loss`: runs after each update, e.g. () => clampNonNegative(linWeights). */
   afterUpdate?: (info: StepInfo) => void;
   /** Alternatively: the caller's own update; returns the loss value. */
@@ -79,8 +81,10 @@ export interface TrainLoopOptions<B extends tf.TensorContainer> {
   progress?: ProgressReporter;
   /** Progress label. Default 'train'. */
   label?: string;
-  /** Aborting stops before the next step; the loop returns normally (stopReason 'aborted'). */
+  /** Aborting stops before the next step; the loop returns normally (stopReason 'aborted'), or throws with abortError. */
   signal?: AbortSignal;
+  /** When aborted, throw DplError E_ABORTED '<abortError> was interrupted after N steps' instead of returning. */
+  abortError?: string;
   /** Default true. */
   tensorGuard?: boolean;
   /** Steps exempt from the leak guard. Default 1. */
@@ -133,6 +137,8 @@ function checkOptions<B extends tf.TensorContainer>(o: TrainLoopOptions<B>): voi
     );
   if (o.update && o.afterUpdate) throw bad('afterUpdate', 'only applies to loss; with update, do it inside update');
   if (o.update && o.lrSchedule && !o.optimizer) throw bad('lrSchedule', 'needs the optimizer when update is given');
+  if (o.adam && (o.optimizer || o.update))
+    throw bad('adam', "only applies to the loop's own optimizer", 'give adam or optimizer, with loss');
   if (o.patience !== undefined && !isPosInt(o.patience)) throw bad('patience', `must be a positive integer, got ${o.patience}`);
   if ((o.patience !== undefined || o.checkpointPath) && !o.validate) throw bad('validate', 'is required for patience / checkpointPath');
   const every = o.validateEvery;
@@ -197,7 +203,7 @@ export async function trainLoop<B extends tf.TensorContainer>(o: TrainLoopOption
     );
   }
   const ownOptimizer = o.loss !== undefined && o.optimizer === undefined;
-  const opt = o.optimizer ?? (o.loss ? adam() : undefined);
+  const opt = o.optimizer ?? (o.loss ? adam(o.adam) : undefined);
   const mode = o.mode ?? 'min';
   const minDelta = o.minDelta ?? 0;
   const every = o.validateEvery ?? { epochs: 1 };
@@ -294,6 +300,8 @@ export async function trainLoop<B extends tf.TensorContainer>(o: TrainLoopOption
         break;
       }
     }
+    if (stopReason === 'aborted' && o.abortError !== undefined)
+      throw new DplError('E_ABORTED', `${o.abortError} was interrupted after ${step} steps`);
     if (o.validate && stopReason === 'completed' && step > lastValidated) await runValidation(epochNow);
 
     let restoredBest = best !== null && bestStep === step;

@@ -350,6 +350,68 @@ describe('trainLoop', () => {
     store.dispose();
   });
 
+  it('with abortError, an abort throws E_ABORTED naming the work and the steps done; adam sets its own optimizer', async () => {
+    const store = newModel();
+    const ctl = new AbortController();
+    const run = trainLoop({
+      store,
+      numExamples: 16,
+      batchSize: 4,
+      seed: 2,
+      epochs: 10,
+      adam: { lr: 0.05 },
+      makeBatch: (idx, info) => {
+        if (info.step === 3) ctl.abort();
+        return makeBatch(idx);
+      },
+      loss: lossOf(store),
+      signal: ctl.signal,
+      abortError: 'toy training',
+    });
+    await expectDplError(run, 'E_ABORTED', /^toy training was interrupted after 3 steps$/);
+    // adam: { lr } is adam({ lr }) given as optimizer: the same parameters after the same steps
+    const train = async (o: Partial<TrainLoopOptions<Batch>>) => {
+      const s = newModel();
+      await trainLoop({
+        store: s,
+        numExamples: 16,
+        batchSize: 4,
+        seed: 2,
+        maxSteps: 5,
+        makeBatch: (idx) => makeBatch(idx),
+        loss: lossOf(s),
+        ...o,
+      });
+      const snap = await s.snapshot();
+      s.dispose();
+      return snap;
+    };
+    const opt = adam({ lr: 0.05 });
+    const given = await train({ optimizer: opt });
+    opt.dispose();
+    const own = await train({ adam: { lr: 0.05 } });
+    expect([...own.keys()]).toEqual([...given.keys()]);
+    for (const [k, v] of own) expect(Array.from(v.data)).toEqual(Array.from(given.get(k)!.data));
+    const both = adam();
+    await expectDplError(
+      trainLoop({
+        store,
+        numExamples: 16,
+        batchSize: 4,
+        seed: 2,
+        epochs: 1,
+        makeBatch: (idx) => makeBatch(idx),
+        loss: lossOf(store),
+        optimizer: both,
+        adam: { lr: 0.05 },
+      }),
+      'E_CONFIG',
+      /trainLoop adam/,
+    );
+    both.dispose();
+    store.dispose();
+  });
+
   it('refuses misuse: no parameters, parameters created mid-training, loss and update together', async () => {
     const base: TrainLoopOptions<Batch> = {
       store: new ParamStore(1),
