@@ -1,4 +1,4 @@
-import { defineBackbone, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
+import { defineFamily, type FamilyVariant, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
 
 /** One stage of EfficientNet-B0 (Tan & Le 2019, table 1), before width/depth scaling. */
 interface StageCfg {
@@ -21,37 +21,38 @@ const STAGES: StageCfg[] = [
   { expand: 6, k: 3, stride: 1, in: 192, out: 320, layers: 1 },
 ];
 
-interface Variant {
+interface Variant extends FamilyVariant {
   width: number;
   depth: number;
   /** BatchNorm eps: b5..b7 (weights ported from lukemelas' TF port) use TF's 1e-3. */
   eps: number;
-  /** torchvision V1 weights: file, ImageNet top-1, params (M) of the whole model. */
-  file: string;
-  top1: number;
-  params: number;
 }
+
+/** The variants table row: torchvision V1 weights, ImageNet top-1, params (M) of the whole model. */
+const variant = (b: number, width: number, depth: number, eps: number, weights: string, top1: number, params: number): Variant => ({
+  width,
+  depth,
+  eps,
+  weights,
+  top1,
+  params,
+  description: `EfficientNet-B${b} (Tan & Le 2019; width x${width}, depth x${depth})`,
+});
 
 /** torchvision 0.14 efficientnet_b0..b7 (multipliers, norm layer and IMAGENET1K_V1 meta). */
 const VARIANTS: Record<string, Variant> = {
-  efficientnet_b0: { width: 1.0, depth: 1.0, eps: 1e-5, file: 'efficientnet_b0_rwightman-3dd342df.pth', top1: 77.692, params: 5.29 },
-  efficientnet_b1: { width: 1.0, depth: 1.1, eps: 1e-5, file: 'efficientnet_b1_rwightman-533bc792.pth', top1: 78.642, params: 7.79 },
-  efficientnet_b2: { width: 1.1, depth: 1.2, eps: 1e-5, file: 'efficientnet_b2_rwightman-bcdf34b7.pth', top1: 80.608, params: 9.11 },
-  efficientnet_b3: { width: 1.2, depth: 1.4, eps: 1e-5, file: 'efficientnet_b3_rwightman-cf984f9c.pth', top1: 82.008, params: 12.23 },
-  efficientnet_b4: { width: 1.4, depth: 1.8, eps: 1e-5, file: 'efficientnet_b4_rwightman-7eb33cd5.pth', top1: 83.384, params: 19.34 },
-  efficientnet_b5: { width: 1.6, depth: 2.2, eps: 1e-3, file: 'efficientnet_b5_lukemelas-b6417697.pth', top1: 83.444, params: 30.39 },
-  efficientnet_b6: { width: 1.8, depth: 2.6, eps: 1e-3, file: 'efficientnet_b6_lukemelas-c76e70fd.pth', top1: 84.008, params: 43.04 },
-  efficientnet_b7: { width: 2.0, depth: 3.1, eps: 1e-3, file: 'efficientnet_b7_lukemelas-dcc49843.pth', top1: 84.122, params: 66.35 },
+  efficientnet_b0: variant(0, 1.0, 1.0, 1e-5, 'efficientnet_b0_rwightman-3dd342df.pth', 77.692, 5.29),
+  efficientnet_b1: variant(1, 1.0, 1.1, 1e-5, 'efficientnet_b1_rwightman-533bc792.pth', 78.642, 7.79),
+  efficientnet_b2: variant(2, 1.1, 1.2, 1e-5, 'efficientnet_b2_rwightman-bcdf34b7.pth', 80.608, 9.11),
+  efficientnet_b3: variant(3, 1.2, 1.4, 1e-5, 'efficientnet_b3_rwightman-cf984f9c.pth', 82.008, 12.23),
+  efficientnet_b4: variant(4, 1.4, 1.8, 1e-5, 'efficientnet_b4_rwightman-7eb33cd5.pth', 83.384, 19.34),
+  efficientnet_b5: variant(5, 1.6, 2.2, 1e-3, 'efficientnet_b5_lukemelas-b6417697.pth', 83.444, 30.39),
+  efficientnet_b6: variant(6, 1.8, 2.6, 1e-3, 'efficientnet_b6_lukemelas-c76e70fd.pth', 84.008, 43.04),
+  efficientnet_b7: variant(7, 2.0, 3.1, 1e-3, 'efficientnet_b7_lukemelas-dcc49843.pth', 84.122, 66.35),
 };
 
 /** torchvision's EfficientNet default for every variant (only active in train mode). */
 export const STOCHASTIC_DEPTH_PROB = 0.2;
-
-/** The study's four points (docs/PROTOCOL.md section 2): stem, stage 1, stage 4, stage 7 (before the head). */
-const PAPER_INDICES: Record<string, number[]> = {
-  efficientnet_b0: [0, 1, 4, 7],
-  efficientnet_b7: [0, 1, 4, 7],
-};
 
 /** torchvision's _make_divisible(v, 8): nearest multiple of 8, at least 8, never 10% below v. */
 export function makeDivisible(v: number, divisor = 8): number {
@@ -129,18 +130,13 @@ function mbconv(g: GraphBuilder, x: Ref, key: string, c: BlockCfg, eps: number, 
  * (the study's module indices 0..8) and every block boundary `stageS.B`; the last block of a
  * stage is the stage's output, so its name is an alias of `stageS`.
  */
-function efficientnetGraph(g: GraphBuilder, id: string, paper: number[]): void {
-  const { eps } = VARIANTS[id];
+function efficientnetGraph(g: GraphBuilder, { eps }: Variant, id: string): void {
   const shape = efficientnetShape(id);
-  const study = (idx: number) => {
-    const p = paper.indexOf(idx);
-    return { studyIndex: idx, paperIndex: p >= 0 ? p + 1 : undefined };
-  };
 
   let x = g.input(3);
   x = g.conv(x, 'features.0.0', { out: shape.stem, k: 3, stride: 2, pad: 1, bias: false });
   x = g.act(g.batchNorm(x, 'features.0.1', eps), 'silu');
-  g.tap('stem', x, { ...study(0), description: `features.0: stem conv 3x3 stride 2 + BN + SiLU, ${shape.stem} channels` });
+  g.tap('stem', x, { studyIndex: 0, description: `features.0: stem conv 3x3 stride 2 + BN + SiLU, ${shape.stem} channels` });
 
   // torchvision: block j of all n blocks gets stochastic_depth_prob 0.2 * j / n
   const totalBlocks = shape.stages.reduce((n, st) => n + st.blocks, 0);
@@ -161,7 +157,7 @@ function efficientnetGraph(g: GraphBuilder, id: string, paper: number[]): void {
         g.tap(`stage${s}.${b}`, x, { description: `features.${s}.${b}: MBConv${st.expand} ${st.k}x${st.k}, ${st.out} channels` });
     }
     g.tap(`stage${s}`, x, {
-      ...study(s),
+      studyIndex: s,
       aliases: [`stage${s}.${st.blocks - 1}`],
       description: `features.${s}: stage ${s} (${st.blocks} x MBConv${st.expand} ${st.k}x${st.k}), ${st.out} channels`,
     });
@@ -169,32 +165,20 @@ function efficientnetGraph(g: GraphBuilder, id: string, paper: number[]): void {
 
   x = g.conv(x, 'features.8.0', { out: shape.head, k: 1, bias: false });
   x = g.act(g.batchNorm(x, 'features.8.1', eps), 'silu');
-  g.tap('head', x, { ...study(8), description: `features.8: head conv 1x1 + BN + SiLU, ${shape.head} channels` });
+  g.tap('head', x, { studyIndex: 8, description: `features.8: head conv 1x1 + BN + SiLU, ${shape.head} channels` });
 }
 
-function efficientnet(id: string): GraphBackbone {
-  const v = VARIANTS[id];
-  const paper = PAPER_INDICES[id] ?? [];
-  return defineBackbone({
-    id,
-    family: 'efficientnet',
-    metadata: {
-      imagenetTop1: v.top1,
-      paramsMillions: v.params,
-      batchNorm: true,
-      normalization: 'imagenet',
-      inStudy: paper.length > 0,
-      weights: {
-        file: v.file,
-        url: `https://download.pytorch.org/models/${v.file}`,
-        sha256Prefix: v.file.replace(/^.*-([0-9a-f]+)\.pth$/, '$1'),
-      },
-      description: `EfficientNet-${id.slice(-2).toUpperCase()} (Tan & Le 2019; width x${v.width}, depth x${v.depth})`,
-    },
-    graph: (g) => efficientnetGraph(g, id, paper),
-    ignorePrefixes: ['classifier.'],
-  });
-}
+/** The study's four points (docs/PROTOCOL.md section 2): stem, stage 1, stage 4, stage 7 (before the head). */
+const PAPER_POINTS = ['stem', 'stage1', 'stage4', 'stage7'];
 
-export const EFFICIENTNET_IDS = Object.keys(VARIANTS);
-export const efficientnetBackbones = (): GraphBackbone[] => EFFICIENTNET_IDS.map(efficientnet);
+export const efficientnetFamily = defineFamily({
+  family: 'efficientnet',
+  variants: VARIANTS,
+  build: efficientnetGraph,
+  studyPoints: { efficientnet_b0: PAPER_POINTS, efficientnet_b7: PAPER_POINTS },
+  batchNorm: true,
+  ignorePrefixes: ['classifier.'],
+});
+
+export const EFFICIENTNET_IDS = efficientnetFamily.ids;
+export const efficientnetBackbones = (): GraphBackbone[] => efficientnetFamily.backbones();
