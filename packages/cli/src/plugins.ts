@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { createRegistry, type Registry } from '@dpl/core';
 
 /** The @dpl/cli package folder: its declared plugin dependencies are dpl's default plugins, found from any working folder. */
-export const CLI_ROOT = path.resolve(__dirname, '..');
+const CLI_ROOT = path.resolve(__dirname, '..');
 
 /** The registry every CLI process uses: defaults, the project's plugins, config, DPL_PLUGINS and `plugins` (--plugin). */
 export const openRegistry = (cwd: string, plugins: string[] = []): Promise<Registry> =>

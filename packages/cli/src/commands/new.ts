@@ -13,7 +13,7 @@ import { usageError } from '../options';
 export type PluginTemplate = 'backbone' | 'task';
 
 /** templates/ beside dist/ (and src/, when run from source). */
-export const TEMPLATES_DIR = path.resolve(__dirname, '..', '..', 'templates');
+const TEMPLATES_DIR = path.resolve(__dirname, '..', '..', 'templates');
 
 /** Lowercase letters, digits, '_' and '-', starting with a letter: a backbone or task id, an npm name part and a file name. */
 const ID = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -21,7 +21,7 @@ const ID = /^[a-z][a-z0-9_-]{0,62}$/;
 const version = (pkg: string): string => (require(`${pkg}/package.json`) as { version: string }).version;
 
 /** Placeholder values for the templates (`{{name}}`). */
-export function templateVars(kind: PluginTemplate, id: string): Record<string, string> {
+function templateVars(kind: PluginTemplate, id: string): Record<string, string> {
   const ident = id.replace(/[-_]+([a-z0-9])/g, (_m, c: string) => c.toUpperCase()).replace(/[-_]/g, '');
   return {
     id,

@@ -14,7 +14,7 @@ import { cachedFile, weightsDir } from '../weights/cache';
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** `--set key=value` overrides; values parse as JSON when they can (numbers, booleans, lists). */
-export function parseOverrides(sets: string[] | undefined): Record<string, unknown> {
+function parseOverrides(sets: string[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const s of sets ?? []) {
     const i = s.indexOf('=');

@@ -32,7 +32,7 @@ export interface CellJobProgress {
  * The version a worker compares with the job's. DPL_VERSION_OVERRIDE is a test hook (it lets a
  * test run a worker that pretends to be another release); nothing else reads it.
  */
-export const workerVersion = (): string => process.env.DPL_VERSION_OVERRIDE || DPL_VERSION;
+const workerVersion = (): string => process.env.DPL_VERSION_OVERRIDE || DPL_VERSION;
 
 /** Why a worker must refuse a job, or null when the versions match. */
 export function versionMismatch(jobVersion: string, mine: string = workerVersion()): string | null {

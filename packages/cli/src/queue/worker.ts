@@ -39,7 +39,7 @@ const MAX_STALLED = 2;
  * DplError codes no retry can fix (the cell's own input, config or weights are wrong): the cell
  * fails at once. Anything else (a crash, a lost process, a download) is retried with backoff.
  */
-export const FINAL_CODES = new Set([
+const FINAL_CODES = new Set([
   'E_INPUT',
   'E_DATA',
   'E_CONFIG',

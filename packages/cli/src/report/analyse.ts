@@ -28,7 +28,7 @@ export interface AnalyseOptions {
 }
 
 /** The attributes the point-level correlations use, in report order. */
-export const POINT_ATTRIBUTES: Attribute[] = [
+const POINT_ATTRIBUTES: Attribute[] = [
   'imagenetTop1',
   'relativeDepth',
   'convsBefore',
@@ -38,7 +38,7 @@ export const POINT_ATTRIBUTES: Attribute[] = [
   'channels',
 ];
 /** The attributes the network-level (best point per network) correlations use. */
-export const NETWORK_ATTRIBUTES: Attribute[] = ['imagenetTop1', 'paramsMillions'];
+const NETWORK_ATTRIBUTES: Attribute[] = ['imagenetTop1', 'paramsMillions'];
 
 export const ATTRIBUTE_LABELS: Record<Attribute, string> = {
   imagenetTop1: 'ImageNet top-1 (%)',
@@ -58,7 +58,7 @@ const sortedNums = (xs: Iterable<number>) => uniq(xs).sort((a, b) => a - b);
 const better = (a: number, b: number, higherIsBetter: boolean) => (higherIsBetter ? a > b : a < b);
 
 /** The row of cells whose loss used no loss network (the autoencoder's `loss: pixel`, the study's baseline). */
-export const BASELINE_ROW = 'pixel-loss baseline';
+const BASELINE_ROW = 'pixel-loss baseline';
 const isBaseline = (c: StoredCell) => (c.config.taskConfig as Record<string, unknown> | undefined)?.loss === 'pixel';
 
 interface Prepared {

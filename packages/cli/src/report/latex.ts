@@ -14,7 +14,7 @@ const SPECIALS: Record<string, string> = {
 };
 
 /** Escapes LaTeX specials; ±, <= and angle brackets become their math/text commands. */
-export const escapeLatex = (s: string) =>
+const escapeLatex = (s: string) =>
   s
     .replace(/[\\{}$&#^_%~]/g, (c) => SPECIALS[c])
     .replace(/±/g, '$\\pm$')

@@ -12,7 +12,7 @@ import { buildDocument } from './tables';
 
 export const FORMATS = ['md', 'html', 'csv', 'json', 'tex'] as const;
 export type ReportFormat = (typeof FORMATS)[number];
-export const FILE_NAMES: Record<ReportFormat, string> = {
+const FILE_NAMES: Record<ReportFormat, string> = {
   md: 'report.md',
   html: 'report.html',
   csv: 'report.csv',

@@ -25,7 +25,7 @@ export interface ExecuteOptions {
 }
 
 /** Installs a Ctrl-C handler for the duration of a run: first stops cleanly, second kills. */
-export function onInterrupt(first: () => void, second: () => void): () => void {
+function onInterrupt(first: () => void, second: () => void): () => void {
   let n = 0;
   const h = () => (++n === 1 ? first() : second());
   process.on('SIGINT', h);

@@ -11,7 +11,7 @@ import { executeCell } from './execute-cell';
  * (done, failed or interrupted) and on SIGINT/SIGTERM (see @dpl/core makeTempDir); the pid lets
  * the runner remove the folders of a worker it had to kill with SIGKILL.
  */
-export const cellTempPrefix = (pid: number) => `dpl-cell-${pid}-`;
+const cellTempPrefix = (pid: number) => `dpl-cell-${pid}-`;
 
 /** Removes the cell folders a (killed) worker process left in the temp folder. */
 export function removeCellTempDirs(pid: number): void {

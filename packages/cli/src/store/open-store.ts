@@ -52,7 +52,7 @@ function tables(db: Database.Database): string[] {
  * a WAL file is opened directly only while its -wal exists (a writer's, shared), else from a copy
  * in memory with the header set back to rollback mode (the file itself is not touched).
  */
-export function openReadOnly(file: string, wal: boolean): Database.Database {
+function openReadOnly(file: string, wal: boolean): Database.Database {
   if (!wal || fs.existsSync(`${file}-wal`)) return new Database(file, { readonly: true, fileMustExist: true });
   const image = fs.readFileSync(file);
   image[18] = 1; // file format write/read version: 1 = rollback journal, 2 = WAL
@@ -61,7 +61,7 @@ export function openReadOnly(file: string, wal: boolean): Database.Database {
 }
 
 /** What `file` is, from its header and (read-only) its tables; throws for anything that is not a store. */
-export function inspectStore(file: string): Inspection {
+function inspectStore(file: string): Inspection {
   const real = realish(file);
   const pseudo = PSEUDO_ROOTS.find((r) => under(real, r));
   if (pseudo) throw storeError(file, `is under ${pseudo}, which holds no files`, 'pass a regular SQLite file with --store');

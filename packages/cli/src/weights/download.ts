@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { DplError, type ProgressReporter } from '@dpl/core';
 
 /** The most bytes any download may write when neither the weights table nor the server says how many. */
-export const MAX_DOWNLOAD_BYTES = 2 * 2 ** 30;
+const MAX_DOWNLOAD_BYTES = 2 * 2 ** 30;
 /** Redirects followed before giving up. */
 export const MAX_REDIRECTS = 5;
 /** Less than this many bytes per second over a whole window is a stall. */

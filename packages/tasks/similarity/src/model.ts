@@ -27,8 +27,8 @@ import {
 } from '@dpl/core';
 
 /** LPIPS' Dist2LogitLayer epsilon in the ratio features. */
-export const RANK_EPS = 0.1;
-export const LEAKY_SLOPE = 0.2;
+const RANK_EPS = 0.1;
+const LEAKY_SLOPE = 0.2;
 
 export const linParam = (point: string): string => `lin.${point}.weight`;
 

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DplError, isDplError, type AsyncPerceptualDistance, type ProgressReporter } from '@dpl/core';
 import { bappsBatches, type BadItemPolicy, type BappsItem, type BappsSplit, type SkippedItem } from './bapps/loader';
 
-export const RECORD_EVERY_MS = 30_000;
+const RECORD_EVERY_MS = 30_000;
 
 /** Distances of one split, in id order (skipped items excluded). */
 export interface SplitRecord {

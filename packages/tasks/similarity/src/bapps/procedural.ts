@@ -74,8 +74,6 @@ export function proceduralTexture(size: number, rand: Rand): Picture {
 
 export type DistortionKind = 'noise' | 'blur' | 'color' | 'blocking' | 'warp' | 'resample' | 'ghost';
 
-export const DISTORTIONS: readonly DistortionKind[] = ['noise', 'blur', 'color', 'blocking', 'warp', 'resample', 'ghost'];
-
 const asImageF = (p: Picture): ImageF => ({ width: p.size, height: p.size, channels: 3, data: p.data });
 
 /** Bilinear sample with edge clamping (for warps and sub-pixel shifts). */
@@ -107,7 +105,7 @@ function mapPixels(p: Picture, f: (x: number, y: number, c: number) => number): 
  * Applies one distortion with strength `s` in [0, 1] (0 leaves the image as it is, 1 is severe).
  * Strengths are monotone: a larger `s` moves the image further from the input.
  */
-export function distort(p: Picture, kind: DistortionKind, s: number, rand: Rand): Picture {
+function distort(p: Picture, kind: DistortionKind, s: number, rand: Rand): Picture {
   const size = p.size;
   switch (kind) {
     case 'noise': {

@@ -25,10 +25,10 @@ import {
 import { distortChain, logistic, proceduralTexture, quantise, type DistortionKind, type Picture, type Rand } from './procedural';
 
 export const JUDGE_SLOPE = 6;
-export const SAME_SLOPE = 20;
-export const SAME_THRESHOLD = 0.12;
+const SAME_SLOPE = 20;
+const SAME_THRESHOLD = 0.12;
 /** Fraction of JND pairs whose p1 is an exact copy of p0. */
-export const JND_IDENTICAL = 0.25;
+const JND_IDENTICAL = 0.25;
 
 /** The distortion chains each split draws from (a rough echo of what the real split holds). */
 const TRADITIONAL: DistortionKind[][] = [['noise'], ['blur'], ['color'], ['blocking'], ['warp']];
@@ -38,7 +38,7 @@ const CNN: DistortionKind[][] = [
   ['warp', 'noise'],
   ['resample', 'color'],
 ];
-export const SPLIT_DISTORTIONS: Record<string, DistortionKind[][]> = {
+const SPLIT_DISTORTIONS: Record<string, DistortionKind[][]> = {
   traditional: TRADITIONAL,
   cnn: CNN,
   mix: [...TRADITIONAL, ...CNN],
@@ -79,7 +79,7 @@ export interface SyntheticManifest {
 export const SYNTHETIC_MANIFEST = 'synthetic-bapps.json';
 
 /** 6-digit ids as BAPPS names its files. */
-export const itemId = (i: number): string => String(i).padStart(6, '0');
+const itemId = (i: number): string => String(i).padStart(6, '0');
 
 function checkCount(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0) throw configError(`synthetic count ${name} ${v}`, 'must be an integer >= 0');

@@ -44,7 +44,7 @@ export function lrInput(hr: Image8, scale: number, blurRadius: number): Image8 {
 }
 
 /** The study's code: blur the whole original, resize its shorter side to hrSize/scale (bicubic), centre crop. */
-export function lrFromOriginal(img: Image8, hrSize: number, scale: number, blurRadius: number): Image8 {
+function lrFromOriginal(img: Image8, hrSize: number, scale: number, blurRadius: number): Image8 {
   if (img.channels !== 3) throw inputError('image', `has ${img.channels} channels`, 'pass an RGB image');
   const side = hrSize / scale;
   const blurred = blurRadius > 0 ? gaussianBlur(img, blurRadius) : img;
