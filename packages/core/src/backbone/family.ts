@@ -31,6 +31,8 @@ export interface FamilyVariant {
   weights?: string | WeightFileInfo;
   /** Whether the network has BatchNorm layers (default: the family's). */
   batchNorm?: boolean;
+  /** state_dict key prefixes this network's features never read (default: the family's). */
+  ignorePrefixes?: string[];
   description: string;
 }
 
@@ -87,7 +89,7 @@ export function defineFamily<V extends FamilyVariant>(spec: FamilySpec<V>): Back
         description: v.description,
       },
       graph: (g) => spec.build(g, v, id),
-      ignorePrefixes: spec.ignorePrefixes,
+      ignorePrefixes: v.ignorePrefixes ?? spec.ignorePrefixes,
       renameKey: spec.renameKey,
       studyPoints: study,
     });
