@@ -1,4 +1,4 @@
-import { defineBackbone, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
+import type { GraphBuilder, Ref } from '@dpl/core';
 import { basicConv } from './basic-conv';
 
 /** Inception module widths, torchvision order: [1x1, 3x3 reduce, 3x3, "5x5" reduce, "5x5", pool proj]. */
@@ -15,9 +15,6 @@ const MODULES: [string, InceptionCfg][] = [
   ['inception5a', [256, 160, 320, 32, 128, 128]],
   ['inception5b', [384, 192, 384, 48, 128, 128]],
 ];
-
-/** The study's four points (docs/PROTOCOL.md section 2: indices 0, 5, 8, 15). */
-const PAPER = ['conv1', 'inception3a', 'inception4a', 'inception5b'];
 
 /**
  * One GoogLeNet Inception module. The third branch is 1x1 -> 3x3: torchvision keeps a 3x3 where
@@ -38,12 +35,11 @@ function inception(g: GraphBuilder, x: Ref, key: string, [c1, r3, c3, r5, c5, pp
  * child, with its index in that list as the study index. transform_input is not part of the
  * graph: the study runs the children directly (see transformInput for users who want it).
  */
-function googlenetGraph(g: GraphBuilder): Ref {
+export function googlenetGraph(g: GraphBuilder): Ref {
   let x = g.input(3);
   let idx = 0;
   const tap = (name: string, what: string) => {
-    const p = PAPER.indexOf(name);
-    g.tap(name, x, { studyIndex: idx, paperIndex: p >= 0 ? p + 1 : undefined, description: `${name} (child ${idx}): ${what}` });
+    g.tap(name, x, { studyIndex: idx, description: `${name} (child ${idx}): ${what}` });
     idx++;
   };
   const maxPool = (name: string, k: number) => {
@@ -70,23 +66,3 @@ function googlenetGraph(g: GraphBuilder): Ref {
   }
   return x;
 }
-
-const FILE = 'googlenet-1378be20.pth';
-
-export const googlenet = (): GraphBackbone =>
-  defineBackbone({
-    id: 'googlenet',
-    family: 'inception',
-    metadata: {
-      imagenetTop1: 69.778,
-      // torchvision's documented num_params (6624904): the model without aux heads, as shipped
-      paramsMillions: 6.62,
-      batchNorm: true,
-      normalization: 'imagenet',
-      inStudy: true,
-      weights: { file: FILE, url: `https://download.pytorch.org/models/${FILE}`, sha256Prefix: '1378be20' },
-      description: 'GoogLeNet / Inception v1 (Szegedy et al. 2014), torchvision variant with BatchNorm',
-    },
-    graph: googlenetGraph,
-    ignorePrefixes: ['fc.', 'aux1.', 'aux2.'],
-  });

@@ -1,8 +1,5 @@
-import { defineBackbone, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
+import type { GraphBuilder, Ref } from '@dpl/core';
 import { basicConv } from './basic-conv';
-
-/** The study's four points (docs/PROTOCOL.md section 2: indices 2, 7, 9, 14). */
-const PAPER = ['Conv2d_2b_3x3', 'Mixed_5b', 'Mixed_5d', 'Mixed_6e'];
 
 /** Branch average pools: 3x3, stride 1, pad 1, zeros counted (PyTorch's default count_include_pad). */
 const avg3 = (g: GraphBuilder, x: Ref) => g.avgPool(x, { k: 3, stride: 1, pad: 1, countIncludePad: true });
@@ -79,12 +76,11 @@ function inceptionE(g: GraphBuilder, x: Ref, key: string): Ref {
  * AuxLogits skipped (so Mixed_7a is child 15), each a tap named as the child. The graph has no
  * transform_input: the study runs the children directly (see transformInput).
  */
-function inceptionV3Graph(g: GraphBuilder): Ref {
+export function inceptionV3Graph(g: GraphBuilder): Ref {
   let x = g.input(3);
   let idx = 0;
   const tap = (name: string, what: string) => {
-    const p = PAPER.indexOf(name);
-    g.tap(name, x, { studyIndex: idx, paperIndex: p >= 0 ? p + 1 : undefined, description: `${name} (child ${idx}): ${what}` });
+    g.tap(name, x, { studyIndex: idx, description: `${name} (child ${idx}): ${what}` });
     idx++;
   };
   const conv = (name: string, out: number, k: number, stride = 1, pad = 0) => {
@@ -124,24 +120,3 @@ function inceptionV3Graph(g: GraphBuilder): Ref {
   block('Mixed_7c', 'InceptionE', (v) => inceptionE(g, v, 'Mixed_7c'));
   return x;
 }
-
-const FILE = 'inception_v3_google-0cc3c7bd.pth';
-
-export const inceptionV3 = (): GraphBackbone =>
-  defineBackbone({
-    id: 'inception_v3',
-    family: 'inception',
-    metadata: {
-      imagenetTop1: 77.294,
-      // docs/PROTOCOL.md's figure: the network with its fc classifier but without the AuxLogits head,
-      // which the study never runs (torchvision's documented 27.16M counts that head too).
-      paramsMillions: 23.83,
-      batchNorm: true,
-      normalization: 'imagenet',
-      inStudy: true,
-      weights: { file: FILE, url: `https://download.pytorch.org/models/${FILE}`, sha256Prefix: '0cc3c7bd' },
-      description: 'Inception v3 (Szegedy et al. 2015), torchvision port of the TensorFlow weights',
-    },
-    graph: inceptionV3Graph,
-    ignorePrefixes: ['fc.', 'AuxLogits.'],
-  });

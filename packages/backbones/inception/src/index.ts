@@ -1,3 +1,1 @@
-export { inceptionBackbones, INCEPTION_IDS, transformInput } from './inception';
-export { googlenet } from './googlenet';
-export { inceptionV3 } from './inception-v3';
+export { googlenet, inceptionBackbones, inceptionV3, INCEPTION_IDS, transformInput } from './inception';

@@ -1,25 +1,21 @@
 /**
- * Parity with torchvision: GoogLeNet and Inception v3, every paper point plus the end of each
- * graph, at an even and an odd input size, with seeded random weights and randomised BatchNorm
- * statistics. The checkpoint keeps fc (dropPrefixes: []) so the ignore list is exercised.
- * Criterion: max |ours - torch| <= 1e-4 * max |torch|.
+ * @jest-environment ./packages/core/test/onnx/ort-environment.js
  */
-import * as fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, readInputTensor, readNpy, readWeights } from '@dpl/core';
-import { relativeMaxError, torchAvailable, torchFixture } from '../../../../tools/parity/fixture';
+/**
+ * Parity with torchvision through the test kit's harness: GoogLeNet and Inception v3, every paper
+ * point plus the end of each graph. The checkpoint keeps fc (dropPrefixes: []) so the ignore list
+ * is exercised.
+ */
+import { initBackend } from '@dpl/core';
+import { backboneParity, type Size } from '@dpl/core/testkit';
 import { inceptionBackbones } from '../src/inception';
-
-const torch = torchAvailable();
-if (!torch.ok) console.warn(`SKIPPED Inception parity tests: ${torch.reason}`);
-const maybe = torch.ok ? describe : describe.skip;
 
 /**
  * googlenet: 64 and 67x79 between them make every ceil-mode max pool hang over the input edge
  * (67x79: all four pools on the width); 15x17 is torchvision's minimum, where maxpool3 and
  * maxpool4 get inputs smaller than their kernels. inception_v3 needs >= 75 px for Mixed_7a..7c.
  */
-const SIZES: Record<string, [number, number][]> = {
+const SIZES: Record<string, Size[]> = {
   googlenet: [
     [64, 64],
     [67, 79],
@@ -33,42 +29,15 @@ const SIZES: Record<string, [number, number][]> = {
 /** Beyond the paper points: the graph's last block (Mixed_7c covers InceptionD and E). */
 const EXTRA: Record<string, string[]> = { googlenet: [], inception_v3: ['Mixed_6a', 'Mixed_7c'] };
 
-maybe('Inception parity with torchvision', () => {
-  beforeAll(async () => {
-    await initBackend('wasm');
-  });
-
-  for (const b of inceptionBackbones()) {
-    it(`${b.id}`, async () => {
-      const sizes = SIZES[b.id];
-      const points = [...b.points().filter((p) => p.paper), ...EXTRA[b.id].map((n) => b.point(n))];
-      const fx = torchFixture({ model: b.id, indices: points.map((p) => p.studyIndex!), sizes, dropPrefixes: [] });
-      const extractor = b.build({ weights: await readWeights(fx.weights), weightsSource: { file: fx.weights } });
-      const report: string[] = [];
-      try {
-        for (const [h, w] of sizes) {
-          const x = await readInputTensor(fx.input(h, w));
-          const feats = extractor.extract(
-            x,
-            points.map((p) => p.name),
-          );
-          for (const p of points) {
-            const ref = readNpy(fs.readFileSync(fx.feature(h, w, p.studyIndex!)), 'ref');
-            const ours = tf.transpose(feats.get(p.name)!, [0, 3, 1, 2]);
-            expect(ours.shape).toEqual(ref.shape);
-            const err = relativeMaxError((await ours.data()) as Float32Array, ref.data);
-            report.push(
-              `${b.id} ${p.name}@${h}x${w} [${ref.shape.join('x')}]: max abs ${err.maxAbs.toExponential(2)}, rel ${err.rel.toExponential(2)}`,
-            );
-            ours.dispose();
-            expect(err.rel).toBeLessThanOrEqual(1e-4);
-          }
-          tf.dispose([x, ...feats.values()]);
-        }
-      } finally {
-        extractor.dispose();
-        console.log(report.join('\n'));
-      }
-    });
-  }
+beforeAll(async () => {
+  await initBackend('wasm');
 });
+
+const cases = backboneParity({
+  backbones: inceptionBackbones(),
+  points: (b) => [...b.resolvePoints('paper').map((p) => p.name), ...EXTRA[b.id]],
+  sizes: (b) => SIZES[b.id],
+  defaultSize: (b) => (b.id === 'inception_v3' ? [299, 299] : [224, 224]),
+  dropPrefixes: [],
+});
+for (const c of cases) (c.skip ? it.skip : it)(c.name, c.run, c.timeout);

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, readNpy, writeNpy } from '@dpl/core';
-import { PYTHON, relativeMaxError, torchAvailable } from '../../../../tools/parity/fixture';
+import { PYTHON, relativeMaxError, torchAvailable } from '@dpl/core/testkit';
 import { transformInput } from '../src/transform-input';
 
 const torch = torchAvailable();

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { isDplError, type StateDict } from '@dpl/core';
-import { PYTHON, torchAvailable } from '../../../../tools/parity/fixture';
+import { PYTHON, torchAvailable } from '@dpl/core/testkit';
 import { inceptionBackbones } from '../src/inception';
 
 const torch = torchAvailable();
