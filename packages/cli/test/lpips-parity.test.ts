@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readNpy } from '@dpl/core';
+import { loadOnnxRuntime, readNpy } from '@dpl/core';
 import { ROOT, dpl, tmpDir } from './helpers';
 import { referencePython } from '@dpl/core/testkit';
 
@@ -25,6 +25,8 @@ const torch = (() => {
     return false;
   }
 })();
+const ort = loadOnnxRuntime();
+if (!ort.ok) console.warn(`lpips parity runs on tfjs only (no onnx cases): ${ort.reason}`);
 if (!torch) console.warn(`SKIPPED lpips parity: ${PY} with torch and torchvision is not available`);
 const maybe = torch ? describe : describe.skip;
 
@@ -44,6 +46,7 @@ interface Sim {
   lpips: { net: string; version: string; lin: boolean };
   input: { normalize: string };
   linWeights: { pretrained: boolean } | null;
+  engine: { name: string };
 }
 
 const npy = (file: string) => readNpy(fs.readFileSync(file), file);
@@ -62,11 +65,16 @@ maybe.each(Object.keys(CASES))('dpl similarity --lpips --net %s equals the refer
   }, 300_000);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const combos = CASES[net].flatMap((size) => ['0.1', '0.0'].flatMap((version) => [true, false].map((lin) => ({ size, version, lin }))));
+  const combos = CASES[net].flatMap((size) =>
+    ['0.1', '0.0'].flatMap((version) => [true, false].map((lin) => ({ size, version, lin, engine: 'tfjs' }))),
+  );
+  // the onnx engine (when onnxruntime loads) at the largest size, v0.1 with and without lin
+  if (ort.ok)
+    for (const lin of [true, false]) combos.push({ size: CASES[net][CASES[net].length - 1], version: '0.1', lin, engine: 'onnx' });
   it.each(combos)(
-    '$size v$version lin=$lin: distance and map',
-    async ({ size, version, lin }) => {
-      const map = path.join(dir, `dpl_map_${version}_${lin}_${size}.npy`);
+    '$size v$version lin=$lin $engine: distance and map',
+    async ({ size, version, lin, engine }) => {
+      const map = path.join(dir, `dpl_map_${version}_${lin}_${size}_${engine}.npy`);
       const args = [
         'similarity',
         path.join(dir, `x0_${size}.npy`),
@@ -78,11 +86,12 @@ maybe.each(Object.keys(CASES))('dpl similarity --lpips --net %s equals the refer
         version,
       ];
       args.push(...(lin ? ['--lin-weights', path.join(dir, `lin_v${version}.pth`)] : ['--no-lin']));
-      args.push('--weights', path.join(dir, 'weights.pth'), '--engine', 'tfjs', '--map', map, '--json');
+      args.push('--weights', path.join(dir, 'weights.pth'), '--engine', engine, '--map', map, '--json');
       const r = await dpl(args);
       expect(r.err).not.toMatch(/error/);
       expect(r.code).toBe(0);
       const got = r.json<Sim>();
+      expect(got.engine.name).toBe(engine);
       expect(got.lpips).toEqual({ net, version, lin });
       expect(got.input.normalize).toBe(version === '0.1' ? 'lpips' : 'signed');
       expect(got.linWeights?.pretrained ?? null).toBe(lin ? false : null); // seeded lin files are not LPIPS' published ones
