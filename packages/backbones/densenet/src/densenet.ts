@@ -1,7 +1,7 @@
-import { defineBackbone, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
+import { defineFamily, type FamilyVariant, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
 
 /** torchvision's DenseNet configurations. */
-interface DenseNetCfg {
+interface DenseNetCfg extends FamilyVariant {
   growth: number;
   blocks: [number, number, number, number];
   initFeatures: number;
@@ -10,24 +10,30 @@ interface DenseNetCfg {
 /** torchvision: bn_size = 4, so each dense layer's bottleneck has 4 * growth channels. */
 const BN_SIZE = 4;
 
+/** Every variant with its torchvision V1 weights, ImageNet top-1 and params (M) of the whole model. */
+const variant = (
+  depth: number,
+  growth: number,
+  blocks: DenseNetCfg['blocks'],
+  initFeatures: number,
+  weights: string,
+  top1: number,
+  params: number,
+): DenseNetCfg => ({
+  growth,
+  blocks,
+  initFeatures,
+  weights,
+  top1,
+  params,
+  description: `DenseNet-${depth} (Huang et al. 2017), growth rate ${growth}`,
+});
+
 const CFGS: Record<string, DenseNetCfg> = {
-  densenet121: { growth: 32, blocks: [6, 12, 24, 16], initFeatures: 64 },
-  densenet161: { growth: 48, blocks: [6, 12, 36, 24], initFeatures: 96 },
-  densenet169: { growth: 32, blocks: [6, 12, 32, 32], initFeatures: 64 },
-  densenet201: { growth: 32, blocks: [6, 12, 48, 32], initFeatures: 64 },
-};
-
-/** The study's four points (docs/PROTOCOL.md section 2), by name; only densenet121 is in the study. */
-const PAPER_POINTS: Record<string, string[]> = {
-  densenet121: ['relu0', 'denseblock1', 'denseblock2', 'denseblock4'],
-};
-
-/** torchvision V1 weights: [file, ImageNet top-1, params (M) of the whole model]. */
-const WEIGHTS: Record<string, [string, number, number]> = {
-  densenet121: ['densenet121-a639ec97.pth', 74.434, 7.98],
-  densenet161: ['densenet161-8d451a50.pth', 77.138, 28.68],
-  densenet169: ['densenet169-b2777c0a.pth', 75.6, 14.15],
-  densenet201: ['densenet201-c1103571.pth', 76.896, 20.01],
+  densenet121: variant(121, 32, [6, 12, 24, 16], 64, 'densenet121-a639ec97.pth', 74.434, 7.98),
+  densenet161: variant(161, 48, [6, 12, 36, 24], 96, 'densenet161-8d451a50.pth', 77.138, 28.68),
+  densenet169: variant(169, 32, [6, 12, 32, 32], 64, 'densenet169-b2777c0a.pth', 75.6, 14.15),
+  densenet201: variant(201, 32, [6, 12, 48, 32], 64, 'densenet201-c1103571.pth', 76.896, 20.01),
 };
 
 /**
@@ -53,18 +59,12 @@ export function densenetLegacyKey(key: string): string {
  * input and a natural extraction point (`denseblockK.denselayerN`); after the last layer it is the
  * block's output (`denseblockK`, to which the last layer's name is an alias).
  */
-function densenetGraph(g: GraphBuilder, cfg: DenseNetCfg, paper: string[]): void {
+function densenetGraph(g: GraphBuilder, cfg: DenseNetCfg): void {
   const { growth, blocks, initFeatures } = cfg;
   let idx = 0;
-  // a module-list child of features: its study index and, for study networks, its paper index
+  // a module-list child of features, with its study index
   const child = (name: string, x: Ref, what: string, aliases?: string[]) => {
-    const paperIndex = paper.indexOf(name);
-    g.tap(name, x, {
-      studyIndex: idx,
-      paperIndex: paperIndex >= 0 ? paperIndex + 1 : undefined,
-      description: `features.${idx}: ${what}`,
-      aliases,
-    });
+    g.tap(name, x, { studyIndex: idx, description: `features.${idx}: ${what}`, aliases });
     idx++;
   };
 
@@ -115,26 +115,16 @@ function densenetGraph(g: GraphBuilder, cfg: DenseNetCfg, paper: string[]): void
   child('norm5', x, 'final batch norm (torchvision applies a ReLU after it outside features)');
 }
 
-function densenet(id: string): GraphBackbone {
-  const [file, top1, params] = WEIGHTS[id];
-  const paper = PAPER_POINTS[id] ?? [];
-  return defineBackbone({
-    id,
-    family: 'densenet',
-    metadata: {
-      imagenetTop1: top1,
-      paramsMillions: params,
-      batchNorm: true,
-      normalization: 'imagenet',
-      inStudy: paper.length > 0,
-      weights: { file, url: `https://download.pytorch.org/models/${file}`, sha256Prefix: file.replace(/^.*-([0-9a-f]+)\.pth$/, '$1') },
-      description: `DenseNet-${id.slice(8)} (Huang et al. 2017), growth rate ${CFGS[id].growth}`,
-    },
-    graph: (g) => densenetGraph(g, CFGS[id], paper),
-    ignorePrefixes: ['classifier.'],
-    renameKey: densenetLegacyKey,
-  });
-}
+export const densenetFamily = defineFamily({
+  family: 'densenet',
+  variants: CFGS,
+  build: densenetGraph,
+  // the study's four points (docs/PROTOCOL.md section 2); only densenet121 is in the study
+  studyPoints: { densenet121: ['relu0', 'denseblock1', 'denseblock2', 'denseblock4'] },
+  batchNorm: true,
+  ignorePrefixes: ['classifier.'],
+  renameKey: densenetLegacyKey,
+});
 
-export const DENSENET_IDS = Object.keys(WEIGHTS);
-export const densenetBackbones = (): GraphBackbone[] => DENSENET_IDS.map(densenet);
+export const DENSENET_IDS = densenetFamily.ids;
+export const densenetBackbones = (): GraphBackbone[] => densenetFamily.backbones();
