@@ -11,7 +11,7 @@ export const TEST_SETS = ['Set5', 'Set14', 'BSD100'] as const;
 export type TestSetName = (typeof TEST_SETS)[number];
 
 /** The task's settings; each key is described in SCHEMA below (and by `dpl describe super-resolution`). */
-export interface SuperResolutionConfig {
+export type SuperResolutionConfig = {
   scale: 4 | 8;
   hrSize: number;
   blurRadius: number;
@@ -35,7 +35,7 @@ export interface SuperResolutionConfig {
   syntheticTestImages: number | null;
   globalResidual: GlobalResidual;
   pixelWarmupSteps: number;
-}
+};
 
 const int = (description: string, minimum: number): ConfigProperty => ({ description, type: 'integer', minimum });
 const intOrNull = (description: string, minimum: number): ConfigProperty => ({ description, type: ['integer', 'null'], minimum });
@@ -169,7 +169,7 @@ export const PRESETS: TaskPreset[] = [
 /** The LR side; the first 9x9 reflect-padded conv needs at least 5 pixels (padding 4 < size). */
 export const lrSizeOf = (c: Pick<SuperResolutionConfig, 'hrSize' | 'scale'>) => c.hrSize / c.scale;
 
-const CONFIG = defineTaskConfig<SuperResolutionConfig>({
+export const CONFIG = defineTaskConfig<SuperResolutionConfig>({
   task: 'super-resolution',
   properties: SCHEMA,
   presets: PRESETS,

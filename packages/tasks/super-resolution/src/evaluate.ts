@@ -77,7 +77,8 @@ export function scoreImage(hr: RgbImage, pred: RgbImage, shave: number): Scores 
   };
 }
 
-function meanScores(list: readonly Scores[]): Scores {
+/** The mean of each score over `list`. */
+export function meanScores(list: readonly Scores[]): Scores {
   const m = (k: keyof Scores) => list.reduce((s, x) => s + x[k], 0) / list.length;
   return {
     psnr: m('psnr'),

@@ -1,4 +1,4 @@
-export { superResolutionTask, runSuperResolution, SUPER_RESOLUTION_TASK_ID } from './task';
+export { superResolutionTask, SUPER_RESOLUTION_TASK_ID } from './task';
 export {
   PRESETS,
   CONFIG_KEYS,

@@ -2,13 +2,11 @@
  * The study's super-resolution loss: mean squared error between the loss network's features of
  * the output and of the target at ONE extraction point (no pixel or total-variation term), the
  * network fed raw [0,1] images by default (the reference code) or ImageNet-normalised ones.
- *
- * Written directly on FeatureExtractor.extract (a few lines) rather than core's PerceptualLoss,
- * which @dpl/core's index does not export yet. The mean runs over N, H, W and C, as
- * torch.nn.MSELoss does.
+ * core's PerceptualLoss (criterion mse, mean over the batch of each image's mean over H, W, C:
+ * torch.nn.MSELoss's mean, as every image has the same size).
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { configError, normalizeImages, type FeatureExtractor } from '@dpl/core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { configError, PerceptualLoss, type FeatureExtractor } from '@dpl/core';
 
 export interface FeatureMseOptions {
   extractor: FeatureExtractor;
@@ -31,19 +29,26 @@ export function singlePoint(points: readonly string[]): string {
 }
 
 export class FeatureMse {
-  constructor(readonly o: FeatureMseOptions) {}
+  private readonly perceptual: PerceptualLoss;
+
+  constructor(readonly o: FeatureMseOptions) {
+    this.perceptual = new PerceptualLoss({
+      extractor: o.extractor,
+      points: [o.point],
+      criterion: 'mse',
+      reduction: 'mean',
+      input: { range: '[0,1]', normalize: o.normalize, validate: false },
+      batchNorm: o.mode,
+    });
+  }
 
   /** Features at the point of images in [0, 1] (differentiable w.r.t. the images). */
   features(images: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const x = normalizeImages(images, this.o.normalize);
-      const m = this.o.extractor.extract(x, [this.o.point], { batchNorm: this.o.mode });
-      return m.get(this.o.point)!;
-    });
+    return this.perceptual.features(images)[0];
   }
 
   /** The loss of `output` against precomputed target features. */
   loss(output: tf.Tensor4D, targetFeatures: tf.Tensor4D): tf.Scalar {
-    return tf.tidy(() => tf.mean(tf.squaredDifference(this.features(output), targetFeatures)) as tf.Scalar);
+    return this.perceptual.computeWithTarget(output, new Map([[this.perceptual.points[0], targetFeatures]])) as tf.Scalar;
   }
 }

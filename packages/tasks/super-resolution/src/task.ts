@@ -6,16 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { adam, backendName, configError, DplError, ParamStore, trainLoop, type Task, type TaskContext, type TaskResult } from '@dpl/core';
-import {
-  checkSuperResolutionConfig,
-  CONFIG_SCHEMA,
-  lrSizeOf,
-  PRESETS,
-  resolveSuperResolutionConfig,
-  type SuperResolutionConfig,
-  type TestSetName,
-} from './config';
+import { backendName, configError, defineTask, DplError, ParamStore, trainLoop, type TaskContext, type TaskResult } from '@dpl/core';
+import { CONFIG, lrSizeOf, type SuperResolutionConfig, type TestSetName } from './config';
 import type { SrPair } from './data/degrade';
 import { PairSource, selectFiles, type SrFiles } from './data/folder';
 import { REAL_TEST_SIZES, writeSyntheticDataset } from './data/synthetic';
@@ -24,6 +16,7 @@ import {
   bicubicValidationPsnr,
   evaluatePairs,
   imagesToTensor,
+  meanScores,
   validationPsnr,
   writeComparison,
   type Scores,
@@ -80,20 +73,10 @@ const flat = (prefix: string, s: Scores, shave: number): Record<string, number> 
 });
 
 /** Unweighted mean over the test sets (each set counts once, whatever its size). */
-function meanOverSets(evals: SetEvaluation[], which: 'sr' | 'bicubic'): Scores {
-  const m = (k: keyof Scores) => evals.reduce((s, e) => s + e[which][k], 0) / evals.length;
-  return {
-    psnr: m('psnr'),
-    ssim: m('ssim'),
-    psnrShaved: m('psnrShaved'),
-    ssimShaved: m('ssimShaved'),
-    psnrOfficial: m('psnrOfficial'),
-    ssimOfficial: m('ssimOfficial'),
-  };
-}
+const meanOverSets = (evals: SetEvaluation[], which: 'sr' | 'bicubic'): Scores => meanScores(evals.map((e) => e[which]));
 
-export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> {
-  const cfg = checkSuperResolutionConfig(ctx.config);
+async function runSuperResolution(ctx: TaskContext<SuperResolutionConfig>): Promise<TaskResult> {
+  const cfg = ctx.config;
   const point = singlePoint(ctx.points);
   checkPointFits(ctx, point, cfg);
   const t0 = Date.now();
@@ -109,7 +92,6 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
   const prepareSeconds = seconds(t0);
 
   const store = new ParamStore(ctx.seed);
-  const optimizer = adam({ lr: cfg.lr });
   const loss = new FeatureMse({ extractor: ctx.lossNetwork, point, normalize: cfg.normalize, mode: cfg.lossNetworkMode });
   const checkpoint = path.join(ctx.scratchDir, `super-resolution-x${cfg.scale}-best.safetensors`);
   try {
@@ -139,7 +121,7 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
           const out = transformNet(store, b.lr, cfg.scale, true, b.base);
           return pixelStep(info.step) ? (tf.mean(tf.squaredDifference(out, b.target)) as tf.Scalar) : loss.loss(out, b.target);
         }),
-      optimizer,
+      adam: { lr: cfg.lr },
       validate: () => validationPsnr(store, cfg.scale, val, cfg.evalBatchSize, cfg.globalResidual),
       validateEvery: cfg.validateEverySteps === null ? { epochs: 1 } : { steps: cfg.validateEverySteps },
       mode: 'max',
@@ -151,9 +133,8 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
       // which comes after the pixel warm-up: exempt that step from the leak guard too
       warmupSteps: cfg.pixelWarmupSteps + 1,
       signal: ctx.signal,
+      abortError: 'super-resolution training',
     });
-    if (trained.stopReason === 'aborted')
-      throw new DplError('E_ABORTED', `super-resolution training was interrupted after ${trained.steps} steps`);
     const trainSeconds = seconds(t1);
 
     // test
@@ -240,17 +221,14 @@ export async function runSuperResolution(ctx: TaskContext): Promise<TaskResult> 
       },
     };
   } finally {
-    optimizer.dispose();
     store.dispose();
   }
 }
 
-export const superResolutionTask: Task = {
+export const superResolutionTask = defineTask({
   id: SUPER_RESOLUTION_TASK_ID,
   description:
     'x4 / x8 super-resolution (Johnson et al. 2016): transform network trained with feature MSE at one point; Y-PSNR / SSIM on Set5, Set14, BSD100 vs bicubic',
-  presets: PRESETS,
-  configSchema: CONFIG_SCHEMA,
-  resolveConfig: (preset, overrides) => resolveSuperResolutionConfig(preset, overrides) as unknown as Record<string, unknown>,
+  config: CONFIG,
   run: runSuperResolution,
-};
+});

@@ -45,6 +45,8 @@ describe('feature MSE loss', () => {
   it('feeds raw [0,1] or ImageNet-normalised input and passes the BatchNorm mode through', () => {
     const seen: { input: Float32Array; opts?: ExtractOptions }[] = [];
     const fake = {
+      // PerceptualLoss resolves its point through the backbone
+      backbone: { point: (name: string) => ({ name }) },
       extract: (images: tf.Tensor4D, points: string[], opts?: ExtractOptions) => {
         seen.push({ input: images.dataSync() as Float32Array, opts });
         return new Map(points.map((p) => [p, tf.mul(images, 2) as tf.Tensor4D]));
