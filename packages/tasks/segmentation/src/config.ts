@@ -7,7 +7,7 @@ import { configError, defineTaskConfig, type ConfigProperty, type TaskPreset } f
 import type { EvalResize } from './data/loader';
 
 /** The task's settings; each key is described in SCHEMA below (and by `dpl describe segmentation`). */
-export interface SegmentationConfig {
+export type SegmentationConfig = {
   cropSize: number;
   imageSize: number;
   hflip: number;
@@ -40,7 +40,7 @@ export interface SegmentationConfig {
   syntheticTrain: number;
   syntheticValid: number;
   syntheticTest: number;
-}
+};
 
 const int = (description: string, minimum: number): ConfigProperty => ({ description, type: 'integer', minimum });
 const intOrNull = (description: string, minimum: number): ConfigProperty => ({ description, type: ['integer', 'null'], minimum });
@@ -223,7 +223,7 @@ export const PRESETS: TaskPreset[] = [
   },
 ];
 
-const CONFIG = defineTaskConfig<SegmentationConfig>({
+export const CONFIG = defineTaskConfig<SegmentationConfig>({
   task: 'segmentation',
   properties: SCHEMA,
   presets: PRESETS,

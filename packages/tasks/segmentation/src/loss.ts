@@ -9,11 +9,11 @@
  * torch's BCELoss on sigmoid(z) wherever that is finite, without its log clamp at -100 and with
  * a gradient that does not vanish when the sigmoid saturates.
  *
- * The perceptual term goes through ctx.lossNetwork.extract directly (a few lines); core's
- * PerceptualLoss computes the same thing but is not exported from @dpl/core's index yet.
+ * The perceptual term is core's PerceptualLoss (criterion mse, weight 1/points per point; the
+ * mask, one channel, is replicated to three by its input step).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { IMAGENET_MEAN, IMAGENET_STD, type FeatureExtractor } from '@dpl/core';
+import { IMAGENET_MEAN, IMAGENET_STD, PerceptualLoss, type FeatureExtractor } from '@dpl/core';
 import { stepWeight } from './model';
 
 /** Mean binary cross-entropy of logits z against targets y in [0, 1] (same shape). */
@@ -35,23 +35,35 @@ export function maskToNetworkInput(mask: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => tf.div(tf.sub(tf.tile(mask, [1, 1, 1, 3]), tf.tensor1d(IMAGENET_MEAN)), tf.tensor1d(IMAGENET_STD)));
 }
 
-/** Features of a mask at every point, in point order: one forward pass. Differentiable w.r.t. mask. */
-export function maskFeatures(mask: tf.Tensor4D, term: PerceptualTerm): tf.Tensor4D[] {
-  return tf.tidy(() => {
-    const feats = term.net.extract(maskToNetworkInput(mask), [...term.points], {
+/** The PerceptualLoss of a term, made once per term. */
+const losses = new WeakMap<PerceptualTerm, PerceptualLoss>();
+function perceptualLoss(term: PerceptualTerm): PerceptualLoss {
+  let loss = losses.get(term);
+  if (!loss) {
+    loss = new PerceptualLoss({
+      extractor: term.net,
+      points: [...term.points],
+      pointWeights: term.points.map(() => 1 / term.points.length),
+      criterion: 'mse',
+      reduction: 'mean',
+      input: { range: '[0,1]', normalize: 'imagenet', validate: false },
       batchNorm: term.mode,
       dropPathRandom: term.dropPathRandom,
     });
-    return term.points.map((p) => feats.get(p)!);
-  });
+    losses.set(term, loss);
+  }
+  return loss;
 }
 
-/** Mean over points of the mean squared difference between feature maps. */
-export function featureMse(pred: readonly tf.Tensor4D[], target: readonly tf.Tensor4D[]): tf.Scalar {
-  return tf.tidy(() => {
-    const terms = pred.map((f, j) => tf.mean(tf.squaredDifference(f, target[j])));
-    return tf.div(tf.addN(terms), terms.length) as tf.Scalar;
-  });
+/** Features of a mask at every point, in point order: one forward pass. Differentiable w.r.t. mask. */
+export function maskFeatures(mask: tf.Tensor4D, term: PerceptualTerm): tf.Tensor4D[] {
+  return perceptualLoss(term).features(mask);
+}
+
+/** Mean over points of the mean squared difference between the features of `mask` and `target`. */
+function featureMse(mask: tf.Tensor4D, target: readonly tf.Tensor4D[], term: PerceptualTerm): tf.Scalar {
+  const loss = perceptualLoss(term);
+  return loss.computeWithTarget(mask, new Map(loss.points.map((p, j) => [p, target[j]]))) as tf.Scalar;
 }
 
 export interface IterativeLossInput {
@@ -71,7 +83,7 @@ export function iterativeLoss(o: IterativeLossInput): tf.Scalar {
     const usePerceptual = o.mu > 0 && o.term !== undefined && o.gtFeatures !== undefined;
     const parts = o.logits.map((z, i) => {
       let l = bceWithLogits(z, o.gt);
-      if (usePerceptual) l = tf.add(l, tf.mul(featureMse(maskFeatures(tf.sigmoid(z), o.term!), o.gtFeatures!), o.mu));
+      if (usePerceptual) l = tf.add(l, tf.mul(featureMse(tf.sigmoid(z), o.gtFeatures!, o.term!), o.mu));
       return tf.mul(l, stepWeight(i, k));
     });
     return tf.addN(parts) as tf.Scalar;

@@ -23,11 +23,11 @@ import {
   mulberry32,
   ParamStore,
   writePng,
-  type Task,
+  defineTask,
   type TaskContext,
   type TaskResult,
 } from '@dpl/core';
-import { checkSegmentationConfig, CONFIG_SCHEMA, PRESETS, resolveSegmentationConfig, type SegmentationConfig } from './config';
+import { CONFIG, type SegmentationConfig } from './config';
 import { openRoadSplit, type RoadPair, type RoadSplit } from './data/layout';
 import { loadEvalSamples, type RoadSample } from './data/loader';
 import { generateSyntheticRoads } from './data/synthetic';
@@ -124,8 +124,8 @@ async function loadSplit(
   }
 }
 
-export async function runSegmentation(ctx: TaskContext): Promise<TaskResult> {
-  const cfg = checkSegmentationConfig(ctx.config);
+async function runSegmentation(ctx: TaskContext<SegmentationConfig>): Promise<TaskResult> {
+  const cfg = ctx.config;
   checkPoints(ctx, cfg);
   const started = Date.now();
   const data = await dataRoot(ctx, cfg);
@@ -287,12 +287,10 @@ const strip = (s: { completeness: number; correctness: number; quality: number }
   quality: s.quality,
 });
 
-export const segmentationTask: Task = {
+export const segmentationTask = defineTask({
   id: SEGMENTATION_TASK_ID,
   description:
     'road delineation on Massachusetts Roads (Mosinska et al. 2018): iterative U-Net trained with BCE + perceptual loss; test quality (higher is better)',
-  presets: PRESETS,
-  configSchema: CONFIG_SCHEMA,
-  resolveConfig: (preset, overrides) => ({ ...resolveSegmentationConfig(preset, overrides) }),
+  config: CONFIG,
   run: runSegmentation,
-};
+});

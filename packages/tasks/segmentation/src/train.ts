@@ -5,7 +5,7 @@
  * restored at the end) - all through core's trainLoop (progress with ETA, leak guard, abort).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { adam, DplError, hashSeed, mulberry32, trainLoop, type ParamStore, type ProgressReporter, type TrainResult } from '@dpl/core';
+import { hashSeed, mulberry32, trainLoop, type ParamStore, type ProgressReporter, type TrainResult } from '@dpl/core';
 import type { SegmentationConfig } from './config';
 import type { RoadPair } from './data/layout';
 import { TileReader, toTensors, trainCrop, type RoadSample } from './data/loader';
@@ -70,33 +70,27 @@ export async function trainSegmentation(a: TrainArgs): Promise<TrainSummary> {
     return { x, y, f };
   };
 
-  const optimizer = adam({ lr: cfg.lr });
-  let result: TrainResult;
-  try {
-    result = await trainLoop<Batch>({
-      store,
-      numExamples: a.trainPairs.length,
-      batchSize: cfg.batchSize,
-      seed: a.seed,
-      epochs: cfg.epochs,
-      maxSteps: cfg.maxSteps ?? undefined,
-      makeBatch,
-      optimizer,
-      loss: (b) =>
-        iterativeLoss({ logits: iterate(store, b.x, cfg.kTrain, true, a.unet), gt: b.y, gtFeatures: b.f, mu: cfg.mu, term: a.term }),
-      validate: async () => (await predict(store, a.valSamples, cfg.kTrain, cfg.evalBatchSize, a.unet)).bce[cfg.kTrain - 1],
-      validateEvery: { epochs: cfg.validateEvery },
-      mode: 'min',
-      checkpointPath: a.checkpointPath,
-      checkpointConfig: { ...cfg },
-      progress: a.progress,
-      label: 'segmentation: training',
-      signal: a.signal,
-    });
-  } finally {
-    optimizer.dispose();
-  }
-  if (result.stopReason === 'aborted') throw new DplError('E_ABORTED', `training was interrupted after ${result.steps} steps`);
+  const result = await trainLoop<Batch>({
+    store,
+    numExamples: a.trainPairs.length,
+    batchSize: cfg.batchSize,
+    seed: a.seed,
+    epochs: cfg.epochs,
+    maxSteps: cfg.maxSteps ?? undefined,
+    makeBatch,
+    adam: { lr: cfg.lr },
+    loss: (b) =>
+      iterativeLoss({ logits: iterate(store, b.x, cfg.kTrain, true, a.unet), gt: b.y, gtFeatures: b.f, mu: cfg.mu, term: a.term }),
+    validate: async () => (await predict(store, a.valSamples, cfg.kTrain, cfg.evalBatchSize, a.unet)).bce[cfg.kTrain - 1],
+    validateEvery: { epochs: cfg.validateEvery },
+    mode: 'min',
+    checkpointPath: a.checkpointPath,
+    checkpointConfig: { ...cfg },
+    progress: a.progress,
+    label: 'segmentation: training',
+    signal: a.signal,
+    abortError: 'training',
+  });
   return {
     steps: result.steps,
     epochs: result.epochs,
