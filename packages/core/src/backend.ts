@@ -6,9 +6,11 @@ require('@tensorflow/tfjs-backend-cpu');
 require('@tensorflow/tfjs-backend-wasm');
 import { configError } from './errors';
 
+/** A backend to ask for (`--backend`, DPL_BACKEND); 'auto' takes the native one, else wasm, else cpu. */
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 const CHOICES: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
+/** The tensor backend in use, the native package that provided it, and why a preferred one was not used. */
 export interface BackendInfo {
   /** The tfjs backend name in use: tensorflow (native, tfjs-node[-gpu]), wasm or cpu. */
   name: string;

@@ -55,6 +55,7 @@ export function choiceOption(name: string, choices: readonly string[], describe:
   };
 }
 
+/** Inclusive bounds for an integer option. */
 export interface IntRange {
   min?: number;
   max?: number;

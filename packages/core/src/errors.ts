@@ -27,9 +27,11 @@ export function isDplError(e: unknown): e is DplError {
   return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && e.name === 'DplError';
 }
 
+/** The error for a backbone id no plugin registered, listing the valid ones. */
 export const unknownBackbone = (id: string, valid: string[]) =>
   new DplError('E_UNKNOWN_BACKBONE', `unknown backbone '${id}'`, `use one of: ${valid.join(', ') || '(none installed)'}`);
 
+/** The error for a point name a backbone does not have, listing the valid ones. */
 export const unknownPoint = (backbone: string, point: string, valid: string[]) =>
   new DplError(
     'E_UNKNOWN_POINT',
@@ -37,10 +39,14 @@ export const unknownPoint = (backbone: string, point: string, valid: string[]) =
     `use one of: ${valid.join(', ')} (or 'paper' / 'all'); 'dpl describe ${backbone}' lists them`,
   );
 
+/** A DplError for a bad input a user gave (a path, an image, a value): names it, the problem and the fix. */
 export const inputError = (input: string, problem: string, hint?: string) => new DplError('E_INPUT', `${input}: ${problem}`, hint);
 
+/** A DplError for a weight file that cannot be used: names the file, the problem and the fix. */
 export const weightsError = (input: string, problem: string, hint?: string) => new DplError('E_WEIGHTS', `${input}: ${problem}`, hint);
 
+/** A DplError for a bad config key, option or value: names it, the problem and the fix. */
 export const configError = (input: string, problem: string, hint?: string) => new DplError('E_CONFIG', `${input}: ${problem}`, hint);
 
+/** A DplError for a plugin that cannot be loaded: names the package, the problem and the fix. */
 export const pluginError = (pkg: string, problem: string, hint?: string) => new DplError('E_PLUGIN', `plugin '${pkg}': ${problem}`, hint);

@@ -27,18 +27,19 @@ export { defineTask, type TaskDefinition } from './config/define-task';
 export * from './graph/ir';
 export { GraphBuilder, type Ref, type ConvOptions, type PoolOptions } from './graph/builder';
 export { analyse, totalConvs, totalParams, type NodeAttributes } from './graph/analyse';
-export { spatialShapes, minInputSize, poolOut } from './graph/shapes';
+export { spatialShapes, minInputSize, poolOut, type SpatialShape } from './graph/shapes';
 export { expectedParams, checkStateDict, type ParamSpec, type BindingReport } from './graph/params';
-export { runGraph, type BatchNormMode } from './graph/executor';
-export type { Layer, ConvLayer } from './graph/layers';
+export { runGraph, type BatchNormMode, type DropPathRandom } from './graph/executor';
+export type { Layer, ConvLayer, BatchNormLayer, LinearLayer } from './graph/layers';
 export { randomStateDict } from './graph/random-init';
 
 export { defineBackbone, GraphBackbone, type BackboneSpec } from './backbone/define';
 export { defineFamily, torchvisionWeights, type BackboneFamily, type FamilySpec, type FamilyVariant } from './backbone/family';
-export { GraphFeatureExtractor, isGraphFeatureExtractor } from './backbone/extractor';
+export { GraphFeatureExtractor, isGraphFeatureExtractor, type CheckedBackbone } from './backbone/extractor';
 
 export { zeroInsertFull } from './ops/zero-insert';
 export { convRaw, convInputGrad, convFilterGrad } from './ops/conv-train';
+export type { Pads4 } from './ops/conv-spec';
 export { depthwiseConv2d, depthwiseConv2dFrozen } from './ops/depthwise';
 export { groupedConv2d, groupedConv2dFrozen, type GroupedStrategy } from './ops/grouped';
 export { convTranspose2d, convTranspose2dFrozen } from './ops/conv-transpose';
@@ -58,7 +59,7 @@ export { gaussianBlur } from './image/blur';
 export { centerCrop, crop } from './image/crop';
 
 export { Registry, createRegistry, backbonePlugin, taskPlugin, pluginModule, type RegistryOptions } from './plugins/registry';
-export { defaultPlugins } from './plugins/discover';
+export { defaultPlugins, type FoundPlugin } from './plugins/discover';
 export { SHARED_PACKAGES } from './plugins/host-modules';
 export { PLUGIN_MANIFEST_SCHEMA } from './plugins/manifest';
 
@@ -83,6 +84,7 @@ export {
   type ParamSnapshot,
   type CheckpointMeta,
 } from './train/params';
+export type { CheckpointValues } from './train/checkpoint';
 export * as nn from './train/nn';
 export {
   adam,

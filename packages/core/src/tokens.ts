@@ -7,6 +7,7 @@ import type { CliCommand } from './contracts/cli-command';
  * third-party plugin that bundles its own copy still binds to the same multi-binding.
  */
 export const BackboneToken: symbol & { __type?: Backbone } = Symbol.for('dpl.Backbone');
+/** The DI token tasks are bound to (a multi-binding: `container.getAll(TaskToken)`). */
 export const TaskToken: symbol & { __type?: Task } = Symbol.for('dpl.Task');
 /** Multi-binding of the CLI commands plugins contribute (`CliCommand`). */
 export const CliCommandToken: symbol & { __type?: CliCommand } = Symbol.for('dpl.CliCommand');

@@ -9,6 +9,7 @@ import type { StateDict } from '../weights/state-dict';
 import { GraphFeatureExtractor } from './extractor';
 import { randomStateDict } from '../graph/random-init';
 
+/** What defineBackbone needs: id, family, metadata, the graph builder, ignored key prefixes, legacy key renames and the study's points. */
 export interface BackboneSpec {
   id: string;
   family: string;
@@ -159,4 +160,5 @@ export class GraphBackbone implements Backbone {
   }
 }
 
+/** A Backbone from a graph spec: points, attributes and weight checks are computed from its graph. */
 export const defineBackbone = (spec: BackboneSpec): GraphBackbone => new GraphBackbone(spec);

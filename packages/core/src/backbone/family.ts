@@ -36,6 +36,7 @@ export interface FamilyVariant {
   description: string;
 }
 
+/** What defineFamily needs: the family's name, its variants table, one graph builder for all, the study's points and defaults. */
 export interface FamilySpec<V extends FamilyVariant> {
   family: string;
   /** Every network of the family by id, in listing order. */

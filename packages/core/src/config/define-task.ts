@@ -6,6 +6,7 @@
 import type { Task, TaskContext, TaskResult } from '../contracts/task';
 import type { TaskConfig } from './task-config';
 
+/** What defineTask needs: id, description, the config (schema and presets, from defineTaskConfig), and `run` over the typed config. */
 export interface TaskDefinition<C extends Record<string, unknown>> {
   id: string;
   /** One line: what the task measures and its headline metric. */
@@ -16,6 +17,7 @@ export interface TaskDefinition<C extends Record<string, unknown>> {
   run(ctx: TaskContext<C>): Promise<TaskResult>;
 }
 
+/** A Task from its definition: the config is checked against its schema and typed from it, so `run` needs no cast. */
 export function defineTask<C extends Record<string, unknown>>(def: TaskDefinition<C>): Task<C> {
   return {
     id: def.id,

@@ -11,6 +11,7 @@ import { asConfigError } from './config-error';
 
 export type { ConfigProperty, TaskConfigSchema } from '../contracts/task-schema';
 
+/** What defineTaskConfig needs: the task id, one schema property per key, the presets and cross-key checks. */
 export interface TaskConfigSpec<T> {
   /** The task id, for messages ("is not a segmentation setting"). */
   task: string;
@@ -20,6 +21,7 @@ export interface TaskConfigSpec<T> {
   refine?: (config: T) => void;
 }
 
+/** A task's checked configuration: schema, keys, presets, and the resolve and check functions. */
 export interface TaskConfig<T> {
   readonly schema: TaskConfigSchema;
   readonly keys: (keyof T & string)[];

@@ -7,8 +7,10 @@ import type { StateDict } from '../weights/state-dict';
 /** Where a backbone's weights came from; every output that used them records this. */
 export type WeightsProvenance = { kind: 'pretrained'; file: string; sha256?: string } | { kind: 'random'; seed: number };
 
+/** How a network expects its input: ImageNet mean/std, or none. */
 export type InputNormalization = 'imagenet' | 'none';
 
+/** A pretrained weight file: name, URL, SHA-256 prefix and size. */
 export interface WeightFileInfo {
   /** torchvision file name, e.g. vgg16-397923af.pth */
   file: string;
@@ -19,6 +21,7 @@ export interface WeightFileInfo {
   bytes?: number;
 }
 
+/** What is known about a network apart from its graph: accuracy, size, weights, normalisation. */
 export interface BackboneMetadata {
   /** ImageNet top-1 accuracy (%) of the torchvision V1 weights. */
   imagenetTop1?: number;
@@ -57,6 +60,7 @@ export interface ExtractionPoint {
   node: number;
 }
 
+/** Options of one forward pass (FeatureExtractor.extract). */
 export interface ExtractOptions {
   /** BatchNorm statistics: 'eval' (running, the default) or 'train' (batch, the reference code's behaviour). */
   batchNorm?: BatchNormMode;
@@ -80,6 +84,7 @@ export interface FeatureExtractor {
   dispose(): void;
 }
 
+/** Weights for Backbone.build: a state_dict (with its source), or a seed for random weights. */
 export interface BuildOptions {
   /** A torchvision state_dict; omit for seeded random weights. */
   weights?: StateDict;
@@ -89,6 +94,7 @@ export interface BuildOptions {
   seed?: number;
 }
 
+/** A backbone plugin's network: its graph, extraction points, metadata and weight checks; `build` binds weights. */
 export interface Backbone {
   readonly id: string;
   readonly family: string;

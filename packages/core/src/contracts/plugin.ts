@@ -9,6 +9,7 @@ import type { Task } from './task';
  * given another meaning); additions do not change it. See docs/PLUGINS.md.
  */
 export const PLUGIN_API_VERSION = 1;
+/** The oldest plugin API version this host still loads (see PLUGIN_API_VERSION). */
 export const MIN_PLUGIN_API_VERSION = 1;
 
 /** What a plugin mainly provides; any kind may also contribute CLI commands. */
@@ -26,6 +27,7 @@ export interface PluginManifest {
 /** Where a plugin was found, in discovery order (docs/PLUGINS.md). */
 export type PluginSource = 'default' | 'workspace' | 'project' | 'config' | 'env' | 'explicit';
 
+/** One plugin as the registry found it: where from, what it registered, and any error or warning. */
 export interface PluginInfo {
   name: string;
   version: string;

@@ -27,6 +27,7 @@ export interface TaskContext<C extends Record<string, unknown> = Record<string, 
   signal?: AbortSignal;
 }
 
+/** What a task run returns: plain JSON metrics, the headline metric and the weights' provenance. */
 export interface TaskResult {
   task: string;
   /** metric name -> value; the first is the headline metric. */
@@ -41,6 +42,7 @@ export interface TaskResult {
   detail?: Record<string, unknown>;
 }
 
+/** A named set of config values ('paper' for the study's, 'quick' for a CPU-sized run). */
 export interface TaskPreset {
   name: string;
   description: string;

@@ -102,6 +102,7 @@ export function analyse(graph: Graph, nodeIds: number[] = graph.taps.map((t) => 
 /** Number of convolutions in the whole graph (the denominator of relative depth). */
 export const totalConvs = (graph: Graph) => graph.nodes.filter((n) => n.op.kind === 'conv').length;
 
+/** Parameters of the whole graph (weights, biases and BatchNorm statistics). */
 export const totalParams = (graph: Graph) => graph.nodes.reduce((s, n) => s + paramCount(n), 0);
 
 export { minInputSize, spatialShapes };

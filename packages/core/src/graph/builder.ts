@@ -9,6 +9,7 @@ export interface Ref {
 
 const pair = (v: number | Pair): Pair => (Array.isArray(v) ? v : [v, v]);
 
+/** A convolution's hyper-parameters in the builder (PyTorch's Conv2d arguments). */
 export interface ConvOptions {
   /** Output channels. */
   out: number;
@@ -21,6 +22,7 @@ export interface ConvOptions {
   bias?: boolean;
 }
 
+/** A pooling's hyper-parameters in the builder (PyTorch's MaxPool2d / AvgPool2d arguments). */
 export interface PoolOptions {
   k: number | Pair;
   /** Defaults to k, as in PyTorch. */

@@ -5,6 +5,7 @@ import type { Graph, GraphNode } from './ir';
 import type { Layer } from './layers';
 import { ancestors } from './shapes';
 
+/** BatchNorm statistics: running ('eval') or of the batch ('train'). */
 export type BatchNormMode = 'eval' | 'train';
 
 /**

@@ -5,6 +5,7 @@
  */
 export type Pair = [number, number];
 
+/** A 2-D convolution with PyTorch semantics (stride, explicit symmetric pad, dilation, groups, bias). */
 export interface ConvOp {
   kind: 'conv';
   /** state_dict prefix: reads `<key>.weight` [out, in/groups, kh, kw] and `<key>.bias` [out]. */
@@ -19,6 +20,7 @@ export interface ConvOp {
   bias: boolean;
 }
 
+/** BatchNorm2d with eval statistics by default. */
 export interface BatchNormOp {
   kind: 'batchNorm';
   /** reads `<key>.weight|bias|running_mean|running_var` [C] (num_batches_tracked is ignored). */
@@ -27,6 +29,7 @@ export interface BatchNormOp {
   eps: number;
 }
 
+/** A fully connected layer (PyTorch's Linear) on a flattened input. */
 export interface LinearOp {
   kind: 'linear';
   key: string;
@@ -35,6 +38,7 @@ export interface LinearOp {
   bias: boolean;
 }
 
+/** Max or average pooling with PyTorch's padding, ceil_mode and count_include_pad. */
 export interface PoolOp {
   kind: 'maxPool' | 'avgPool';
   kernel: Pair;
@@ -45,18 +49,22 @@ export interface PoolOp {
   countIncludePad: boolean;
 }
 
+/** Adaptive (or global) average pooling to a fixed output size. */
 export interface AdaptiveAvgPoolOp {
   kind: 'adaptiveAvgPool';
   /** Output size; [1, 1] is a global average pool. */
   out: Pair;
 }
 
+/** The element-wise activations the IR knows. */
 export type ActivationKind = 'relu' | 'relu6' | 'silu' | 'sigmoid' | 'hardswish' | 'tanh';
 
+/** An element-wise activation. */
 export interface ActivationOp {
   kind: ActivationKind;
 }
 
+/** Explicit padding of the spatial dimensions. */
 export interface PadOp {
   kind: 'pad';
   /** top, bottom, left, right */
@@ -72,6 +80,7 @@ export interface AffineOp {
   shift: number[];
 }
 
+/** Every op of the graph IR (a short, closed list every interpreter handles). */
 export type Op =
   | { kind: 'input'; channels: number }
   | ConvOp
@@ -97,6 +106,7 @@ export interface AddOp {
   dropPath?: number;
 }
 
+/** One node of a graph: its id, op, input node ids and output channels. */
 export interface GraphNode {
   id: number;
   op: Op;
@@ -119,6 +129,7 @@ export interface TapSpec {
   description?: string;
 }
 
+/** A backbone as data: its nodes (inputs before the nodes that read them), the named taps, the output node. */
 export interface Graph {
   nodes: GraphNode[];
   taps: TapSpec[];
@@ -126,4 +137,5 @@ export interface Graph {
   output: number;
 }
 
+/** The ops that read parameters from a state_dict. */
 export const PARAM_OPS = new Set(['conv', 'batchNorm', 'linear']);

@@ -19,12 +19,14 @@ export interface BatchNormLayer {
   eps: number;
 }
 
+/** A linear layer's weights, ready for the executor. */
 export interface LinearLayer {
   /** [in, out] */
   w: tf.Tensor2D;
   b: tf.Tensor1D | null;
 }
 
+/** A parameterised node's weights, ready for the executor (by node id). */
 export type Layer = { kind: 'conv'; conv: ConvLayer } | { kind: 'bn'; bn: BatchNormLayer } | { kind: 'linear'; linear: LinearLayer };
 
 const rec = (sd: StateDict, key: string): TensorRecord => {

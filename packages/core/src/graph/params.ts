@@ -30,6 +30,7 @@ export function expectedParams(graph: Graph): ParamSpec[] {
   return out;
 }
 
+/** How a state_dict matches a graph: missing, unexpected and mis-shaped keys. */
 export interface BindingReport {
   missing: ParamSpec[];
   unexpected: string[];

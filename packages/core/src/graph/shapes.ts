@@ -32,6 +32,7 @@ export function poolOut(size: number, k: number, s: number, p: number, ceil: boo
   return Math.max(0, out);
 }
 
+/** [height, width]. */
 export type SpatialShape = [number, number];
 
 /**

@@ -25,6 +25,7 @@ function colour(t: number, out: Buffer, at: number): void {
   for (let c = 0; c < 3; c++) out[at + c] = Math.round(VIRIDIS[i][c] * (1 - f) + VIRIDIS[i + 1][c] * f);
 }
 
+/** Options of writeHeatmapPng: an image to blend the map over, and the top of its scale. */
 export interface HeatmapOptions {
   /** RGB [0,1] HWC of the same width and height: the map is blended over it (alpha 0.6). */
   under?: Float32Array;

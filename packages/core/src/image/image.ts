@@ -27,6 +27,7 @@ export interface ImageF {
 /** An 8-bit image with 3 channels (the type says the intent; `checkImage` enforces nothing more). */
 export type RgbImage = Image8;
 
+/** An 8-bit or a float image. */
 export type AnyImage = Image8 | ImageF;
 
 export function isImage8(img: AnyImage): img is Image8 {
@@ -91,6 +92,7 @@ export function toImageF(img: Image8): ImageF {
   return { width: img.width, height: img.height, channels: img.channels, data: toFloat01(img) };
 }
 
+/** How float values become 8-bit: rounded, or truncated (as some reference code does). */
 export type FloatRounding = 'round' | 'truncate';
 
 /**

@@ -44,6 +44,7 @@ export function maxPixels(): number {
   return n;
 }
 
+/** Options of readImage: the largest image accepted. */
 export interface ReadImageOptions {
   /** Largest width x height accepted (per image, or per .npy batch); defaults to maxPixels(). */
   maxPixels?: number;

@@ -21,8 +21,10 @@
 import { inputError } from '../errors';
 import { AnyImage, Image8, ImageF, blankLike, checkImage, checkSize, cloneImage, isImage8 } from './image';
 
+/** PIL's resampling filters, computed as PIL does. */
 export type ResampleFilter = 'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicubic' | 'lanczos';
 
+/** Every ResampleFilter, for option choices and messages. */
 export const RESAMPLE_FILTERS: readonly ResampleFilter[] = ['nearest', 'box', 'bilinear', 'hamming', 'bicubic', 'lanczos'];
 
 interface Kernel {

@@ -82,6 +82,7 @@ export interface CachedModelInfo {
   created: string;
 }
 
+/** An exported ONNX model in the cache: its file, what it was exported from, and whether it was reused. */
 export interface CachedModel {
   file: string;
   info: CachedModelInfo;
@@ -138,6 +139,7 @@ function readInfo(file: string, key: string, log?: (line: string) => void): Cach
   return c.problem ? null : c.info;
 }
 
+/** What verifying one cached ONNX model found: its file, backbone, and the problem if any. */
 export interface CachedModelCheck {
   file: string;
   backbone: string | null;

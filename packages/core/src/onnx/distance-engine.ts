@@ -21,6 +21,7 @@ export interface AsyncPerceptualDistance {
   computeWithReference(ref: PerceptualFeatures, b: tf.Tensor4D): Promise<tf.Tensor1D>;
 }
 
+/** A PerceptualDistance whose forward passes run on an inference engine (onnxruntime or tfjs). */
 export class EngineDistance implements AsyncPerceptualDistance {
   constructor(
     readonly distance: PerceptualDistance,

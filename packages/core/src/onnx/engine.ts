@@ -17,8 +17,11 @@ import { cachedOnnxModel, defaultOnnxCacheDir, onnxModelKey, removeCachedModel, 
 import { exportGraphOnnx, type TensorLayout } from './export';
 import { defaultThreads, loadOnnxRuntime, sessionOptions, type OrtModule, type OrtSession } from './runtime';
 
+/** An inference engine: tfjs, or onnxruntime-node. */
 export type EngineName = 'tfjs' | 'onnx';
+/** An engine to ask for (`--engine`); 'auto' takes onnx when it is installed and fits. */
 export type EngineChoice = 'auto' | EngineName;
+/** Every EngineChoice, for option choices and messages. */
 export const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'tfjs', 'onnx'];
 
 /** Validates an engine choice from a flag or config key. */
@@ -47,6 +50,7 @@ export interface EngineRecord {
   runtime?: string;
 }
 
+/** Forward passes of a frozen network on one engine, returning the requested points. */
 export interface InferenceEngine {
   readonly name: EngineName;
   /** Layout of the input and of 4-D outputs. */
@@ -60,6 +64,7 @@ export interface InferenceEngine {
   dispose(): Promise<void>;
 }
 
+/** Options of createInferenceEngine: layout, BatchNorm mode, gradients, weights, cache folder, threads. */
 export interface EngineOptions {
   /** Layout of input and outputs (default 'nchw', PyTorch's). */
   layout?: TensorLayout;

@@ -16,8 +16,10 @@ import { floatTensor, int64Tensor, model, node, valueInfo, type AttrValue, type 
 /** Bumped whenever the exported graph for the same inputs changes (part of the cache key). */
 export const ONNX_EXPORTER_VERSION = 1;
 
+/** The exported model's input layout. */
 export type TensorLayout = 'nchw' | 'nhwc';
 
+/** One output of an exported model: its name and the graph node it reads. */
 export interface OnnxOutput {
   /** The ONNX output name (the point's name). */
   name: string;
@@ -25,6 +27,7 @@ export interface OnnxOutput {
   node: number;
 }
 
+/** Options of the ONNX export: layout, BatchNorm mode and folding, metadata. */
 export interface OnnxExportOptions {
   /** Layout of the input and of every 4-D output (default 'nchw'). */
   layout?: TensorLayout;
@@ -36,6 +39,7 @@ export interface OnnxExportOptions {
   metadata?: Record<string, string>;
 }
 
+/** An exported ONNX model: its bytes, input and output names, layout and node counts. */
 export interface OnnxModel {
   /** The serialised ModelProto. */
   bytes: Uint8Array;

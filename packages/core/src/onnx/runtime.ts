@@ -6,6 +6,7 @@
 import * as os from 'node:os';
 import * as vm from 'node:vm';
 
+/** The part of an onnxruntime-node tensor dpl uses. */
 export interface OrtTensor {
   readonly data: unknown;
   readonly dims: readonly number[];
@@ -13,6 +14,7 @@ export interface OrtTensor {
   dispose?(): void;
 }
 
+/** The onnxruntime-node session options dpl sets. */
 export interface OrtSessionOptions {
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
@@ -24,6 +26,7 @@ export interface OrtSessionOptions {
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
+/** The part of an onnxruntime-node session dpl uses. */
 export interface OrtSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
@@ -31,12 +34,14 @@ export interface OrtSession {
   release(): Promise<void>;
 }
 
+/** The part of the onnxruntime-node module dpl uses (an optional package, loaded at run time). */
 export interface OrtModule {
   InferenceSession: { create(model: string | Uint8Array, options?: OrtSessionOptions): Promise<OrtSession> };
   Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
   env: { versions?: Record<string, string> };
 }
 
+/** onnxruntime-node loaded, or why not. */
 export type OrtLoad = { ok: true; ort: OrtModule; version: string } | { ok: false; reason: string };
 
 let loaded: OrtLoad | undefined;

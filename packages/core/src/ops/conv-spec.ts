@@ -3,9 +3,10 @@
  * shape arithmetic and argument checks shared by the trainable convolution ops.
  */
 import { inputError } from '../errors';
+import type { Pair } from '../graph/ir';
 
-/** [along H, along W]. */
-export type Pair = [number, number];
+/** [along H, along W] (the graph IR's). */
+export type { Pair };
 
 /** [top, bottom, left, right]; a negative entry crops instead of padding. */
 export type Pads4 = [number, number, number, number];

@@ -19,6 +19,7 @@ import { type ConvImpl, type Shape4, frozenConv, trainableConv } from './custom-
 import { depthwiseRaw } from './depthwise';
 import { transposedConv } from './input-grad';
 
+/** How a grouped convolution runs: depthwise kernels, one convolution per group, or chosen by shape. */
 export type GroupedStrategy = 'auto' | 'depthwise' | 'split';
 
 /** HWIO [kh, kw, cg, G*og] -> depthwise [kh, kw, G*cg, og] (input channel (g, ci) gets og filters). */

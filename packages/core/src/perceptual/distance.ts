@@ -13,11 +13,13 @@ import { checkInputSpec, describeInputSpec, prepareInput, type PerceptualInputSp
 import { UNIT_NORM_EPS, unitNormalize } from './unit-normalize';
 import { resizeBilinear } from './bilinear';
 
+/** 'baseline' (unit-normalised features, equal channel weights) or 'lin' (LPIPS's learned channel weights). */
 export type DistanceVariant = 'baseline' | 'lin';
 
 /** Unit-normalised NHWC features per point name, from PerceptualDistance.features. */
 export type PerceptualFeatures = Map<string, tf.Tensor4D>;
 
+/** Options of PerceptualDistance: points and their weights, variant, input range and normalisation. */
 export interface PerceptualDistanceOptions {
   /** The frozen loss network; the caller keeps ownership (dispose() does not dispose it). */
   extractor: FeatureExtractor;
@@ -56,6 +58,7 @@ export interface PerceptualDistanceRecord {
   backend: string;
 }
 
+/** Spatial distance maps, per point and combined. */
 export interface PerceptualMaps {
   /** Per point [N, h_l, w_l, 1]: the (weighted) channel sum before the spatial mean, unweighted by point. */
   points: Map<string, tf.Tensor4D>;
@@ -63,6 +66,7 @@ export interface PerceptualMaps {
   combined: tf.Tensor4D;
 }
 
+/** A perceptual distance (LPIPS-style) between image batches on a frozen loss network. */
 export class PerceptualDistance {
   readonly extractor: FeatureExtractor;
   /** Resolved point names, in the order given. */

@@ -9,9 +9,12 @@ import { configError, inputError } from '../errors';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../preprocess';
 import { resizeBilinear } from './bilinear';
 
+/** The value range of the images given to a perceptual distance or loss. */
 export type PerceptualRange = '[0,1]' | '[-1,1]';
+/** How images are normalised before the network: ImageNet mean/std, LPIPS's shift and scale, [-1,1], or none. */
 export type PerceptualNormalization = 'imagenet' | 'lpips' | 'signed' | 'none';
 
+/** A resize of the input before the network (bilinear, as PyTorch's F.interpolate). */
 export interface PerceptualResize {
   height: number;
   width: number;
@@ -19,6 +22,7 @@ export interface PerceptualResize {
   method: 'bilinear';
 }
 
+/** What the network gets: range, normalisation and resize of the input images. */
 export interface PerceptualInputSpec {
   /** The range the caller's images are in. */
   range: PerceptualRange;

@@ -14,8 +14,10 @@ import { noGrad } from './no-grad';
 
 /** mse / l1: mean over C, H, W of the feature difference; distance: the LPIPS baseline distance. */
 export type PerceptualCriterion = 'mse' | 'l1' | 'distance';
+/** How per-sample losses are reduced: kept, averaged or summed. */
 export type PerceptualReduction = 'none' | 'mean' | 'sum';
 
+/** Options of PerceptualLoss: points and weights, criterion, reduction, input spec. */
 export interface PerceptualLossOptions {
   /** The frozen loss network; the caller keeps ownership. */
   extractor: FeatureExtractor;
@@ -32,6 +34,7 @@ export interface PerceptualLossOptions {
   dropPathRandom?: () => number;
 }
 
+/** A PerceptualLoss's settings (network, points, criterion, input, weights), as recorded with results. */
 export interface PerceptualLossRecord {
   kind: 'perceptual-loss';
   backbone: string;
@@ -48,6 +51,7 @@ export interface PerceptualLossRecord {
 const CRITERIA: PerceptualCriterion[] = ['mse', 'l1', 'distance'];
 const REDUCTIONS: PerceptualReduction[] = ['none', 'mean', 'sum'];
 
+/** A differentiable feature-space loss between image batches on a frozen loss network. */
 export class PerceptualLoss {
   readonly extractor: FeatureExtractor;
   readonly points: string[];

@@ -4,8 +4,10 @@
  * how a lin file is recognised as the pretrained one.
  */
 export type LpipsNet = 'alex' | 'vgg' | 'squeeze';
+/** An LPIPS version. */
 export type LpipsVersion = '0.1' | '0.0';
 
+/** One published LPIPS linear-layer weight file. */
 export interface LpipsLinFile {
   net: LpipsNet;
   version: LpipsVersion;
@@ -17,7 +19,9 @@ export interface LpipsLinFile {
   bytes: number;
 }
 
+/** The networks LPIPS publishes linear weights for. */
 export const LPIPS_NETS: readonly LpipsNet[] = ['alex', 'vgg', 'squeeze'];
+/** The published LPIPS versions. */
 export const LPIPS_VERSIONS: readonly LpipsVersion[] = ['0.1', '0.0'];
 /** Raw files of the repository at the commit the hashes were taken from. */
 export const LPIPS_REPO_URL = 'https://raw.githubusercontent.com/richzhang/PerceptualSimilarity/master';
@@ -31,6 +35,7 @@ const file = (version: LpipsVersion, net: LpipsNet, sha256: string, bytes: numbe
   bytes,
 });
 
+/** LPIPS's linear-layer weight files: name, URL and SHA-256 per network and version. */
 export const LPIPS_LIN_FILES: readonly LpipsLinFile[] = [
   file('0.1', 'alex', 'df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0', 6009),
   file('0.1', 'vgg', 'a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868', 7289),
@@ -40,6 +45,7 @@ export const LPIPS_LIN_FILES: readonly LpipsLinFile[] = [
   file('0.0', 'squeeze', 'c27abd3a0145541baa50990817df58d3759c3f8154949f42af3b59b4e042d0bf', 10057),
 ];
 
+/** The linear-layer weight file of one LPIPS network and version. */
 export function lpipsLinFile(net: LpipsNet, version: LpipsVersion): LpipsLinFile {
   return LPIPS_LIN_FILES.find((f) => f.net === net && f.version === version)!;
 }

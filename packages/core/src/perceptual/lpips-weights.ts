@@ -8,6 +8,7 @@ import { weightsError } from '../errors';
 import { readWeights } from '../weights/read-weights';
 import type { StateDict } from '../weights/state-dict';
 
+/** The points LPIPS reads from one network: dpl names, channels, torchvision indices and LPIPS's net name. */
 export interface LpipsPointTable {
   /** dpl point names, in lin order. */
   points: readonly string[];
@@ -45,6 +46,7 @@ export const LPIPS_POINTS = {
   },
 } as const satisfies Record<string, LpipsPointTable>;
 
+/** A backbone LPIPS has linear weights for. */
 export type LpipsBackboneId = keyof typeof LPIPS_POINTS;
 
 /** Calibrated channel weights for a backbone's LPIPS points, ready for PerceptualDistance. */

@@ -15,6 +15,7 @@ import { configError } from '../errors';
 import { findPackageDir } from './host-modules';
 import { declaresPlugin } from './manifest';
 
+/** A plugin package found by discovery: name, version, folder, where it was found, its raw manifest. */
 export interface FoundPlugin {
   name: string;
   version: string;

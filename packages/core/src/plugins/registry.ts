@@ -21,6 +21,7 @@ import { configuredPlugins, defaultPlugins, locatePlugin, projectPlugins, type F
 import { shareHostModules } from './host-modules';
 import { checkManifest } from './manifest';
 
+/** Where createRegistry looks for plugins (start folder, --plugin, DPL_PLUGINS, defaults) and modules to load directly. */
 export interface RegistryOptions {
   /** Where discovery starts (default process.cwd()). */
   cwd?: string;

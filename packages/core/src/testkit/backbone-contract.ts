@@ -4,11 +4,13 @@ import type { Backbone, ExtractionPoint, FeatureExtractor } from '../contracts/b
 import { isDplError } from '../errors';
 import { spatialShapes } from '../graph/shapes';
 
+/** One check of backboneContract: a name and a function that throws when the backbone breaks the contract. */
 export interface ContractCheck {
   name: string;
   run: () => Promise<void>;
 }
 
+/** Options of backboneContract: probe input size, batch, seed and points. */
 export interface ContractOptions {
   /** Input side for the probes (default: max(64, the backbone's minimum input)). */
   size?: number;

@@ -6,6 +6,7 @@ import type { FeatureExtractor } from '../contracts/backbone';
 import type { ProgressReporter, Task, TaskContext } from '../contracts/task';
 import { isDplError } from '../errors';
 
+/** A ProgressReporter that records what a task reported, for assertions. */
 export interface RecordedProgress extends ProgressReporter {
   starts: { label: string; total?: number }[];
   ticks: number;
@@ -28,6 +29,7 @@ export function recordingProgress(): RecordedProgress {
   return r;
 }
 
+/** Options of taskTestContext: points, scratch folder, preset and overrides, data root, seed, signal. */
 export interface TaskTestContextOptions {
   points: string[];
   scratchDir: string;

@@ -10,6 +10,7 @@ import { looksLikeSafetensors, readSafetensors, writeSafetensors } from '../weig
 import type { StateDict } from '../weights/state-dict';
 import { openWeightsFile, readRange } from '../weights/weights-file';
 
+/** What a training checkpoint records besides the values: step, validation metric, task config. */
 export interface CheckpointMeta {
   /** Training step the parameters were taken at. */
   step?: number;

@@ -43,6 +43,7 @@ export function batchesPerEpoch(n: number, batchSize: number, dropLast = false):
   return dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
 }
 
+/** Sorted indices of a train/validation split. */
 export interface Split {
   /** Sorted indices. */
   train: number[];

@@ -25,6 +25,7 @@ import { batchesPerEpoch, epochBatches } from './data-order';
 import { adam, setLearningRate, type AdamOptions } from './optim';
 import type { ParamSnapshot, ParamStore } from './params';
 
+/** Where a training step is: its number, epoch and batch within the epoch. */
 export interface StepInfo {
   /** 1-based number of this step. */
   step: number;
@@ -34,6 +35,7 @@ export interface StepInfo {
   batchIndex: number;
 }
 
+/** Options of trainLoop: the step, data, schedule, validation, checkpoints and progress. */
 export interface TrainLoopOptions<B extends tf.TensorContainer> {
   store: ParamStore;
   /** Training examples 0..numExamples-1, shuffled per epoch from `seed`. */
@@ -91,6 +93,7 @@ export interface TrainLoopOptions<B extends tf.TensorContainer> {
   warmupSteps?: number;
 }
 
+/** One recorded training step: step, epoch, loss and the tensor count after it. */
 export interface StepRecord {
   step: number;
   epoch: number;
@@ -99,6 +102,7 @@ export interface StepRecord {
   numTensors: number;
 }
 
+/** One validation of a training run: when, its metric, and whether it set a new best. */
 export interface ValidationRecord {
   step: number;
   epoch: number;
@@ -107,6 +111,7 @@ export interface ValidationRecord {
   improved: boolean;
 }
 
+/** How a training run ended: steps, epochs, the best validation and why it stopped, with its history. */
 export interface TrainResult {
   steps: number;
   /** Completed epochs. */

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../gradients';
 import { configError } from '../errors';
 
+/** Adam's hyper-parameters (PyTorch's names and defaults). */
 export interface AdamOptions {
   /** Default 1e-3 (every benchmark). */
   lr?: number;
@@ -15,6 +16,7 @@ export interface AdamOptions {
   eps?: number;
 }
 
+/** The Adam betas LPIPS trains its linear layers with. */
 export const ADAM_BETAS_LPIPS: [number, number] = [0.5, 0.999];
 
 /** tf.train.adam with PyTorch's defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8). */

@@ -68,6 +68,7 @@ function nextStoreId(): number {
   return g[COUNTER]!;
 }
 
+/** The trainable parameters of a model, by PyTorch-style name, created on first use; saved and restored as checkpoints. */
 export class ParamStore {
   private readonly vars = new Map<string, tf.Variable>();
   private readonly nameByVar = new Map<tf.Variable, string>();

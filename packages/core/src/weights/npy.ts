@@ -8,6 +8,7 @@ import { ELEMENT_SIZE, decodeElements, gatherStrided, type ElementKind } from '.
 import { checkedNumel } from './limits';
 import { numel } from './state-dict';
 
+/** An array read from a .npy file: its dtype, shape and order, and its data as float32 in C order. */
 export interface NpyArray {
   /** The header's descr, e.g. '<f4', '<f8', '<i8', '|u1', '|b1'. */
   dtype: string;

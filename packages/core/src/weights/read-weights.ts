@@ -6,6 +6,7 @@ import { readPth } from './pth';
 import { looksLikeSafetensors, readSafetensors } from './safetensors';
 import { openWeightsFile, readRange } from './weights-file';
 
+/** The weight file formats readWeights knows. */
 export type WeightsFormat = 'pth-zip' | 'pth-legacy' | 'safetensors';
 
 /** Identifies a weights file by its first bytes (extension only breaks a safetensors tie). */

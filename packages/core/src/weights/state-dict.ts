@@ -1,6 +1,7 @@
 /** A checkpoint's tensors, as read from disk, before any tfjs tensor is made. */
 export type TorchDType = 'float64' | 'float32' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
+/** One tensor of a state_dict: dtype, shape and float32 data. */
 export interface TensorRecord {
   dtype: TorchDType;
   /** PyTorch shape (e.g. OIHW for a conv weight). */
@@ -12,6 +13,7 @@ export interface TensorRecord {
 /** state_dict key -> tensor, in the file's order. */
 export type StateDict = Map<string, TensorRecord>;
 
+/** The number of elements of a shape. */
 export const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** A tensor's dtype and shape, known from a file's header before any of its data is read. */
@@ -20,6 +22,7 @@ export interface TensorHeader {
   shape: number[];
 }
 
+/** Options of the weight readers: a check of every name and shape before any data is read. */
 export interface ReadWeightsOptions {
   /**
    * Called with every tensor's dtype and shape once the header (or pickle) is parsed and checked,
