@@ -33,7 +33,7 @@ describe('dpl new', () => {
     const tsconfig = fs.readFileSync(path.join(dir, 'b', 'tsconfig.json'), 'utf8');
     expect(tsconfig).not.toMatch(/skipLibCheck/);
     const src = fs.readFileSync(path.join(dir, 'b', 'src', 'backbone.ts'), 'utf8');
-    expect(src).toMatch(/id: 'my_net'/);
+    expect(src).toMatch(/defineFamily\(\{\s+family: 'my_net'/);
     expect(src).toMatch(/export const myNet = /);
     expect((src.match(/g\.tap\(/g) ?? []).length).toBeGreaterThanOrEqual(3);
     expect(src).not.toMatch(/\{\{/);

@@ -46,8 +46,10 @@ export interface FamilySpec<V extends FamilyVariant> {
    * the graph's final node (defaults to the last one added).
    */
   build: (g: GraphBuilder, variant: V, id: string) => Ref | void;
-  /** The study's four points per network, tap names in E1..E4 order; the networks listed are the study's. */
+  /** The study's four points per network, tap names in E1..E4 order; the networks listed are the study's 14. */
   studyPoints?: Record<string, string[]>;
+  /** For networks outside the study: four points chosen the study's way, the default points (E1..E4). */
+  defaultPoints?: Record<string, string[]>;
   /** Default for variants that do not say. */
   batchNorm: boolean;
   /** Default 'imagenet'. */
@@ -92,7 +94,7 @@ export function defineFamily<V extends FamilyVariant>(spec: FamilySpec<V>): Back
       graph: (g) => spec.build(g, v, id),
       ignorePrefixes: v.ignorePrefixes ?? spec.ignorePrefixes,
       renameKey: spec.renameKey,
-      studyPoints: study,
+      studyPoints: study ?? spec.defaultPoints?.[id],
     });
   };
   return { family: spec.family, ids, backbones: () => ids.map(backbone), backbone };

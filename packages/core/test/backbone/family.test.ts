@@ -1,32 +1,32 @@
-import { defineFamily, isDplError, torchvisionWeights, type FamilyVariant, type GraphBuilder } from '@dpl/core';
+import { defineFamily, isDplError, torchvisionWeights, type FamilySpec, type FamilyVariant, type GraphBuilder } from '@dpl/core';
 
 interface Toy extends FamilyVariant {
   width: number;
 }
 
-const toy = (study?: Record<string, string[]>) =>
-  defineFamily<Toy>({
-    family: 'toy',
-    variants: {
-      toy_s: { width: 4, weights: 'toy_s-0123abcd.pth', top1: 50.5, params: 0.1, description: 'small' },
-      toy_l: {
-        width: 8,
-        batchNorm: true,
-        ignorePrefixes: ['aux.'],
-        weights: { file: 'l.pth', url: 'https://example.invalid/l.pth', sha256Prefix: 'ff', bytes: 9 },
-        description: 'large',
-      },
+const spec = (study?: Record<string, string[]>): FamilySpec<Toy> => ({
+  family: 'toy',
+  variants: {
+    toy_s: { width: 4, weights: 'toy_s-0123abcd.pth', top1: 50.5, params: 0.1, description: 'small' },
+    toy_l: {
+      width: 8,
+      batchNorm: true,
+      ignorePrefixes: ['aux.'],
+      weights: { file: 'l.pth', url: 'https://example.invalid/l.pth', sha256Prefix: 'ff', bytes: 9 },
+      description: 'large',
     },
-    build: (g: GraphBuilder, v) => {
-      let x = g.input(3);
-      x = g.tap('conv1', g.conv(x, 'features.0', { out: v.width, k: 3, pad: 1 }), { studyIndex: 0 });
-      x = g.tap('relu1', g.relu(x), { studyIndex: 1 });
-      g.tap('pool1', g.maxPool(x, { k: 2 }), { studyIndex: 2 });
-    },
-    studyPoints: study,
-    batchNorm: false,
-    ignorePrefixes: ['head.'],
-  });
+  },
+  build: (g: GraphBuilder, v) => {
+    let x = g.input(3);
+    x = g.tap('conv1', g.conv(x, 'features.0', { out: v.width, k: 3, pad: 1 }), { studyIndex: 0 });
+    x = g.tap('relu1', g.relu(x), { studyIndex: 1 });
+    g.tap('pool1', g.maxPool(x, { k: 2 }), { studyIndex: 2 });
+  },
+  studyPoints: study,
+  batchNorm: false,
+  ignorePrefixes: ['head.'],
+});
+const toy = (study?: Record<string, string[]>) => defineFamily(spec(study));
 
 describe('defineFamily', () => {
   it('makes one Backbone per variant with the metadata of its table row', () => {
