@@ -18,6 +18,7 @@
  */
 import { assertNonEmpty, assertSameLength, metricsInputError } from './errors';
 
+/** Options of the delineation scores: thresholds, their comparison, and how 0/0 ratios count. */
 export interface DelineationOptions {
   /** Prediction threshold. Default 0.3. */
   threshold?: number;
@@ -29,18 +30,21 @@ export interface DelineationOptions {
   emptyPolicy?: 'one' | 'skip';
 }
 
+/** True positives, false positives and false negatives of one image. */
 export interface ConfusionCounts {
   tp: number;
   fp: number;
   fn: number;
 }
 
+/** Completeness (recall), correctness (precision) and quality (TP / (TP + FP + FN)). */
 export interface DelineationScores {
   completeness: number;
   correctness: number;
   quality: number;
 }
 
+/** The delineation scores over a set, with each image's scores and counts. */
 export interface DelineationResult extends DelineationScores {
   /** Per-image scores (NaN where undefined under 'skip'). */
   perImage: DelineationScores[];

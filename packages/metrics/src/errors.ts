@@ -14,6 +14,7 @@ export class MetricsInputError extends Error {
   }
 }
 
+/** A MetricsInputError naming the input, the problem and the fix. */
 export const metricsInputError = (input: string, problem: string, hint?: string) => new MetricsInputError(input, problem, hint);
 
 /** Throws unless the arrays have the same length. */

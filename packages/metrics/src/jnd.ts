@@ -19,6 +19,7 @@
  */
 import { assertNonEmpty, assertSameLength, metricsInputError } from './errors';
 
+/** The precision-recall curve of JND pairs ranked by distance. */
 export interface PrecisionRecall {
   /** Recall after including the first k+1 pairs (ascending distance). */
   recall: Float64Array;

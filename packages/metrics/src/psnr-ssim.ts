@@ -34,6 +34,7 @@ export interface GrayImage {
   width: number;
 }
 
+/** Options of the Y-channel PSNR and SSIM: data range and border shave. */
 export interface YMetricOptions {
   /** Peak value for PSNR / SSIM constants, on the Y 0..255 scale. Default 255. */
   dataRange?: number;
@@ -41,6 +42,7 @@ export interface YMetricOptions {
   shave?: number;
 }
 
+/** SSIM's parameters: data range, window side and the stability constants k1, k2. */
 export interface SsimOptions {
   dataRange: number;
   /** Odd window side. Default 7 (skimage's default). */
@@ -49,6 +51,7 @@ export interface SsimOptions {
   k2?: number;
 }
 
+/** The peak value of the Y channel on its 0..255 scale. */
 export const Y_DATA_RANGE = 255;
 
 function checkRgb(name: string, img: RgbImage): void {
@@ -230,6 +233,7 @@ export function ssimY(gt: RgbImage, pred: RgbImage, opts: YMetricOptions = {}): 
   return ssimGray(a, b, { dataRange: opts.dataRange ?? Y_DATA_RANGE });
 }
 
+/** PSNR and SSIM of one image pair on the Y channel. */
 export interface YScores {
   psnr: number;
   ssim: number;

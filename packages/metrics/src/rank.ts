@@ -137,6 +137,7 @@ export function kendallTauB(x: ArrayLike<number>, y: ArrayLike<number>): number 
   return clip(s / Math.sqrt(nx * ny)); // exact integer product (< 2^53 up to n ~ 10^4), see pearson
 }
 
+/** Options of the permutation tests: the budget of pairings and the seed. */
 export interface PermutationOptions {
   /**
    * Permutation budget. Default 10000. When n! is at most this, all n! pairings are enumerated
@@ -147,6 +148,7 @@ export interface PermutationOptions {
   seed?: number;
 }
 
+/** A rank correlation with its two-sided permutation p-value. */
 export interface TestResult {
   statistic: number;
   /** Two-sided permutation p-value; NaN when the statistic is NaN. */
@@ -271,6 +273,7 @@ export const MIN_CORRELATION_N = 3;
 /** Why rankCorrelation has no coefficients: too few pairs, or x or y constant (both would be NaN). */
 export type NoCorrelationReason = 'too-few-pairs' | 'constant-x' | 'constant-y';
 
+/** Spearman's and Kendall's correlations of a set of pairs, or why they are undefined. */
 export interface RankCorrelation {
   /** Number of (x, y) pairs. */
   n: number;
@@ -300,6 +303,7 @@ export function rankCorrelation(x: ArrayLike<number>, y: ArrayLike<number>, opts
   return { n, spearman: spearmanTest(x, y, opts), kendall: kendallTest(x, y, opts) };
 }
 
+/** Whether rank 1 goes to the highest score. */
 export interface RankOptions {
   /** Rank 1 goes to the highest score (default) or, when false, to the lowest (e.g. losses). */
   higherIsBetter?: boolean;
@@ -323,6 +327,7 @@ export function rankByScore(scores: Readonly<Record<string, number>>, opts: Rank
   return out;
 }
 
+/** Whether rank 1 goes to the highest score, for all tables or per table. */
 export interface MeanRankOptions {
   /** One flag for all tables or one per table. Default true. */
   higherIsBetter?: boolean | ReadonlyArray<boolean>;
