@@ -10,7 +10,7 @@ export type AutoencoderDataset = 'auto' | 'stl10' | 'svhn';
 export type ReconstructionLossKind = 'perceptual' | 'pixel';
 
 /** The task's settings; each key is described in SCHEMA below (and by `dpl describe autoencoder`). */
-export interface AutoencoderConfig {
+export type AutoencoderConfig = {
   dataset: AutoencoderDataset;
   loss: ReconstructionLossKind;
   normalize: 'none' | 'imagenet';
@@ -41,7 +41,7 @@ export interface AutoencoderConfig {
   syntheticUnlabeled: number;
   syntheticTrain: number;
   syntheticTest: number;
-}
+};
 
 const int = (description: string, minimum: number): ConfigProperty => ({ description, type: 'integer', minimum });
 const intOrNull = (description: string, minimum: number): ConfigProperty => ({ description, type: ['integer', 'null'], minimum });
@@ -192,7 +192,7 @@ export const PRESETS: TaskPreset[] = [
   },
 ];
 
-const CONFIG = defineTaskConfig<AutoencoderConfig>({
+export const CONFIG = defineTaskConfig<AutoencoderConfig>({
   task: 'autoencoder',
   properties: SCHEMA,
   presets: PRESETS,

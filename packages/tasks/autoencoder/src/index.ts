@@ -1,4 +1,4 @@
-export { autoencoderTask, runAutoencoder, encodeSet, AUTOENCODER_TASK_ID } from './task';
+export { autoencoderTask, encodeSet, AUTOENCODER_TASK_ID } from './task';
 export {
   PRESETS,
   PAPER_PROBES,

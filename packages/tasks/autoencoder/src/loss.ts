@@ -6,11 +6,11 @@
  *
  * The input's features are targets: `targets` computes them outside any gradient tape (the
  * training loop calls it while making the batch), so only the reconstruction's pass through the
- * loss network is differentiated. The loss network is called directly through
- * FeatureExtractor.extract (a few lines; core's PerceptualLoss is not exported from @dpl/core yet).
+ * loss network is differentiated. The perceptual kind is core's PerceptualLoss (criterion mse;
+ * its mean over the batch of each image's mean is nn.MSELoss's mean, every image the same size).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { normalizeImages, type FeatureExtractor } from '@dpl/core';
+import { PerceptualLoss, type FeatureExtractor, type PerceptualReduction } from '@dpl/core';
 import type { ReconstructionLossKind } from './config';
 
 export interface ReconstructionLossOptions {
@@ -34,44 +34,47 @@ export interface ReconstructionLossRecord {
 }
 
 export class ReconstructionLoss {
-  constructor(readonly o: ReconstructionLossOptions) {}
+  /** The feature loss (perceptual kind only). */
+  private readonly perceptual: PerceptualLoss | null;
 
-  private features(x: tf.Tensor4D): tf.Tensor4D[] {
-    return tf.tidy(() => {
-      const net = normalizeImages(x, this.o.normalize);
-      const f = this.o.extractor.extract(net, this.o.points, { batchNorm: this.o.batchNorm, dropPathRandom: this.o.dropPathRandom });
-      return this.o.points.map((p) => f.get(p)!);
-    });
+  constructor(readonly o: ReconstructionLossOptions) {
+    this.perceptual =
+      o.kind === 'perceptual'
+        ? new PerceptualLoss({
+            extractor: o.extractor,
+            points: o.points,
+            criterion: 'mse',
+            reduction: 'mean',
+            input: { range: '[0,1]', normalize: o.normalize, validate: false },
+            batchNorm: o.batchNorm,
+            dropPathRandom: o.dropPathRandom,
+          })
+        : null;
   }
 
   /** What the reconstruction is compared with: the input's features (perceptual) or the input itself (pixel). */
   targets(x: tf.Tensor4D): tf.Tensor[] {
-    return this.o.kind === 'pixel' ? [x.clone()] : this.features(x);
+    return this.perceptual ? this.perceptual.features(x) : [x.clone()];
   }
 
   /** Scalar loss of `recon` against `targets(x)`; differentiable w.r.t. recon. */
   loss(recon: tf.Tensor4D, targets: tf.Tensor[]): tf.Scalar {
-    return tf.tidy(() => {
-      const preds = this.o.kind === 'pixel' ? [recon] : this.features(recon);
-      let total: tf.Scalar | null = null;
-      preds.forEach((p, i) => {
-        const mse = tf.mean(tf.squaredDifference(p, targets[i])) as tf.Scalar;
-        total = total ? (tf.add(total, mse) as tf.Scalar) : mse;
-      });
-      return total!;
-    });
+    return this.compare(recon, targets, 'mean') as tf.Scalar;
   }
 
   /** Per-image loss [N] (mean over each image's elements, summed over points), for validation. */
   perImage(recon: tf.Tensor4D, targets: tf.Tensor[]): tf.Tensor1D {
+    return this.compare(recon, targets, 'none') as tf.Tensor1D;
+  }
+
+  private compare(recon: tf.Tensor4D, targets: tf.Tensor[], reduction: PerceptualReduction): tf.Tensor {
+    if (this.perceptual) {
+      const p = this.perceptual;
+      return p.computeWithTarget(recon, new Map(p.points.map((name, i) => [name, targets[i] as tf.Tensor4D])), reduction);
+    }
     return tf.tidy(() => {
-      const preds = this.o.kind === 'pixel' ? [recon] : this.features(recon);
-      let total: tf.Tensor1D | null = null;
-      preds.forEach((p, i) => {
-        const m = tf.mean(tf.squaredDifference(p, targets[i]), [1, 2, 3]) as tf.Tensor1D;
-        total = total ? (tf.add(total, m) as tf.Tensor1D) : m;
-      });
-      return total!;
+      const sq = tf.squaredDifference(recon, targets[0]);
+      return reduction === 'none' ? tf.mean(sq, [1, 2, 3]) : tf.mean(sq);
     });
   }
 

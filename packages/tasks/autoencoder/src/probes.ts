@@ -6,7 +6,7 @@
  * restored); its score is the argmax accuracy on the test codes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { adam, DplError, hashSeed, inputError, nn, ParamStore, splitTrainVal, trainLoop, type ProgressReporter } from '@dpl/core';
+import { hashSeed, inputError, nn, ParamStore, splitTrainVal, trainLoop, type ProgressReporter } from '@dpl/core';
 import { argmaxAccuracy } from '@dpl/metrics';
 
 export const NUM_CLASSES = 10;
@@ -101,7 +101,6 @@ export async function trainProbes(o: {
       const name = probeName(hidden);
       const started = Date.now();
       const store = new ParamStore(hashSeed(o.seed, `probe/${name}`));
-      const optimizer = adam({ lr: s.lr });
       try {
         store.build(() => probeForward(store, tf.zeros([1, train.dim]) as tf.Tensor2D, hidden, s.leakySlope));
         const result = await trainLoop<ProbeBatch>({
@@ -110,7 +109,7 @@ export async function trainProbes(o: {
           batchSize: Math.min(s.batchSize, split.train.length),
           seed: hashSeed(o.seed, `probe/${name}/order`),
           epochs: s.epochs,
-          optimizer,
+          adam: { lr: s.lr },
           makeBatch: (idx) =>
             tf.tidy(() => {
               const i = tf.tensor1d(idx, 'int32');
@@ -128,9 +127,8 @@ export async function trainProbes(o: {
           progress: o.progress,
           label: `probe ${name}`,
           signal: o.signal,
+          abortError: `probe ${name} training`,
         });
-        if (result.stopReason === 'aborted')
-          throw new DplError('E_ABORTED', `probe ${name} training was interrupted after ${result.steps} steps`);
         const logits = tf.tidy(() => probeForward(store, teX, hidden, s.leakySlope));
         const acc = argmaxAccuracy(await logits.data(), test.labels, NUM_CLASSES);
         logits.dispose();
@@ -146,7 +144,6 @@ export async function trainProbes(o: {
         });
         o.progress.log(`probe ${name}: test accuracy ${acc.toFixed(4)} (${result.epochs} epochs, ${result.stopReason})`);
       } finally {
-        optimizer.dispose();
         store.dispose();
       }
     }

@@ -15,16 +15,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   backendName,
   configError,
+  defineTask,
   hashSeed,
   inputError,
   mulberry32,
   ParamStore,
   writePng,
-  type Task,
   type TaskContext,
   type TaskResult,
 } from '@dpl/core';
-import { checkAutoencoderConfig, CONFIG_SCHEMA, PRESETS, resolveAutoencoderConfig, type AutoencoderConfig } from './config';
+import { CONFIG, type AutoencoderConfig } from './config';
 import type { ImageSet } from './data/image-set';
 import { openRunData } from './data/open';
 import { ReconstructionLoss } from './loss';
@@ -75,8 +75,8 @@ async function writeSamples(file: string, store: ParamStore, shape: AutoencoderS
   await writePng(file, { width: W, height: 2 * s, data });
 }
 
-export async function runAutoencoder(ctx: TaskContext): Promise<TaskResult> {
-  const cfg: AutoencoderConfig = checkAutoencoderConfig(ctx.config);
+async function runAutoencoder(ctx: TaskContext<AutoencoderConfig>): Promise<TaskResult> {
+  const cfg = ctx.config;
   const started = Date.now();
   const shape = checkShape({ encoderChannels: cfg.encoderChannels, decoderChannels: cfg.decoderChannels, codeSize: cfg.codeSize });
   const points = cfg.loss === 'perceptual' ? ctx.lossNetwork.backbone.resolvePoints(ctx.points).map((p) => p.name) : [];
@@ -222,12 +222,10 @@ export async function runAutoencoder(ctx: TaskContext): Promise<TaskResult> {
   }
 }
 
-export const autoencoderTask: Task = {
+export const autoencoderTask = defineTask({
   id: AUTOENCODER_TASK_ID,
   description:
     'dimensionality reduction (Pihlgren et al. 2020): a 64-d autoencoder trained with the perceptual loss on STL-10 / SVHN, scored by the best test accuracy of 7 MLP probes on its codes',
-  presets: PRESETS,
-  configSchema: CONFIG_SCHEMA,
-  resolveConfig: (preset, overrides) => resolveAutoencoderConfig(preset, overrides) as unknown as Record<string, unknown>,
+  config: CONFIG,
   run: runAutoencoder,
-};
+});

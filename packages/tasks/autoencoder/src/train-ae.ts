@@ -5,7 +5,7 @@
  * read from disk batch by batch.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { adam, DplError, splitTrainVal, trainLoop, type ParamStore, type ProgressReporter, type TrainResult } from '@dpl/core';
+import { splitTrainVal, trainLoop, type ParamStore, type ProgressReporter, type TrainResult } from '@dpl/core';
 import type { AutoencoderConfig } from './config';
 import { subset, type ImageSet } from './data/image-set';
 import type { ReconstructionLoss } from './loss';
@@ -64,40 +64,34 @@ export async function trainAutoencoder(o: TrainAutoencoderOptions): Promise<AeTr
   const split = splitTrainVal(o.images.count, o.cfg.valFraction, o.seed);
   const train = subset(o.images, split.train, `${o.images.name} [train ${split.train.length}]`);
   const val = subset(o.images, split.val, `${o.images.name} [val ${split.val.length}]`);
-  const optimizer = adam({ lr: o.cfg.lr });
-  try {
-    const result = await trainLoop<AeBatch>({
-      store: o.store,
-      numExamples: train.count,
-      batchSize: Math.min(o.cfg.batchSize, train.count),
-      seed: o.seed,
-      epochs: o.cfg.epochs,
-      optimizer,
-      makeBatch: (indices) => {
-        const x = toTensor(train, indices);
-        return { x, targets: o.loss.targets(x) };
-      },
-      loss: (b) => o.loss.loss(reconstruct(o.store, b.x, true, o.shape), b.targets),
-      validate: () => meanLoss(o.store, o.shape, o.loss, val, o.cfg.evalBatchSize),
-      validateEvery: { epochs: 1 },
-      mode: 'min',
-      patience: o.cfg.patience,
-      checkpointPath: o.checkpointPath,
-      checkpointConfig: { ...o.cfg } as unknown as Record<string, unknown>,
-      progress: o.progress,
-      label: `autoencoder (${o.loss.describe().kind} loss)`,
-      signal: o.signal,
-    });
-    if (result.stopReason === 'aborted')
-      throw new DplError('E_ABORTED', `autoencoder training was interrupted after ${result.steps} steps`);
-    return {
-      trainImages: train.count,
-      valImages: val.count,
-      result,
-      bestValLoss: result.bestMetric,
-      seconds: (Date.now() - started) / 1000,
-    };
-  } finally {
-    optimizer.dispose();
-  }
+  const result = await trainLoop<AeBatch>({
+    store: o.store,
+    numExamples: train.count,
+    batchSize: Math.min(o.cfg.batchSize, train.count),
+    seed: o.seed,
+    epochs: o.cfg.epochs,
+    adam: { lr: o.cfg.lr },
+    makeBatch: (indices) => {
+      const x = toTensor(train, indices);
+      return { x, targets: o.loss.targets(x) };
+    },
+    loss: (b) => o.loss.loss(reconstruct(o.store, b.x, true, o.shape), b.targets),
+    validate: () => meanLoss(o.store, o.shape, o.loss, val, o.cfg.evalBatchSize),
+    validateEvery: { epochs: 1 },
+    mode: 'min',
+    patience: o.cfg.patience,
+    checkpointPath: o.checkpointPath,
+    checkpointConfig: { ...o.cfg },
+    progress: o.progress,
+    label: `autoencoder (${o.loss.describe().kind} loss)`,
+    signal: o.signal,
+    abortError: 'autoencoder training',
+  });
+  return {
+    trainImages: train.count,
+    valImages: val.count,
+    result,
+    bestValLoss: result.bestMetric,
+    seconds: (Date.now() - started) / 1000,
+  };
 }
