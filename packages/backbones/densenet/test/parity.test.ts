@@ -15,7 +15,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, readInputTensor, readWeights, type Backbone, type StateDict } from '@dpl/core';
-import { backboneParity, npyRef, PYTHON, relativeMaxError, torchAvailable, torchFixture, type Fixture, type Size } from '@dpl/core/testkit';
+import {
+  backboneParity,
+  npyRef,
+  referencePython,
+  relativeMaxError,
+  torchAvailable,
+  torchFixture,
+  type Fixture,
+  type Size,
+} from '@dpl/core/testkit';
 import { densenetBackbones } from '../src/densenet';
 
 const HELPER = path.join(__dirname, 'torch_densenet.py');
@@ -44,7 +53,7 @@ const PLANS: Record<string, Plan> = {
 function helper(fx: Fixture, marker: string, args: string[]): void {
   const done = path.join(fx.dir, marker);
   if (fs.existsSync(done)) return;
-  execFileSync(PYTHON, [HELPER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  execFileSync(referencePython().python, [HELPER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   fs.writeFileSync(done, args.join(' '));
 }
 

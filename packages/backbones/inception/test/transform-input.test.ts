@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, readNpy, writeNpy } from '@dpl/core';
-import { PYTHON, relativeMaxError, torchAvailable } from '@dpl/core/testkit';
+import { referencePython, relativeMaxError, torchAvailable } from '@dpl/core/testkit';
 import { transformInput } from '../src/transform-input';
 
 const torch = torchAvailable();
@@ -52,7 +52,7 @@ x = torch.from_numpy(np.load(os.path.join(d, 'x.npy')))
 for id in sys.argv[2:]:
     m = getattr(torchvision.models, id)(weights=None, aux_logits=False, init_weights=False, transform_input=True)
     np.save(os.path.join(d, id + '.npy'), m._transform_input(x).numpy())`;
-      const r = spawnSync(PYTHON, ['-c', code, dir, ...IDS], { encoding: 'utf8' });
+      const r = spawnSync(referencePython().python, ['-c', code, dir, ...IDS], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
       const data = (await ours.data()) as Float32Array;
       for (const id of IDS) {

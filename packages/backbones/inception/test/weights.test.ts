@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { isDplError, type StateDict } from '@dpl/core';
-import { PYTHON, torchAvailable } from '@dpl/core/testkit';
+import { referencePython, torchAvailable } from '@dpl/core/testkit';
 import { inceptionBackbones } from '../src/inception';
 
 const torch = torchAvailable();
@@ -32,7 +32,7 @@ for id in sys.argv[1:]:
         'children': [n for n, c in m.named_children() if n not in ('AuxLogits', 'aux1', 'aux2')],
     }
 print(json.dumps(out))`;
-  const r = spawnSync(PYTHON, ['-c', code, ...ids], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(referencePython().python, ['-c', code, ...ids], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, TorchModel>;
 }

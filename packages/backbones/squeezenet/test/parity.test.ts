@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '@dpl/core';
-import { backboneParity, PYTHON, type Fixture, type Size } from '@dpl/core/testkit';
+import { backboneParity, referencePython, type Fixture, type Size } from '@dpl/core/testkit';
 import { squeezenetBackbones } from '../src/squeezenet';
 
 /** Block boundaries checked for the variant outside the study. */
@@ -31,7 +31,7 @@ function writeClassifierReference(fx: Fixture, fire9Index: number, sizes: Size[]
     '    np.save(dst, y.numpy())',
   ].join('\n');
   const args = sizes.flatMap(([h, w]) => [fx.feature(h, w, fire9Index), classifierRef(fx, h, w)]);
-  const r = spawnSync(PYTHON, ['-c', script, fx.weights, ...args], { encoding: 'utf8' });
+  const r = spawnSync(referencePython().python, ['-c', script, fx.weights, ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`classifier reference failed: ${r.stderr}`);
 }
 

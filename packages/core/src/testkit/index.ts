@@ -3,12 +3,4 @@ export { backboneContract, type ContractCheck, type ContractOptions } from './ba
 export { dplErrorMessage, recordingProgress, taskTestContext, type RecordedProgress, type TaskTestContextOptions } from './task-context';
 export { pythonLacks, referencePython, type ReferencePython } from './python';
 export { backboneParity, npyRef, type ParityCase, type ParityContext, type ParityOptions, type RefArray, type Size } from './parity';
-export {
-  PYTHON,
-  fixtureFormats,
-  relativeMaxError,
-  torchAvailable,
-  torchFixture,
-  type Fixture,
-  type FixtureRequest,
-} from './torch-reference';
+export { fixtureFormats, relativeMaxError, torchAvailable, torchFixture, type Fixture, type FixtureRequest } from './torch-reference';

@@ -3,41 +3,22 @@
  * once per distinct request and caches the result (weights, inputs, features) under
  * tools/parity/.cache (or $DPL_PARITY_CACHE), so CI generates each fixture once per run.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { referencePython } from './python';
 
-/** The interpreter with torch and torchvision: $DPL_PYTHON, else Debian's /usr/bin/python3. */
-export const PYTHON = process.env.DPL_PYTHON ?? '/usr/bin/python3';
 /** The reference script (src/testkit and dist/testkit sit at the same depth below the repository root). */
 const SCRIPT = process.env.DPL_PARITY_SCRIPT ?? path.resolve(__dirname, '../../../../tools/parity/torch_features.py');
 const CACHE = process.env.DPL_PARITY_CACHE ?? path.join(path.dirname(SCRIPT), '.cache');
 
-let torchStatus: { ok: boolean; reason: string } | undefined;
-
 /** Whether the reference (the script, and a python with torch + torchvision) is usable, and why not. */
 export function torchAvailable(): { ok: boolean; reason: string } {
-  if (!torchStatus) {
-    if (!fs.existsSync(SCRIPT)) {
-      torchStatus = {
-        ok: false,
-        reason: `no reference script at ${SCRIPT} (set DPL_PARITY_SCRIPT to dpl's tools/parity/torch_features.py)`,
-      };
-      return torchStatus;
-    }
-    const r = spawnSync(PYTHON, ['-c', 'import torch, torchvision; print(torch.__version__, torchvision.__version__)'], {
-      encoding: 'utf8',
-    });
-    torchStatus =
-      r.status === 0
-        ? { ok: true, reason: `torch ${r.stdout.trim()}` }
-        : {
-            ok: false,
-            reason: `${PYTHON} cannot import torch/torchvision (${(r.stderr || String(r.error)).trim().split('\n').pop()}); install python3-torch python3-torchvision or set DPL_PYTHON`,
-          };
-  }
-  return torchStatus;
+  if (!fs.existsSync(SCRIPT))
+    return { ok: false, reason: `no reference script at ${SCRIPT} (set DPL_PARITY_SCRIPT to dpl's tools/parity/torch_features.py)` };
+  const { ok, reason } = referencePython();
+  return { ok, reason };
 }
 
 export interface FixtureRequest {
@@ -88,7 +69,7 @@ export function torchFixture(req: FixtureRequest): Fixture {
       '--drop-prefixes',
       full.dropPrefixes.join(','),
     ];
-    execFileSync(PYTHON, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    execFileSync(referencePython().python, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     fs.writeFileSync(path.join(dir, 'done'), JSON.stringify(full));
   }
   return {
@@ -115,7 +96,7 @@ export function fixtureFormats(fx: Fixture): { legacy: string; safetensors: stri
       'write_safetensors(sys.argv[3] + ".part", sd)',
       'torch.save(sd, sys.argv[2] + ".part", _use_new_zipfile_serialization=False)',
     ].join('\n');
-    execFileSync(PYTHON, ['-c', code, fx.weights, legacy, safetensors], { stdio: ['ignore', 'pipe', 'inherit'] });
+    execFileSync(referencePython().python, ['-c', code, fx.weights, legacy, safetensors], { stdio: ['ignore', 'pipe', 'inherit'] });
     fs.renameSync(`${safetensors}.part`, safetensors);
     fs.renameSync(`${legacy}.part`, legacy);
   }
