@@ -9,7 +9,7 @@ export type SimilarityVariant = 'baseline' | 'lin' | 'tune' | 'scratch';
 export const VARIANTS: readonly SimilarityVariant[] = ['baseline', 'lin', 'tune', 'scratch'];
 
 /** The task's settings; each key is described in SCHEMA below (and by `dpl describe similarity`). */
-export interface SimilarityConfig {
+export type SimilarityConfig = {
   variant: SimilarityVariant;
   imageSize: number;
   normalize: 'imagenet' | 'lpips';
@@ -35,7 +35,7 @@ export interface SimilarityConfig {
   syntheticVal: number;
   syntheticTrain: number;
   syntheticJnd: number;
-}
+};
 
 const int = (description: string, minimum: number): ConfigProperty => ({ description, type: 'integer', minimum });
 const intOrNull = (description: string, minimum: number): ConfigProperty => ({ description, type: ['integer', 'null'], minimum });
@@ -157,7 +157,7 @@ export const PRESETS: TaskPreset[] = [
   },
 ];
 
-const CONFIG = defineTaskConfig<SimilarityConfig>({
+export const CONFIG = defineTaskConfig<SimilarityConfig>({
   task: 'similarity',
   properties: SCHEMA,
   presets: PRESETS,

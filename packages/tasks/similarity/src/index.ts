@@ -1,4 +1,4 @@
-export { similarityTask, runSimilarity, SIMILARITY_TASK_ID, SYNTHETIC_SEED } from './task';
+export { similarityTask, SIMILARITY_TASK_ID, SYNTHETIC_SEED } from './task';
 export {
   PRESETS,
   VARIANTS,

@@ -15,11 +15,11 @@ import * as path from 'node:path';
 import {
   backendName,
   createEngineDistance,
+  defineTask,
   inputError,
   ParamStore,
   PerceptualDistance,
   type PerceptualNormalization,
-  type Task,
   type TaskContext,
   type TaskResult,
   type WeightsProvenance,
@@ -27,7 +27,7 @@ import {
 import { jndMap, meanOverSplits, twoAfcScore, twoAfcScores } from '@dpl/metrics';
 import { itemsOf, openSplit, type BappsSplit, type SkippedItem } from './bapps/loader';
 import { generateSyntheticBapps } from './bapps/synthetic';
-import { checkSimilarityConfig, CONFIG_SCHEMA, PRESETS, resolveSimilarityConfig, type SimilarityConfig } from './config';
+import { CONFIG, type SimilarityConfig } from './config';
 import { readLinWeights } from './lin-weights';
 import { createHead, initialNetworkWeights, linWeightsOf, TrainableNetwork } from './model';
 import { scoreSplits, type SplitRecord } from './scoring';
@@ -194,8 +194,8 @@ function csv(records: SplitRecord[], kind: '2afc' | 'jnd'): string {
   return `${rows.join('\n')}\n`;
 }
 
-export async function runSimilarity(ctx: TaskContext): Promise<TaskResult> {
-  const cfg = checkSimilarityConfig(ctx.config);
+async function runSimilarity(ctx: TaskContext<SimilarityConfig>): Promise<TaskResult> {
+  const cfg = ctx.config;
   const started = Date.now();
   const points = ctx.lossNetwork.backbone.resolvePoints(ctx.points).map((p) => p.name);
   const data = await dataRoot(ctx, cfg);
@@ -323,12 +323,10 @@ export async function runSimilarity(ctx: TaskContext): Promise<TaskResult> {
   }
 }
 
-export const similarityTask: Task = {
+export const similarityTask = defineTask({
   id: SIMILARITY_TASK_ID,
   description:
     'perceptual similarity on BAPPS (Zhang et al. 2018): 2AFC agreement with human judgements per split and JND mAP; variants baseline, lin, tune, scratch',
-  presets: PRESETS,
-  configSchema: CONFIG_SCHEMA,
-  resolveConfig: (preset, overrides) => resolveSimilarityConfig(preset, overrides) as unknown as Record<string, unknown>,
+  config: CONFIG,
   run: runSimilarity,
-};
+});

@@ -19,7 +19,6 @@ import {
   adam,
   clampNonNegative,
   constantThenLinearDecay,
-  DplError,
   hashSeed,
   inputError,
   nn,
@@ -146,6 +145,7 @@ export async function trainSimilarity(o: TrainOptions): Promise<TrainSummary> {
     progress: o.progress,
     label: `similarity: training ${cfg.variant}`,
     signal: o.signal,
+    abortError: 'training',
   };
   let result: TrainResult;
   try {
@@ -229,7 +229,6 @@ export async function trainSimilarity(o: TrainOptions): Promise<TrainSummary> {
   } finally {
     optimizer.dispose();
   }
-  if (result.stopReason === 'aborted') throw new DplError('E_ABORTED', `training was interrupted after ${result.steps} steps`);
   const steps = result.history.steps;
   return {
     result,
