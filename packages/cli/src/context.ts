@@ -31,8 +31,8 @@ export class CliContext implements CliHost {
     io: CliIO,
     readonly args: GlobalArgs,
   ) {
-    this.stdout = io.out;
-    this.io = args.json ? { ...io, out: io.err } : io;
+    this.stdout = (line) => io.out(line);
+    this.io = args.json ? { ...io, out: (line) => io.err(line) } : io;
   }
 
   registry(): Promise<Registry> {
@@ -52,7 +52,7 @@ export class CliContext implements CliHost {
   json(value: unknown): void {
     if (this.jsonPrinted) throw new Error('a command printed a second JSON document');
     this.jsonPrinted = true;
-    this.stdout(JSON.stringify(value, (_k, v) => (v === Infinity ? 'Infinity' : v), 2));
+    this.stdout(JSON.stringify(value, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v), 2));
   }
 
   /** Under --json, a failed command's document: {"error": {code, message, fix}, "exitCode"} (unless it printed one). */

@@ -111,7 +111,7 @@ export const queueCommand = (ctx: CliContext): CommandModule => ({
       return;
     }
     if (a.action !== 'status')
-      throw new DplError('E_ARGS', `dpl queue ${a.action}: unknown action`, 'use dpl queue status or dpl queue clean');
+      throw new DplError('E_ARGS', `dpl queue ${String(a.action)}: unknown action`, 'use dpl queue status or dpl queue clean');
     if (ctx.args.json) return ctx.json(await queueStatus(url));
     if (a.watch && ctx.io.tty) {
       for (;;) {

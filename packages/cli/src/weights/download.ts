@@ -162,7 +162,7 @@ export async function download(o: DownloadOptions): Promise<string> {
   const out = fs.createWriteStream(part, { flags: have ? 'a' : 'w' });
   const closeOut = () => new Promise<void>((r, j) => out.end((err?: Error | null) => (err ? j(err) : r())));
   try {
-    const reader = res.body!.getReader();
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;

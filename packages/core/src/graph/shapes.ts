@@ -42,7 +42,7 @@ export type SpatialShape = [number, number];
  */
 export function spatialShapes(graph: Graph, h: number, w: number, upTo?: Iterable<number>): (SpatialShape | null)[] {
   const need = upTo ? ancestors(graph, upTo) : null;
-  const shapes: (SpatialShape | null)[] = new Array(graph.nodes.length).fill(null);
+  const shapes = new Array<SpatialShape | null>(graph.nodes.length).fill(null);
   for (const n of graph.nodes) {
     if (need && !need.has(n.id)) continue;
     if (n.op.kind === 'input') {

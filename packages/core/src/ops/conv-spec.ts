@@ -56,7 +56,7 @@ function checkPair(op: string, name: string, p: unknown, min: number): Pair {
   if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => typeof v === 'number' && isInt(v) && v >= min)) {
     throw inputError(`${op} ${name}`, `must be two integers >= ${min} ([along H, along W]), got ${JSON.stringify(p)}`);
   }
-  return [p[0], p[1]];
+  return [p[0] as number, p[1] as number];
 }
 
 /** Validates a Conv2DSpec; returns a normalised copy. */

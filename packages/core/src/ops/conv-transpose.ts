@@ -32,7 +32,7 @@ function checkPair(name: string, p: unknown, min: number): Pair {
   if (!Array.isArray(p) || p.length !== 2 || !p.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= min)) {
     throw inputError(`convTranspose2d ${name}`, `must be two integers >= ${min} ([along H, along W]), got ${JSON.stringify(p)}`);
   }
-  return [p[0], p[1]];
+  return [p[0] as number, p[1] as number];
 }
 
 function resolve(spec: ConvTranspose2DSpec): Resolved {

@@ -130,7 +130,7 @@ function batchNormTrain(
   const m = x.size / c;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const [y, xhat, scale] = tf.tidy(() => {
+    const [y, xhat, scale] = tf.tidy((): [tf.Tensor, tf.Tensor, tf.Tensor] => {
       const x2 = tf.reshape(xi, [m, c]) as tf.Tensor2D;
       const ones = tf.ones([1, m]) as tf.Tensor2D;
       const mean = channelMean(x2, ones, m);

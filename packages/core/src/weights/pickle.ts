@@ -212,6 +212,11 @@ function describe(v: PyValue): string {
 /** Python-style name for error messages. */
 export const describePy = describe;
 
+/** A scalar as itself, anything else by its Python type name (never '[object Object]'). */
+export function showPy(v: PyValue): string {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' ? String(v) : describe(v);
+}
+
 const utf8 = new TextDecoder('utf-8');
 const latin1 = new TextDecoder('latin1');
 
@@ -370,7 +375,7 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
     const [kind, type, key, location, numel, viewMeta] = pid;
     if (kind !== 'storage') {
       throw fail(
-        `unsupported persistent id '${String(kind)}' (a pickled nn.Module, not a state_dict)`,
+        `unsupported persistent id '${showPy(kind)}' (a pickled nn.Module, not a state_dict)`,
         'save model.state_dict() instead of the model',
       );
     }
@@ -384,14 +389,14 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): UnpickleResul
     if (root && root.dtype !== dtype) {
       throw fail(`storage '${key}' is used as both ${root.dtype} and ${dtype}; unsupported`);
     }
-    if (!root) storages.set(key, new TorchStorageRef(key, dtype, count, String(location)));
+    if (!root) storages.set(key, new TorchStorageRef(key, dtype, count, showPy(location)));
     if (viewMeta === null || viewMeta === undefined) return storages.get(key) as TorchStorageRef;
     // Legacy storage views: (view_key, offset, size) in elements of the root storage.
     if (!isTuple(viewMeta) || viewMeta.length !== 3) throw corrupt('bad storage view metadata');
     const offset = asCount(viewMeta[1], 'storage view offset', fail);
     const size = asCount(viewMeta[2], 'storage view size', fail);
     if (offset + size > count) throw corrupt(`storage view beyond storage '${key}'`);
-    return new TorchStorageRef(key, dtype, count, String(location), { offset, size });
+    return new TorchStorageRef(key, dtype, count, showPy(location), { offset, size });
   };
   const call = (fn: PyValue, args: PyValue, op: string): PyValue => {
     if (!(fn instanceof PyGlobal)) throw corrupt(`${op} of a ${describe(fn)}`);

@@ -7,7 +7,7 @@
 import * as yauzl from 'yauzl';
 import { weightsError } from '../errors';
 import type { ReadWeightsOptions, StateDict, TensorHeader, TensorRecord, TorchDType } from './state-dict';
-import { PyDict, TorchStorageRef, TorchTensorRef, describePy, unpickle, type PyValue } from './pickle';
+import { PyDict, TorchStorageRef, TorchTensorRef, describePy, showPy, unpickle, type PyValue } from './pickle';
 import { TORCH_KIND, decodeElements, gatherStrided, isContiguous, torchElementSize } from './elements';
 import { MAX_ELEMENTS, assertFinite, checkTotalBytes, checkView, fmtBytes, maxWeightsBytes } from './limits';
 import { openWeightsFile, readRange, readWhole, type WeightsFile } from './weights-file';
@@ -194,7 +194,7 @@ async function readLegacyPth(file: WeightsFile, opts: ReadWeightsOptions): Promi
     throw weightsError(source, 'is a pickle but not a PyTorch checkpoint (no torch magic number)', 'pass a file written by torch.save');
   }
   const proto = unpickle(data, { source, start: first.end });
-  if (proto.value !== LEGACY_PROTOCOL) throw weightsError(source, `unsupported legacy protocol version ${String(proto.value)}`);
+  if (proto.value !== LEGACY_PROTOCOL) throw weightsError(source, `unsupported legacy protocol version ${showPy(proto.value)}`);
   const sys = unpickle(data, { source, start: proto.end });
   const le = sys.value instanceof PyDict ? sys.value.items.get('little_endian') : undefined;
   const littleEndian = le !== false;
@@ -253,7 +253,7 @@ function selectStateDict(top: PyValue, source: string): Map<string, TorchTensorR
   const [badKey, badValue] = [...top.items].find(([k, v]) => typeof k !== 'string' || !(v instanceof TorchTensorRef)) ?? [];
   throw weightsError(
     source,
-    `holds no state_dict: entry '${String(badKey)}' is a ${describePy(badValue ?? null)}, not a tensor ` +
+    `holds no state_dict: entry '${showPy(badKey ?? null)}' is a ${describePy(badValue ?? null)}, not a tensor ` +
       `(top-level keys: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', ...' : ''})`,
     hint,
   );
