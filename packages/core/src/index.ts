@@ -85,6 +85,7 @@ export {
   type CheckpointMeta,
 } from './train/params';
 export type { CheckpointValues } from './train/checkpoint';
+/** Functional layers for trainable models over a ParamStore: PyTorch semantics, NHWC. */
 export * as nn from './train/nn';
 export {
   adam,
