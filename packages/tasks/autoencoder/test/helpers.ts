@@ -3,9 +3,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { taskTestContext, type FeatureExtractor, type RecordedProgress, type TaskContext } from '@dpl/core';
-import { efficientnetBackbones } from '../../../backbones/efficientnet/src/efficientnet';
-import { squeezenetBackbones } from '../../../backbones/squeezenet/src/squeezenet';
-import { vggBackbones } from '../../../backbones/vgg/src/vgg';
 import { autoencoderTask } from '../src/task';
 import { referencePython } from '@dpl/core/testkit';
 
@@ -23,11 +20,7 @@ export function cleanupTmp(): void {
   for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
-/** Loss networks with seeded random weights, by id. */
-export function lossNetwork(id: 'squeezenet1_1' | 'vgg16' | 'efficientnet_b0', seed = 0): FeatureExtractor {
-  const all = [...squeezenetBackbones(), ...vggBackbones(), ...efficientnetBackbones()];
-  return all.find((b) => b.id === id)!.build({ seed });
-}
+export { lossNetwork } from '../../test/study-networks';
 
 export { recordingProgress as recorder, type RecordedProgress } from '@dpl/core';
 
