@@ -226,7 +226,7 @@ maybe('dpl run --queue / dpl worker / dpl queue (real Redis)', () => {
     const dir = tmpDir('dpl-queue-');
     // "quickly" counted, not timed: each command makes one connection attempt to the URL, never a retry loop
     const connects = jest.spyOn(net, 'createConnection');
-    const attempts = (port: number) => connects.mock.calls.filter(([o]) => (o as net.TcpNetConnectOpts).port === port).length;
+    const attempts = (port: number) => connects.mock.calls.filter((args: unknown[]) => (args[0] as { port?: number }).port === port).length;
     const { suite } = toySuite(dir);
     const port = await freePort();
     const refused = `redis://127.0.0.1:${port}/0`;

@@ -52,6 +52,7 @@ describe('task config errors', () => {
       presets,
       resolveConfig(_p: string, o: Record<string, unknown> = {}) {
         if ('bad' in o) throw new TypeError('bad must be a number');
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test: a plugin that throws a non-Error
         if ('worse' in o) throw 'no good';
         return o;
       },

@@ -33,7 +33,7 @@ describe('only regular files are read', () => {
     for (const [label, read, what] of readers) {
       const fifo = at(`fifo-${label.replace(/\W/g, '')}${ext(label)}`);
       const r = spawnSync('mkfifo', [fifo]);
-      if (r.status !== 0) throw new Error(`mkfifo failed: ${r.stderr}`);
+      if (r.status !== 0) throw new Error(`mkfifo failed: ${r.stderr.toString()}`);
       // No one ever opens the write end: a blocking open would hang here until the test times out.
       await refused(dir, () => read(fifo), fifo, `is a FIFO (named pipe), not ${what}`, 'regular file');
       fs.rmSync(fifo);

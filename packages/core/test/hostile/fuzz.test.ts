@@ -89,7 +89,7 @@ function apply(seed: Buffer, ms: Mutation[]): Buffer {
 }
 
 /** Resolves when `read` succeeds or throws a DplError; anything else fails the property. */
-async function onlyDplErrors(read: () => Promise<unknown> | unknown): Promise<void> {
+async function onlyDplErrors(read: () => unknown): Promise<void> {
   try {
     await read();
   } catch (e) {

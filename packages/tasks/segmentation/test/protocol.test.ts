@@ -15,6 +15,7 @@ import { maskFeatures } from '../src/loss';
 import { iterate, type UNetOptions } from '../src/model';
 import { segmentationTask } from '../src/task';
 import { context, lossNetwork, tmp } from './helpers';
+import { referencePython } from '@dpl/core/testkit';
 
 const PY = referencePython().python;
 const hasTorch = spawnSync(PY, ['-c', 'import torch, torchvision, numpy'], { encoding: 'utf8' }).status === 0;
@@ -83,7 +84,6 @@ describe('evalResize: the official tensor resize', () => {
     const script = `
 import sys, numpy as np, torch
 import torchvision.transforms.functional as TF
-import { referencePython } from '@dpl/core/testkit';
 d = sys.argv[1]
 for i, (oh, ow) in enumerate([${cases.map((k) => `(${k.oh}, ${k.ow})`).join(', ')}]):
     a = torch.from_numpy(np.load(f'{d}/in{i}.npy')).permute(2, 0, 1)
