@@ -12,7 +12,7 @@ import { workerCommand } from './commands/worker';
 import { queueCommand } from './commands/queue';
 import { newCommand } from './commands/new';
 import { type CliIO, processIO } from './io';
-import { choiceOption, isUsageError, usageError } from './options';
+import { choiceOption, intOption, isUsageError, usageError } from './options';
 
 /** Exit status: 0 done, 1 the work failed (a DplError or a bug), 2 a usage error (bad, unknown or conflicting options). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -131,7 +131,15 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     .option('backend', { ...choiceOption('backend', BACKENDS, 'tensor backend (env DPL_BACKEND)'), global: true })
     // one value per --plugin (an array option would swallow the command that follows it)
     .option('plugin', { type: 'string', describe: 'load a plugin package or folder (repeat --plugin for more)', global: true })
-    .option('json', { type: 'boolean', describe: 'print one JSON document on stdout (progress and notes go to stderr)', global: true });
+    .option('json', { type: 'boolean', describe: 'print one JSON document on stdout (progress and notes go to stderr)', global: true })
+    .option('max-pixels', {
+      ...intOption('max-pixels', 'largest image decoded, in pixels (default 50000000; env DPL_MAX_PIXELS)', { min: 1 }),
+      global: true,
+    })
+    // through the environment, so the worker processes of a run read the same limit
+    .middleware((a) => {
+      if (typeof a['max-pixels'] === 'number') process.env.DPL_MAX_PIXELS = String(a['max-pixels']);
+    });
   for (const m of [
     infoCommand(ctx),
     listCommand(ctx),

@@ -461,3 +461,33 @@ describe('suite files', () => {
     expect(fs.readdirSync(dir)).toEqual(['bomb.yaml']);
   });
 });
+
+describe('--max-pixels', () => {
+  const saved = process.env.DPL_MAX_PIXELS;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.DPL_MAX_PIXELS;
+    else process.env.DPL_MAX_PIXELS = saved;
+  });
+
+  it('an image over the limit is refused from its header, naming the image; nothing is written', async () => {
+    const dir = tmpDir('dpl-opt-');
+    const img = await png(path.join(tmpDir('dpl-opt-in-'), 'big.png'), 40, 30, 1);
+    const out = path.join(dir, 'o');
+    const args = ['features', '--backbone', 'vgg11', '--seed', '0', '--points', 'relu1_1', '--input', img, '--out', out];
+    const r = await dpl([...args, '--max-pixels', '1000']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('big.png');
+    expect(r.err).toMatch(/40x30|1200/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    // the same image within a raised limit is read
+    const ok = await dpl([...args, '--max-pixels', '1200']);
+    expect(ok.code).toBe(0);
+    expect(fs.readdirSync(out)).toContain('relu1_1.npy');
+  });
+
+  it.each(['0', '-5', '1.5', 'many'])('--max-pixels %s is a usage error', async (v) => {
+    const r = await dpl(['describe', 'vgg11', '--max-pixels', v]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--max-pixels');
+  });
+});
