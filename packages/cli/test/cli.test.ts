@@ -74,7 +74,7 @@ describe('dpl info / list / describe', () => {
       }
     }
     const human = await dpl(['describe', 'segmentation']);
-    expect(human.out).toMatch(/cropSize\s+224 \/ 64\s+an integer multiple of 16 >= 16/);
+    expect(human.out).toMatch(/cropSize\s+224 \/ 224 \/ 64\s+an integer multiple of 16 >= 16/);
     expect(human.out).toMatch(/ {2}mu: weight of the perceptual term/);
   });
 
