@@ -28,24 +28,14 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
+# the tap walk and channel normalisation are lpips_ref.py's (same folder, same formula)
+from lpips_ref import taps, unit
+
 NETS = {"alex": "alexnet", "vgg": "vgg16", "squeeze": "squeezenet1_1"}
 TAPS = {"alex": [1, 4, 7, 9, 11], "vgg": [3, 8, 15, 22, 29], "squeeze": [1, 4, 7, 9, 10, 11, 12]}
 # float32 constants widened, as the reference's torch.Tensor buffers are
 SHIFT = torch.tensor([-0.030, -0.088, -0.188], dtype=torch.float32).double().view(1, 3, 1, 1)
 SCALE = torch.tensor([0.458, 0.448, 0.450], dtype=torch.float32).double().view(1, 3, 1, 1)
-
-
-def taps(features, x, indices):
-    out = []
-    for i in range(max(indices) + 1):
-        x = features[i](x)
-        if i in indices:
-            out.append(x)
-    return out
-
-
-def unit(f):
-    return f / (torch.sqrt(torch.sum(f**2, dim=1, keepdim=True)) + 1e-10)
 
 
 def forward(model, net, x0, x1, version, lins, spatial):
