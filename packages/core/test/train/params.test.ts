@@ -184,7 +184,7 @@ describe('ParamStore save / load', () => {
       await fs.writeFile(file, bytes);
       await expectDplError(store.load(file), 'E_WEIGHTS', what, /only as safetensors/);
     }
-    await expectDplError(store.load(path.join(dir, 'absent.safetensors')), 'E_WEIGHTS', /not found/);
+    await expectDplError(store.load(path.join(dir, 'absent.safetensors')), 'E_WEIGHTS', /absent\.safetensors: does not exist/);
     store.dispose();
   });
 });
