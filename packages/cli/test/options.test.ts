@@ -96,7 +96,9 @@ describe('usage errors: exit 2, the option named, nothing written, nothing run',
   it('an unknown option lists the valid ones; an unknown command lists the commands', async () => {
     const r = await inEmptyDir((d) => ['run', QUICK, '--dryrun', '--store', path.join(d, 's.sqlite')]);
     expect({ code: r.code, left: r.left }).toEqual({ code: 2, left: [] });
-    expect(r.err).toMatch(/unknown option --dryrun\n {2}fix: dpl run accepts --backend, --plugin, --json, --workers, .*--dry-run/);
+    expect(r.err).toMatch(
+      /unknown option --dryrun\n {2}fix: dpl run accepts --backend, --plugin, --json, --max-pixels, --workers, .*--dry-run/,
+    );
     const c = await inEmptyDir(() => ['frobnicate']);
     expect(c.code).toBe(2);
     expect(c.err).toMatch(/unexpected argument 'frobnicate'[\s\S]*commands: info, list, describe, features, weights, run/);
@@ -169,7 +171,11 @@ describe('usage errors: exit 2, the option named, nothing written, nothing run',
     ['--permutations 0', (d) => ['report', '--store', path.join(d, 's'), '--permutations', '0'], /--permutations 0 is not a whole number/],
     ['report --seed -1', (d) => ['report', '--store', path.join(d, 's'), '--seed', '-1'], /--seed -1 is not a whole number/],
     ['--format pdf', (d) => ['report', '--store', path.join(d, 's'), '--format', 'md,pdf'], /unknown --format 'pdf'/],
-    ['info extra', () => ['info', 'extra'], /unexpected argument 'extra'\n {2}fix: dpl info accepts --backend, --plugin, --json;/],
+    [
+      'info extra',
+      () => ['info', 'extra'],
+      /unexpected argument 'extra'\n {2}fix: dpl info accepts --backend, --plugin, --json, --max-pixels;/,
+    ],
   ];
   it.each(malformed)('%s', async (_name, args, pattern) => {
     const r = await inEmptyDir(args);
