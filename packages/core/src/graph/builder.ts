@@ -128,6 +128,55 @@ export class GraphBuilder {
     return this.add({ kind: 'flatten' }, [x], features);
   }
 
+  /** LayerNorm over channels (PyTorch LayerNorm(C) on channels-last data; ConvNeXt's LayerNorm2d). */
+  layerNorm(x: Ref, key: string, eps = 1e-5): Ref {
+    return this.add({ kind: 'layerNorm', key: this.claim(key), channels: x.channels, eps }, [x], x.channels);
+  }
+
+  /** nn.Linear on each position's channels (weight [out, in]). */
+  channelLinear(x: Ref, key: string, out: number, bias = true): Ref {
+    return this.add({ kind: 'channelLinear', key: this.claim(key), inChannels: x.channels, outChannels: out, bias }, [x], out);
+  }
+
+  /** x * param per channel (ConvNeXt's layer_scale; `shape` as stored, default [C, 1, 1]). */
+  channelScale(x: Ref, param: string, shape: number[] = [x.channels, 1, 1]): Ref {
+    return this.add({ kind: 'channelScale', param: this.claim(param), channels: x.channels, shape }, [x], x.channels);
+  }
+
+  /** Multi-head self-attention (see AttentionOp): global, or in (shifted) windows. */
+  attention(
+    x: Ref,
+    key: string,
+    o: { heads: number; params: 'mha' | 'qkv'; window?: number | Pair; shift?: number | Pair; relativePositionBias?: boolean },
+  ): Ref {
+    if (x.channels % o.heads !== 0) throw configError(key, `${x.channels} channels not divisible by ${o.heads} heads`);
+    const op: Op = { kind: 'attention', key: this.claim(key), channels: x.channels, heads: o.heads, params: o.params };
+    if (o.window !== undefined) op.window = pair(o.window);
+    if (o.shift !== undefined) op.shift = pair(o.shift);
+    if (o.relativePositionBias) op.relativePositionBias = true;
+    return this.add(op, [x], x.channels);
+  }
+
+  /** Swin's PatchMerging gather (4C channels at half the size; see PatchMergeOp). */
+  patchMerge(x: Ref): Ref {
+    return this.add({ kind: 'patchMerge' }, [x], 4 * x.channels);
+  }
+
+  /** ViT: patch map -> token row with the class token in front (see ClassTokenOp). */
+  classToken(patches: Ref, param: string): Ref {
+    return this.add({ kind: 'classToken', param: this.claim(param), channels: patches.channels }, [patches], patches.channels);
+  }
+
+  /** ViT: tokens + positional embedding trained on `grid` patches, resized for other grids (see PosEmbedOp). */
+  posEmbed(tokens: Ref, patches: Ref, param: string, grid: number | Pair): Ref {
+    return this.add({ kind: 'posEmbed', param: this.claim(param), channels: tokens.channels, grid: pair(grid) }, [tokens, patches], tokens.channels);
+  }
+
+  /** A token row as a map of the patch grid, class token dropped (see TokensToMapOp). */
+  tokensToMap(tokens: Ref, patches: Ref): Ref {
+    return this.add({ kind: 'tokensToMap' }, [tokens, patches], tokens.channels);
+  }
+
   /** Names `x` as an extraction point and returns it unchanged. */
   tap(name: string, x: Ref, extra: Omit<TapSpec, 'name' | 'node'> = {}): Ref {
     const taken = new Set(this.taps.flatMap((t) => [t.name, ...(t.aliases ?? [])]));

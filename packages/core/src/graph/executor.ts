@@ -147,5 +147,7 @@ function evalNode(n: GraphNode, ins: tf.Tensor[], layers: Map<number, Layer>, bn
       return tf.tidy(() => tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], -1]));
     case 'input':
       return x;
+    default:
+      throw new Error(`internal: the tfjs executor has no '${op.kind}' yet`);
   }
 }

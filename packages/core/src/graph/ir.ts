@@ -57,7 +57,9 @@ export interface AdaptiveAvgPoolOp {
 }
 
 /** The element-wise activations the IR knows. */
-export type ActivationKind = 'relu' | 'relu6' | 'silu' | 'sigmoid' | 'hardswish' | 'tanh';
+export type ActivationKind = 'relu' | 'relu6' | 'silu' | 'sigmoid' | 'hardswish' | 'hardsigmoid' | 'tanh' | 'gelu';
+// 'gelu' is PyTorch's exact GELU, x * (1 + erf(x / sqrt 2)) / 2 (not the tanh approximation);
+// 'hardsigmoid' is relu6(x + 3) / 6, as torch.nn.Hardsigmoid.
 
 /** An element-wise activation. */
 export interface ActivationOp {
@@ -80,6 +82,102 @@ export interface AffineOp {
   shift: number[];
 }
 
+/**
+ * LayerNorm over the channel axis of a map or token row: PyTorch's LayerNorm(C) on channels-last
+ * data (ViT, Swin, ConvNeXt's blocks) and ConvNeXt's LayerNorm2d. Reads `<key>.weight`, `<key>.bias` [C].
+ */
+export interface LayerNormOp {
+  kind: 'layerNorm';
+  key: string;
+  channels: number;
+  eps: number;
+}
+
+/**
+ * PyTorch's Linear applied to every position's channel vector (nn.Linear on channels-last data):
+ * a 1x1 convolution whose weight is stored as `<key>.weight` [out, in] (and `<key>.bias` [out]).
+ */
+export interface ChannelLinearOp {
+  kind: 'channelLinear';
+  key: string;
+  inChannels: number;
+  outChannels: number;
+  bias: boolean;
+}
+
+/** Multiplies every channel by a learned factor: ConvNeXt's layer_scale. Reads the exact key `param` (shape [C, 1, 1] or [C]). */
+export interface ChannelScaleOp {
+  kind: 'channelScale';
+  param: string;
+  channels: number;
+  /** The stored shape (torchvision's layer_scale is [C, 1, 1]). */
+  shape: number[];
+}
+
+/**
+ * Multi-head self-attention over the positions of a map or token row (PyTorch semantics, eval
+ * mode: no dropout), written from matrix multiplies and softmax.
+ * - params 'mha': nn.MultiheadAttention's `<key>.in_proj_weight` [3C, C], `<key>.in_proj_bias` [3C],
+ *   `<key>.out_proj.weight` [C, C], `<key>.out_proj.bias` [C] (ViT).
+ * - params 'qkv': `<key>.qkv.weight` [3C, C], `<key>.qkv.bias`, `<key>.proj.weight` [C, C],
+ *   `<key>.proj.bias` (Swin's ShiftedWindowAttention); with `relativePositionBias`, also
+ *   `<key>.relative_position_bias_table` [(2*wh-1)*(2*ww-1), heads].
+ * Without `window` every position attends to every other (global). With `window`, torchvision's
+ * shifted_window_attention: zero-pad H, W up to multiples of the window, roll by -shift (a shift is
+ * dropped on an axis whose padded size is <= the window), attend within windows (masking pairs that
+ * came from different regions when shifted), roll back, crop.
+ */
+export interface AttentionOp {
+  kind: 'attention';
+  key: string;
+  channels: number;
+  heads: number;
+  params: 'mha' | 'qkv';
+  window?: Pair;
+  shift?: Pair;
+  relativePositionBias?: boolean;
+}
+
+/**
+ * Swin's PatchMerging gather: zero-pads H and W to even sizes and concatenates x[0::2, 0::2],
+ * x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2] on the channel axis: [N, H, W, C] -> [N, ceil(H/2), ceil(W/2), 4C].
+ */
+export interface PatchMergeOp {
+  kind: 'patchMerge';
+}
+
+/**
+ * ViT's token row: a map [N, h, w, C] of patch embeddings becomes [N, 1, 1 + h*w, C] (row-major
+ * patches) with the learned class token (exact key `param`, shape [1, 1, C]) in front. Token rows
+ * are maps of height 1, so every per-position op (layer norm, channel linear, attention) reads them.
+ */
+export interface ClassTokenOp {
+  kind: 'classToken';
+  param: string;
+  channels: number;
+}
+
+/**
+ * Adds ViT's learned positional embedding (exact key `param`, shape [1, 1 + gh*gw, C], trained on a
+ * gh x gw patch grid) to a token row. Inputs: [tokens, patchMap]; the patch map (the map the row was
+ * made from) gives this input's grid. For another grid the patch part is resized as torchvision's
+ * interpolate_embeddings does (bicubic, align_corners=True) and the class token's embedding kept.
+ */
+export interface PosEmbedOp {
+  kind: 'posEmbed';
+  param: string;
+  channels: number;
+  grid: Pair;
+}
+
+/**
+ * A token row back to a map: drops the class token and reshapes [N, 1, 1 + h*w, C] to [N, h, w, C].
+ * Inputs: [tokens, patchMap]; the patch map gives h and w. This is how a transformer's point is a map.
+ */
+export interface TokensToMapOp {
+  kind: 'tokensToMap';
+}
+
 /** Every op of the graph IR (a short, closed list every interpreter handles). */
 export type Op =
   | { kind: 'input'; channels: number }
@@ -94,7 +192,15 @@ export type Op =
   | { kind: 'concat' }
   | AddOp
   | { kind: 'mul' }
-  | { kind: 'flatten' };
+  | { kind: 'flatten' }
+  | LayerNormOp
+  | ChannelLinearOp
+  | ChannelScaleOp
+  | AttentionOp
+  | PatchMergeOp
+  | ClassTokenOp
+  | PosEmbedOp
+  | TokensToMapOp;
 
 /**
  * Elementwise sum. `dropPath` > 0 marks a residual sum whose first input is the branch that
@@ -138,4 +244,4 @@ export interface Graph {
 }
 
 /** The ops that read parameters from a state_dict. */
-export const PARAM_OPS = new Set(['conv', 'batchNorm', 'linear']);
+export const PARAM_OPS = new Set(['conv', 'batchNorm', 'linear', 'layerNorm', 'channelLinear', 'channelScale', 'attention', 'classToken', 'posEmbed']);

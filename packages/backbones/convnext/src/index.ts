@@ -1,0 +1,2 @@
+// placeholder: the convnext family is being written (issue 22)
+export {};

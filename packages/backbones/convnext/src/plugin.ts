@@ -1,0 +1,4 @@
+import { backbonePlugin } from '@dpl/core';
+
+/** placeholder until the family lands */
+export default backbonePlugin([]);

@@ -1,0 +1,2 @@
+// placeholder: the mobilenet family is being written (issue 22)
+export {};

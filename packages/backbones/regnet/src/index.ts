@@ -1,0 +1,2 @@
+// placeholder: the regnet family is being written (issue 22)
+export {};
