@@ -73,6 +73,7 @@ export class GraphBackbone implements Backbone {
         paper: t.paperIndex !== undefined,
         paperIndex: t.paperIndex,
         studyIndex: t.studyIndex,
+        torchModule: t.torchModule,
         description: t.description,
         channels: a.channels,
         stride: a.stride,

@@ -46,6 +46,11 @@ export interface ExtractionPoint {
   paperIndex?: number;
   /** The study's 0-based module index. */
   studyIndex?: number;
+  /**
+   * The torchvision module (dotted name in named_modules(), e.g. 'features.3.1') whose output is this
+   * point, for networks outside the study's module-list addressing; the parity harness hooks it.
+   */
+  torchModule?: string;
   description?: string;
   channels: number;
   stride: number;

@@ -229,6 +229,8 @@ export interface TapSpec {
   paperIndex?: number;
   /** The study's 0-based module index (children of model.features, or top-level children). */
   studyIndex?: number;
+  /** The torchvision module (dotted named_modules() name) whose output this tap equals (see ExtractionPoint.torchModule). */
+  torchModule?: string;
   /** Other names that resolve to this tap. */
   aliases?: string[];
   /** A one-line description (e.g. 'ReLU after conv3_3'). */
