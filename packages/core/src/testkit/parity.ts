@@ -47,7 +47,10 @@ export interface ParityContext {
 export interface ParityOptions {
   /** The family's networks. */
   backbones: Backbone[];
-  /** Points compared per network (each needs a study index). Default: the paper points. */
+  /**
+   * Points compared per network, each with a study index or (networks outside the study) a
+   * torchModule. Default: the paper points, or the default points of a network outside the study.
+   */
   points?: (b: Backbone) => string[];
   /** Input sizes: an even one, then odd ones. Default 64x64 and 67x75. */
   sizes?: Size[] | ((b: Backbone) => Size[]);
@@ -68,6 +71,8 @@ export interface ParityOptions {
     prepare?: (b: Backbone, fx: Fixture, sizes: Size[]) => void;
     check: (c: ParityContext) => Promise<void>;
   };
+  /** Layout of torchvision's 4-D module outputs for torchModule points: 'nhwc' for Swin (default 'nchw'). */
+  torchLayout?: 'nchw' | 'nhwc';
   /** Per-case timeout in ms (default 300000: a first run builds the torch fixtures). */
   timeout?: number;
 }
@@ -122,9 +127,15 @@ export function backboneParity(o: ParityOptions): ParityCase[] {
   const timeout = o.timeout ?? 300_000;
   const pointsOf = (b: Backbone): ExtractionPoint[] => {
     const pts = o.points ? o.points(b).map((n) => b.point(n)) : b.points().filter((p) => p.paper);
-    const bad = pts.filter((p) => p.studyIndex === undefined).map((p) => p.name);
-    if (bad.length) throw new Error(`${b.id}: points ${bad.join(', ')} have no study index; compare them through extra`);
+    const byIndex = pts.every((p) => p.studyIndex !== undefined);
+    const bad = pts.filter((p) => (byIndex ? p.studyIndex : p.torchModule) === undefined).map((p) => p.name);
+    if (bad.length) throw new Error(`${b.id}: points ${bad.join(', ')} have no study index nor torchModule; compare them through extra`);
     return pts;
+  };
+  /** Where torch saved a point: its study index when every point has one, else its module name. */
+  const refOf = (b: Backbone, p: ExtractionPoint): number | string => {
+    const pts = pointsOf(b);
+    return pts.every((q) => q.studyIndex !== undefined) ? p.studyIndex! : p.torchModule!;
   };
   const sizesOf = (b: Backbone): Size[] => {
     const given =
@@ -137,9 +148,13 @@ export function backboneParity(o: ParityOptions): ParityCase[] {
     return FULL ? [...given, o.defaultSize?.(b) ?? [224, 224]] : given;
   };
   const fixtureOf = (b: Backbone): Fixture => {
+    const pts = pointsOf(b);
+    const byIndex = pts.every((p) => p.studyIndex !== undefined);
     const fx = torchFixture({
       model: b.id,
-      indices: pointsOf(b).map((p) => p.studyIndex!),
+      ...(byIndex
+        ? { indices: pts.map((p) => p.studyIndex!) }
+        : { modules: [...new Set(pts.map((p) => p.torchModule!))], layout: o.torchLayout }),
       sizes: sizesOf(b),
       dropPrefixes: o.dropPrefixes,
     });
@@ -180,9 +195,9 @@ export function backboneParity(o: ParityOptions): ParityCase[] {
             for (const p of pts) {
               const paper = p.paper ? ' (paper)' : '';
               check(
-                `${b.id} ${p.name} [${p.studyIndex}]${paper} @${h}x${w}`,
+                `${b.id} ${p.name} [${refOf(b, p)}]${paper} @${h}x${w}`,
                 await nchw(features.get(p.name)!),
-                npyRef(fx.feature(h, w, p.studyIndex!)),
+                npyRef(fx.feature(h, w, refOf(b, p))),
                 report,
               );
             }
@@ -233,7 +248,7 @@ export function backboneParity(o: ParityOptions): ParityCase[] {
             check(
               `${b.id} ${format} ${p.name} @${h}x${w}`,
               await nchw(features.get(p.name)!),
-              npyRef(fx.feature(h, w, p.studyIndex!)),
+              npyRef(fx.feature(h, w, refOf(b, p))),
               report,
             );
         } finally {
@@ -262,8 +277,7 @@ export function backboneParity(o: ParityOptions): ParityCase[] {
         for (const [h, w] of sizesOf(b)) {
           const input = npyRef(fx.input(h, w));
           const out = await engine.run(input);
-          for (const p of pts)
-            check(`${b.id} onnx ${p.name} @${h}x${w}`, out.get(p.name)!, npyRef(fx.feature(h, w, p.studyIndex!)), report);
+          for (const p of pts) check(`${b.id} onnx ${p.name} @${h}x${w}`, out.get(p.name)!, npyRef(fx.feature(h, w, refOf(b, p))), report);
         }
       } finally {
         await engine.dispose();

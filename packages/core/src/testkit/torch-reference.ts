@@ -24,8 +24,12 @@ export function torchAvailable(): { ok: boolean; reason: string } {
 export interface FixtureRequest {
   /** The torchvision model builder's name. */
   model: string;
-  /** The study's module indices to save features at. */
-  indices: number[];
+  /** The study's module indices to save features at (or give `modules`). */
+  indices?: number[];
+  /** torchvision module names (ExtractionPoint.torchModule) to save features at, through forward hooks. */
+  modules?: string[];
+  /** Layout of 4-D module outputs: 'nhwc' for Swin (default 'nchw'); 3-D outputs are ViT token rows. */
+  layout?: 'nchw' | 'nhwc';
   sizes: [number, number][];
   seed?: number;
   batch?: number;
@@ -39,14 +43,15 @@ export interface Fixture {
   dir: string;
   weights: string;
   input(h: number, w: number): string;
-  feature(h: number, w: number, index: number): string;
+  /** The reference at a study index or a torchvision module name. */
+  feature(h: number, w: number, point: number | string): string;
 }
 
 /** The reference for `req`, generated on first use (seeded random weights, randomised BatchNorm statistics). */
 export function torchFixture(req: FixtureRequest): Fixture {
   // keys left undefined take the defaults (the cache key is this object's JSON)
   const given = Object.fromEntries(Object.entries(req).filter(([, v]) => v !== undefined)) as FixtureRequest;
-  const full = { seed: 0, batch: 2, legacy: false, dropPrefixes: ['classifier.', 'fc.'], ...given };
+  const full = { seed: 0, batch: 2, legacy: false, dropPrefixes: ['classifier.', 'fc.'], indices: [] as number[], ...given };
   const key = crypto.createHash('sha1').update(JSON.stringify(full)).digest('hex').slice(0, 12);
   const dir = path.join(CACHE, `${full.model}-${key}`);
   if (!fs.existsSync(path.join(dir, 'done'))) {
@@ -55,8 +60,8 @@ export function torchFixture(req: FixtureRequest): Fixture {
       SCRIPT,
       '--model',
       full.model,
-      '--indices',
-      full.indices.join(','),
+      ...(full.indices.length ? ['--indices', full.indices.join(',')] : []),
+      ...(full.modules?.length ? ['--modules', full.modules.join(','), '--layout', full.layout ?? 'nchw'] : []),
       '--sizes',
       full.sizes.map(([h, w]) => `${h}x${w}`).join(','),
       '--out',
@@ -76,7 +81,7 @@ export function torchFixture(req: FixtureRequest): Fixture {
     dir,
     weights: path.join(dir, 'weights.pth'),
     input: (h, w) => path.join(dir, `input_${h}x${w}.npy`),
-    feature: (h, w, i) => path.join(dir, `feat_${h}x${w}_${i}.npy`),
+    feature: (h, w, p) => path.join(dir, `feat_${h}x${w}_${p}.npy`),
   };
 }
 
