@@ -16,8 +16,9 @@ stops once all have fired. A 4-D output is NCHW (or NHWC with --layout nhwc, Swi
 is a ViT token row [N, 1 + h*w, C], saved without the class token as the N,C,h,w map of the patch
 grid. ViT needs square inputs of its image size: for another size the model is rebuilt with that
 image_size and the checkpoint's positional embedding resized by torchvision's interpolate_embeddings.
-LayerNorm affine parameters, layer scales, class tokens and Linear/attention biases are randomised
-too (their default initialisations are constants that would hide mistakes).
+LayerNorm affine parameters, layer scales, class tokens, Linear/attention biases and Swin's relative
+position bias tables are randomised too (their default initialisations are constants or near zero,
+which would hide mistakes).
 
 usage: torch_features.py --model vgg16 --indices 3,8,15,29 --sizes 64x64,67x75 --out DIR
        [--seed 0] [--batch 2] [--legacy] [--drop-prefixes classifier.,fc.]
@@ -71,6 +72,10 @@ def build(name, seed):
                 p.copy_(torch.rand(p.shape, generator=g2) * 0.5 + 0.25)
             elif leaf == "class_token":
                 p.copy_(torch.randn(p.shape, generator=g2) * 0.5)
+            elif leaf == "relative_position_bias_table":
+                # Swin's bias per window offset and head (std 0.02 by default): large enough that a
+                # wrong offset index or a missing shift mask shows
+                p.copy_(torch.randn(p.shape, generator=g2))
     return model.eval()
 
 
