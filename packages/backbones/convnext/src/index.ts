@@ -1,2 +1,1 @@
-// placeholder: the convnext family is being written (issue 22)
-export {};
+export { convnextBackbones, convnextDefaultPoints, convnextFamily, CONVNEXT_IDS } from './convnext';

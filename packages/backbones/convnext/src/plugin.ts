@@ -1,4 +1,5 @@
 import { backbonePlugin } from '@dpl/core';
+import { convnextBackbones } from './convnext';
 
-/** placeholder until the family lands */
-export default backbonePlugin([]);
+/** The dpl plugin entry: binds every ConvNeXt variant (tiny, small, base, large) as a Backbone. */
+export default backbonePlugin(convnextBackbones());
