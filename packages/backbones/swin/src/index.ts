@@ -1,2 +1,1 @@
-// placeholder: the swin family is being written (issue 22)
-export {};
+export { swinBackbones, swinFamily, middleBlock, SWIN_IDS, WINDOW } from './swin';

@@ -1,4 +1,5 @@
 import { backbonePlugin } from '@dpl/core';
+import { swinBackbones } from './swin';
 
-/** placeholder until the family lands */
-export default backbonePlugin([]);
+/** The dpl plugin entry: binds swin_t, swin_s and swin_b as Backbones. */
+export default backbonePlugin(swinBackbones());
