@@ -23,6 +23,12 @@ export function paramCount(n: GraphNode): number {
       return 2 * op.channels;
     case 'linear':
       return op.inFeatures * op.outFeatures + (op.bias ? op.outFeatures : 0);
+    case 'layerNorm':
+      return 2 * op.channels;
+    case 'channelLinear':
+      return op.inChannels * op.outChannels + (op.bias ? op.outChannels : 0);
+    case 'channelScale':
+      return op.channels;
     default:
       return 0;
   }
@@ -53,6 +59,13 @@ function fields(graph: Graph): Field[] {
         f.push({ rf: a.rf + (k - 1) * a.jump, jump: a.jump * op.stride[0], global: a.global });
         break;
       }
+      case 'patchMerge': {
+        // a 2x2 gather with stride 2: a kernel-2, stride-2 window (its zero pad adds no input pixels)
+        const a = ins[0];
+        f.push({ rf: a.rf + a.jump, jump: a.jump * 2, global: a.global });
+        break;
+      }
+      // layerNorm, channelLinear, channelScale and the activations are per-position: the default
       case 'adaptiveAvgPool':
       case 'linear':
       case 'flatten':

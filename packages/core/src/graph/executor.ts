@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from '../ops/pool';
 import { pad2d } from '../ops/pad';
+import { channelLinear } from '../ops/channel-linear';
+import { gelu, hardsigmoid } from '../ops/gelu';
+import { layerNorm } from '../ops/layer-norm';
+import { patchMerge } from '../ops/patch-merge';
 import type { Graph, GraphNode } from './ir';
 import type { Layer } from './layers';
 import { ancestors } from './shapes';
@@ -116,6 +120,24 @@ function evalNode(n: GraphNode, ins: tf.Tensor[], layers: Map<number, Layer>, bn
       return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
     case 'hardswish':
       return tf.tidy(() => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)));
+    case 'hardsigmoid':
+      return hardsigmoid(x);
+    case 'gelu':
+      return gelu(x);
+    case 'layerNorm': {
+      const l = layerOf(layers, n);
+      return l.kind === 'layerNorm' ? layerNorm(x, l.ln.weight, l.ln.bias, l.ln.eps) : x;
+    }
+    case 'channelLinear': {
+      const l = layerOf(layers, n);
+      return l.kind === 'linear' ? channelLinear(x, l.linear.w, l.linear.b) : x;
+    }
+    case 'channelScale': {
+      const l = layerOf(layers, n);
+      return l.kind === 'scale' ? tf.mul(x, l.scale) : x;
+    }
+    case 'patchMerge':
+      return patchMerge(x);
     case 'maxPool':
       return maxPool2d(x, op);
     case 'avgPool':

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FrozenConv2d } from '../ops/conv-frozen';
 import { FrozenGroupedConv2d } from '../ops/grouped';
 import type { StateDict, TensorRecord } from '../weights/state-dict';
-import type { BatchNormOp, ConvOp, Graph, LinearOp } from './ir';
+import type { BatchNormOp, ChannelLinearOp, ChannelScaleOp, ConvOp, Graph, LayerNormOp, LinearOp } from './ir';
 
 /** A frozen conv in tfjs form. */
 export interface ConvLayer {
@@ -26,8 +26,20 @@ export interface LinearLayer {
   b: tf.Tensor1D | null;
 }
 
-/** A parameterised node's weights, ready for the executor (by node id). */
-export type Layer = { kind: 'conv'; conv: ConvLayer } | { kind: 'bn'; bn: BatchNormLayer } | { kind: 'linear'; linear: LinearLayer };
+/** LayerNorm's affine parameters [C] and eps. */
+export interface LayerNormLayer {
+  weight: tf.Tensor1D;
+  bias: tf.Tensor1D;
+  eps: number;
+}
+
+/** A parameterised node's weights, ready for the executor (by node id); channelLinear nodes hold a 'linear' layer. */
+export type Layer =
+  | { kind: 'conv'; conv: ConvLayer }
+  | { kind: 'bn'; bn: BatchNormLayer }
+  | { kind: 'linear'; linear: LinearLayer }
+  | { kind: 'layerNorm'; ln: LayerNormLayer }
+  | { kind: 'scale'; scale: tf.Tensor1D };
 
 const rec = (sd: StateDict, key: string): TensorRecord => {
   const r = sd.get(key);
@@ -67,6 +79,21 @@ function linearLayer(op: LinearOp, sd: StateDict): LinearLayer {
   return { w, b: op.bias ? tf.tensor1d(rec(sd, `${op.key}.bias`).data) : null };
 }
 
+function channelLinearLayer(op: ChannelLinearOp, sd: StateDict): LinearLayer {
+  const wr = rec(sd, `${op.key}.weight`);
+  const w = tf.tidy(() => tf.transpose(tf.tensor2d(wr.data, [op.outChannels, op.inChannels])) as tf.Tensor2D);
+  return { w, b: op.bias ? tf.tensor1d(rec(sd, `${op.key}.bias`).data) : null };
+}
+
+const layerNormLayer = (op: LayerNormOp, sd: StateDict): LayerNormLayer => ({
+  weight: tf.tensor1d(rec(sd, `${op.key}.weight`).data),
+  bias: tf.tensor1d(rec(sd, `${op.key}.bias`).data),
+  eps: op.eps,
+});
+
+// stored [C, 1, 1] (or [C]): C factors either way
+const scaleLayer = (op: ChannelScaleOp, sd: StateDict): tf.Tensor1D => tf.tensor1d(rec(sd, op.param).data);
+
 /** tfjs layers for the parameterised nodes in `nodes` (all when omitted). */
 export function buildLayers(graph: Graph, sd: StateDict, nodes?: Set<number>): Map<number, Layer> {
   const layers = new Map<number, Layer>();
@@ -76,6 +103,9 @@ export function buildLayers(graph: Graph, sd: StateDict, nodes?: Set<number>): M
     if (op.kind === 'conv') layers.set(n.id, { kind: 'conv', conv: convLayer(op, sd) });
     else if (op.kind === 'batchNorm') layers.set(n.id, { kind: 'bn', bn: bnLayer(op, sd) });
     else if (op.kind === 'linear') layers.set(n.id, { kind: 'linear', linear: linearLayer(op, sd) });
+    else if (op.kind === 'channelLinear') layers.set(n.id, { kind: 'linear', linear: channelLinearLayer(op, sd) });
+    else if (op.kind === 'layerNorm') layers.set(n.id, { kind: 'layerNorm', ln: layerNormLayer(op, sd) });
+    else if (op.kind === 'channelScale') layers.set(n.id, { kind: 'scale', scale: scaleLayer(op, sd) });
   }
   return layers;
 }
@@ -84,7 +114,9 @@ export function disposeLayers(layers: Map<number, Layer>): void {
   for (const l of layers.values()) {
     if (l.kind === 'conv') l.conv.dispose();
     else if (l.kind === 'bn') tf.dispose([l.bn.scale, l.bn.shift, l.bn.weight, l.bn.bias]);
-    else tf.dispose([l.linear.w, ...(l.linear.b ? [l.linear.b] : [])]);
+    else if (l.kind === 'linear') tf.dispose([l.linear.w, ...(l.linear.b ? [l.linear.b] : [])]);
+    else if (l.kind === 'layerNorm') tf.dispose([l.ln.weight, l.ln.bias]);
+    else if (l.kind === 'scale') l.scale.dispose();
   }
   layers.clear();
 }

@@ -6,7 +6,8 @@ import type { Graph } from './ir';
 export interface ParamSpec {
   key: string;
   shape: number[];
-  role: 'weight' | 'bias' | 'running_mean' | 'running_var';
+  /** 'scale': a per-channel factor (channelScale), 1 in a random init. */
+  role: 'weight' | 'bias' | 'running_mean' | 'running_var' | 'scale';
 }
 
 /** Every state_dict key (and PyTorch shape) the graph needs, in graph order. */
@@ -25,6 +26,14 @@ export function expectedParams(graph: Graph): ParamSpec[] {
     } else if (op.kind === 'linear') {
       out.push({ key: `${op.key}.weight`, shape: [op.outFeatures, op.inFeatures], role: 'weight' });
       if (op.bias) out.push({ key: `${op.key}.bias`, shape: [op.outFeatures], role: 'bias' });
+    } else if (op.kind === 'layerNorm') {
+      out.push({ key: `${op.key}.weight`, shape: [op.channels], role: 'weight' });
+      out.push({ key: `${op.key}.bias`, shape: [op.channels], role: 'bias' });
+    } else if (op.kind === 'channelLinear') {
+      out.push({ key: `${op.key}.weight`, shape: [op.outChannels, op.inChannels], role: 'weight' });
+      if (op.bias) out.push({ key: `${op.key}.bias`, shape: [op.outChannels], role: 'bias' });
+    } else if (op.kind === 'channelScale') {
+      out.push({ key: op.param, shape: [...op.shape], role: 'scale' });
     }
   }
   return out;

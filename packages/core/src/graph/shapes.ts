@@ -18,6 +18,8 @@ export function axisOut(op: Op, size: number, axis: 0 | 1): number {
     case 'linear':
     case 'flatten':
       return 1;
+    case 'patchMerge':
+      return Math.ceil(size / 2);
     default:
       return size;
   }
