@@ -7,6 +7,7 @@ import { openRegularFile } from '../util/regular-file';
 import { ELEMENT_SIZE, decodeElements, gatherStrided, type ElementKind } from './elements';
 import { checkedNumel } from './limits';
 import { numel } from './state-dict';
+import { MAGIC, npyBytes } from './npy-write';
 
 /** An array read from a .npy file: its dtype, shape and order, and its data as float32 in C order. */
 export interface NpyArray {
@@ -18,7 +19,6 @@ export interface NpyArray {
   data: Float32Array;
 }
 
-const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 /** numpy.save writes a few hundred bytes (version 1 allows 64 KiB); longer is not a plain array. */
 export const MAX_NPY_HEADER = 65536;
 /** A plain array's header is a dict holding a tuple: depth 2. */
@@ -192,30 +192,8 @@ export async function readNpyFile(path: string, check?: (h: NpyHeader) => void):
   }
 }
 
-const pyTuple = (shape: readonly number[]) => (shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`);
-
-/** float32, C order, header laid out exactly as numpy.save writes it (aligned to 64 bytes). */
+/** A float32 array as .npy bytes (a Buffer, for node callers; npyBytes in npy-write.ts is the same without Buffer). */
 export function writeNpy(shape: readonly number[], data: Float32Array): Buffer {
-  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw inputError('writeNpy', `bad shape [${shape.join(', ')}]`);
-  }
-  if (numel(shape) !== data.length) {
-    throw inputError('writeNpy', `shape [${shape.join(', ')}] has ${numel(shape)} elements but data has ${data.length}`);
-  }
-  let dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${pyTuple(shape)}, }`;
-  // numpy leaves room to grow the first axis in place (21 digits).
-  if (shape.length > 0) dict += ' '.repeat(Math.max(0, 21 - String(shape[0]).length));
-  const hlen = dict.length + 1; // + '\n'
-  let version = 1;
-  let prefix = 10;
-  if (hlen + 64 > 0xffff) [version, prefix] = [2, 12];
-  const pad = 64 - ((prefix + hlen) % 64);
-  const header = Buffer.alloc(prefix + hlen + pad);
-  Buffer.from(MAGIC).copy(header, 0);
-  header[6] = version;
-  header[7] = 0;
-  if (version === 1) header.writeUInt16LE(hlen + pad, 8);
-  else header.writeUInt32LE(hlen + pad, 8);
-  header.write(dict + ' '.repeat(pad) + '\n', prefix, 'latin1');
-  return Buffer.concat([header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+  const bytes = npyBytes(shape, data);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
