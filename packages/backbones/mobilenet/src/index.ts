@@ -1,2 +1,1 @@
-// placeholder: the mobilenet family is being written (issue 22)
-export {};
+export { mobilenetBackbones, mobilenetBlocks, mobilenetStageEnds, makeDivisible, MOBILENET_IDS, type MobileNetBlock } from './mobilenet';

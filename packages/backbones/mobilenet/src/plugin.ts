@@ -1,4 +1,5 @@
 import { backbonePlugin } from '@dpl/core';
+import { mobilenetBackbones } from './mobilenet';
 
-/** placeholder until the family lands */
-export default backbonePlugin([]);
+/** The dpl plugin entry: binds mobilenet_v3_large and mobilenet_v3_small as Backbones. */
+export default backbonePlugin(mobilenetBackbones());
