@@ -1,2 +1,1 @@
-// placeholder: the vit family is being written (issue 22)
-export {};
+export { vitBackbones, vitDefaultPoints, vitLegacyKey, vitShape, VIT_IDS } from './vit';

@@ -1,4 +1,5 @@
 import { backbonePlugin } from '@dpl/core';
+import { vitBackbones } from './vit';
 
-/** placeholder until the family lands */
-export default backbonePlugin([]);
+/** The dpl plugin entry: binds every Vision Transformer (vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_h_14) as a Backbone. */
+export default backbonePlugin(vitBackbones());
