@@ -6,7 +6,6 @@ import { inputError } from '../errors';
 import { openRegularFile } from '../util/regular-file';
 import { ELEMENT_SIZE, decodeElements, gatherStrided, type ElementKind } from './elements';
 import { checkedNumel } from './limits';
-import { numel } from './state-dict';
 import { MAGIC, npyBytes } from './npy-write';
 
 /** An array read from a .npy file: its dtype, shape and order, and its data as float32 in C order. */
