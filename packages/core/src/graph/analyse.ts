@@ -1,4 +1,5 @@
 import type { Graph, GraphNode } from './ir';
+import { attentionField, transformerParamCount } from './transformer-ops';
 import { ancestors, minInputSize, spatialShapes } from './shapes';
 
 /** Architecture-derived attributes of one node's output. */
@@ -30,7 +31,7 @@ export function paramCount(n: GraphNode): number {
     case 'channelScale':
       return op.channels;
     default:
-      return 0;
+      return transformerParamCount(op);
   }
 }
 
@@ -63,6 +64,12 @@ function fields(graph: Graph): Field[] {
         // a 2x2 gather with stride 2: a kernel-2, stride-2 window (its zero pad adds no input pixels)
         const a = ins[0];
         f.push({ rf: a.rf + a.jump, jump: a.jump * 2, global: a.global });
+        break;
+      }
+      case 'attention': {
+        // see attentionField: Infinity for global attention, the window's span for windowed
+        const a = ins[0];
+        f.push({ rf: attentionField(op, a.rf, a.jump), jump: a.jump, global: a.global });
         break;
       }
       // layerNorm, channelLinear, channelScale and the activations are per-position: the default

@@ -5,6 +5,7 @@ import { channelLinear } from '../ops/channel-linear';
 import { gelu, hardsigmoid } from '../ops/gelu';
 import { layerNorm } from '../ops/layer-norm';
 import { patchMerge } from '../ops/patch-merge';
+import { transformerNode } from '../ops/transformer-node';
 import type { Graph, GraphNode } from './ir';
 import type { Layer } from './layers';
 import { ancestors } from './shapes';
@@ -138,6 +139,11 @@ function evalNode(n: GraphNode, ins: tf.Tensor[], layers: Map<number, Layer>, bn
     }
     case 'patchMerge':
       return patchMerge(x);
+    case 'attention':
+    case 'classToken':
+    case 'posEmbed':
+    case 'tokensToMap':
+      return transformerNode(n, ins, layers.get(n.id));
     case 'maxPool':
       return maxPool2d(x, op);
     case 'avgPool':
@@ -170,6 +176,6 @@ function evalNode(n: GraphNode, ins: tf.Tensor[], layers: Map<number, Layer>, bn
     case 'input':
       return x;
     default:
-      throw new Error(`internal: the tfjs executor has no '${op.kind}' yet`);
+      throw new Error(`internal: the tfjs executor has no '${(op as { kind: string }).kind}' yet`);
   }
 }

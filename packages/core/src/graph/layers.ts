@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FrozenConv2d } from '../ops/conv-frozen';
 import { FrozenGroupedConv2d } from '../ops/grouped';
+import { attentionLayer, disposeAttentionLayer, type AttentionLayer } from '../ops/attention';
+import { PosEmbedLayer } from '../ops/pos-embed';
 import type { StateDict, TensorRecord } from '../weights/state-dict';
 import type { BatchNormOp, ChannelLinearOp, ChannelScaleOp, ConvOp, Graph, LayerNormOp, LinearOp } from './ir';
 
@@ -39,7 +41,10 @@ export type Layer =
   | { kind: 'bn'; bn: BatchNormLayer }
   | { kind: 'linear'; linear: LinearLayer }
   | { kind: 'layerNorm'; ln: LayerNormLayer }
-  | { kind: 'scale'; scale: tf.Tensor1D };
+  | { kind: 'scale'; scale: tf.Tensor1D }
+  | { kind: 'attention'; attention: AttentionLayer }
+  | { kind: 'classToken'; token: tf.Tensor4D }
+  | { kind: 'posEmbed'; pos: PosEmbedLayer };
 
 const rec = (sd: StateDict, key: string): TensorRecord => {
   const r = sd.get(key);
@@ -106,6 +111,11 @@ export function buildLayers(graph: Graph, sd: StateDict, nodes?: Set<number>): M
     else if (op.kind === 'channelLinear') layers.set(n.id, { kind: 'linear', linear: channelLinearLayer(op, sd) });
     else if (op.kind === 'layerNorm') layers.set(n.id, { kind: 'layerNorm', ln: layerNormLayer(op, sd) });
     else if (op.kind === 'channelScale') layers.set(n.id, { kind: 'scale', scale: scaleLayer(op, sd) });
+    else if (op.kind === 'attention') layers.set(n.id, { kind: 'attention', attention: attentionLayer(op, sd) });
+    else if (op.kind === 'classToken')
+      layers.set(n.id, { kind: 'classToken', token: tf.tensor4d(rec(sd, op.param).data, [1, 1, 1, op.channels]) });
+    else if (op.kind === 'posEmbed')
+      layers.set(n.id, { kind: 'posEmbed', pos: new PosEmbedLayer(rec(sd, op.param).data, op.channels, op.grid) });
   }
   return layers;
 }
@@ -117,6 +127,9 @@ export function disposeLayers(layers: Map<number, Layer>): void {
     else if (l.kind === 'linear') tf.dispose([l.linear.w, ...(l.linear.b ? [l.linear.b] : [])]);
     else if (l.kind === 'layerNorm') tf.dispose([l.ln.weight, l.ln.bias]);
     else if (l.kind === 'scale') l.scale.dispose();
+    else if (l.kind === 'attention') disposeAttentionLayer(l.attention);
+    else if (l.kind === 'classToken') l.token.dispose();
+    else if (l.kind === 'posEmbed') l.pos.dispose();
   }
   layers.clear();
 }

@@ -1,13 +1,18 @@
 import { weightsError } from '../errors';
 import type { StateDict } from '../weights/state-dict';
 import type { Graph } from './ir';
+import { optionalBuffers, transformerParams } from './transformer-ops';
 
 /** A state_dict entry a graph reads, with its PyTorch shape. */
 export interface ParamSpec {
   key: string;
   shape: number[];
-  /** 'scale': a per-channel factor (channelScale), 1 in a random init. */
-  role: 'weight' | 'bias' | 'running_mean' | 'running_var' | 'scale';
+  /**
+   * 'scale': a per-channel factor (channelScale), 1 in a random init. 'embedding': a learned
+   * additive table (class token, positional embedding, relative position bias), N(0, 0.02^2) in a
+   * random init. 'buffer': a constant the graph recomputes (optionalBuffers), never read.
+   */
+  role: 'weight' | 'bias' | 'running_mean' | 'running_var' | 'scale' | 'embedding' | 'buffer';
 }
 
 /** Every state_dict key (and PyTorch shape) the graph needs, in graph order. */
@@ -34,6 +39,8 @@ export function expectedParams(graph: Graph): ParamSpec[] {
       if (op.bias) out.push({ key: `${op.key}.bias`, shape: [op.outChannels], role: 'bias' });
     } else if (op.kind === 'channelScale') {
       out.push({ key: op.param, shape: [...op.shape], role: 'scale' });
+    } else {
+      out.push(...transformerParams(op));
     }
   }
   return out;
@@ -61,8 +68,16 @@ export function checkStateDict(graph: Graph, sd: StateDict, ignore: (key: string
       report.misshaped.push({ key: p.key, expected: p.shape, actual: rec.shape });
     }
   }
+  // buffers the graph recomputes (Swin's relative_position_index): accepted when present, shape checked
+  const optional = new Map(graph.nodes.flatMap((n) => optionalBuffers(n.op)).map((p) => [p.key, p]));
+  for (const [key, p] of optional) {
+    const r = sd.get(key);
+    if (r && (r.shape.length !== p.shape.length || r.shape.some((d, i) => d !== p.shape[i]))) {
+      report.misshaped.push({ key, expected: p.shape, actual: r.shape });
+    }
+  }
   for (const key of sd.keys()) {
-    if (want.has(key) || key.endsWith('.num_batches_tracked') || ignore(key)) continue;
+    if (want.has(key) || optional.has(key) || key.endsWith('.num_batches_tracked') || ignore(key)) continue;
     report.unexpected.push(key);
   }
   return report;

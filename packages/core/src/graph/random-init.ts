@@ -15,6 +15,9 @@ export function randomStateDict(graph: Graph, seed: number): StateDict {
     if (p.role === 'weight' && p.shape.length > 1) {
       const fanIn = numel(p.shape.slice(1));
       fillNormal(data, mulberry32(hashSeed(seed, p.key)), Math.sqrt(2 / fanIn));
+    } else if (p.role === 'embedding') {
+      // torchvision's init of class tokens, positional embeddings and relative position biases
+      fillNormal(data, mulberry32(hashSeed(seed, p.key)), 0.02);
     } else if (p.role === 'weight' || p.role === 'running_var' || p.role === 'scale') {
       data.fill(1);
     }

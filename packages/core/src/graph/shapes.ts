@@ -1,5 +1,6 @@
 import { inputError } from '../errors';
 import type { Graph, GraphNode, Op } from './ir';
+import { tokenOpShape } from './transformer-ops';
 
 /** Spatial size of one axis after `op`, exactly as PyTorch computes it; < 1 means invalid. */
 export function axisOut(op: Op, size: number, axis: 0 | 1): number {
@@ -53,7 +54,7 @@ export function spatialShapes(graph: Graph, h: number, w: number, upTo?: Iterabl
     }
     const ins = n.inputs.map((i) => shapes[i] as SpatialShape);
     const base = mainInput(n, ins);
-    const out: SpatialShape = [axisOut(n.op, base[0], 0), axisOut(n.op, base[1], 1)];
+    const out: SpatialShape = tokenOpShape(n, ins) ?? [axisOut(n.op, base[0], 0), axisOut(n.op, base[1], 1)];
     if (out[0] < 1 || out[1] < 1) {
       throw inputError(`input ${h}x${w}`, `too small: node ${n.id} (${describeNode(n)}) would have an empty output`);
     }
