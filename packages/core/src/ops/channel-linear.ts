@@ -1,5 +1,6 @@
 /** nn.Linear on every position's channel vector of NHWC data (and ConvNeXt's layer scale). */
 import * as tf from '@tensorflow/tfjs-core';
+import '../gradients';
 
 /** x [..., in] times w [in, out] (+ b [out]) at every position: one [positions, in] x [in, out] product. */
 export function channelLinear<T extends tf.Tensor>(x: T, w: tf.Tensor2D, b: tf.Tensor1D | null): T {

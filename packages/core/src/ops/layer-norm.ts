@@ -4,6 +4,7 @@
  * maps and token rows, and for ConvNeXt's LayerNorm2d (which permutes to channels-last first).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import '../gradients';
 
 /** (x - mean_c) / sqrt(var_c + eps) * weight + bias, statistics over the last axis of each position. */
 export function layerNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): T {

@@ -5,6 +5,7 @@
  * in one move), whose gradient is the inverse transpose on every backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import '../gradients';
 
 /** [N, H, W, C] -> [N, ceil(H/2), ceil(W/2), 4C]. */
 export function patchMerge(x: tf.Tensor4D): tf.Tensor4D {
