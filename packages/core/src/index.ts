@@ -30,7 +30,7 @@ export { analyse, totalConvs, totalParams, type NodeAttributes } from './graph/a
 export { spatialShapes, minInputSize, poolOut, type SpatialShape } from './graph/shapes';
 export { expectedParams, checkStateDict, type ParamSpec, type BindingReport } from './graph/params';
 export { runGraph, type BatchNormMode, type DropPathRandom } from './graph/executor';
-export type { Layer, ConvLayer, BatchNormLayer, LinearLayer } from './graph/layers';
+export type { Layer, ConvLayer, BatchNormLayer, LinearLayer, LayerNormLayer } from './graph/layers';
 export { randomStateDict } from './graph/random-init';
 
 export { defineBackbone, GraphBackbone, type BackboneSpec } from './backbone/define';
