@@ -35,8 +35,8 @@ function parseOverrides(sets: string[] | undefined): Record<string, unknown> {
 }
 
 /** Options that only a suite run takes, and those that only a one-cell run (--task) takes. */
-const SUITE_ONLY = ['workers', 'filter', 'store', 'retry-failed', 'queue', 'attempts'];
-const CELL_ONLY = ['backbone', 'points', 'data', 'preset', 'set', 'seed', 'weights', 'out'];
+const SUITE_ONLY = ['workers', 'filter', 'store', 'retry-failed', 'queue', 'attempts', 'synthetic'];
+const CELL_ONLY = ['backbone', 'points', 'data', 'set', 'seed', 'weights', 'out'];
 
 interface CellArgs {
   task: string;
@@ -109,7 +109,11 @@ export const runCommand = (ctx: CliContext): CommandModule => ({
       .option('backbone', textOption('backbone', 'loss network id'))
       .option('points', textOption('points', 'extraction points (default paper)'))
       .option('data', textOption('data', "dataset root (omit for the task's synthetic data)"))
-      .option('preset', textOption('preset', 'quick | paper (default quick)'))
+      .option(
+        'preset',
+        textOption('preset', "quick | paper (default quick); for a suite, every task in this preset instead of the suite's"),
+      )
+      .option('synthetic', { type: 'boolean', describe: "suite run: every task on its synthetic data, the suite's data roots ignored" })
       .option('set', { type: 'string', array: true, requiresArg: true, describe: 'override a config key: --set epochs=2 (repeatable)' })
       .option('seed', seedOption("the cell's seed (data, initialisation; the weights with --weights random); default 0"))
       .option('weights', textOption('weights', "weight file, or 'random' for seeded random weights (default: the cache)"))

@@ -24,6 +24,10 @@ export interface RunSuiteArgs {
   /** redis://HOST:PORT[/DB]: run the cells on `dpl worker`s through this queue instead of locally. */
   queue?: string;
   attempts?: number;
+  /** Every task in this preset instead of the suite's. */
+  preset?: string;
+  /** Every task on its synthetic data (the suite's data roots ignored). */
+  synthetic?: boolean;
 }
 
 /** Estimated seconds per cell from earlier runs in the store: same task/preset/backbone, else the task/preset mean. */
@@ -66,7 +70,7 @@ export async function runSuite(ctx: CliContext, a: RunSuiteArgs): Promise<GridSu
   const loaded = loadSuite(suiteFile);
   const reg = await ctx.registry();
   const problems: string[] = [];
-  let cells = expandSuite(loaded, reg, a.dryRun ? { problems } : {});
+  let cells = expandSuite(loaded, reg, { ...(a.dryRun ? { problems } : {}), preset: a.preset, synthetic: a.synthetic });
   if (a.filter) cells = cells.filter(parseFilter(a.filter));
   if (!cells.length)
     throw configError(

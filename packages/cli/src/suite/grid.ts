@@ -96,12 +96,22 @@ function weightsFor(reg: Registry, backbone: string, mode: WeightsMode, where: s
   );
 }
 
+/** How `dpl run <suite>` may narrow a suite without editing it. */
+export interface ExpandOptions {
+  /** Missing weights and data are listed here (dry runs) instead of thrown. */
+  problems?: string[];
+  /** Every task in this preset instead of the suite's (`--preset`). */
+  preset?: string;
+  /** Every task on its synthetic data, the suite's data roots ignored (`--synthetic`). */
+  synthetic?: boolean;
+}
+
 /**
  * Expands a suite into its grid: task x backbone x point x seed (or all points in one cell with
  * combinePoints). Everything is validated here, before any cell runs: unknown tasks, presets,
  * config keys, backbones and points fail naming the suite line.
  */
-export function expandSuite(suite: LoadedSuite, reg: Registry, opts: { problems?: string[] } = {}): ExpandedCell[] {
+export function expandSuite(suite: LoadedSuite, reg: Registry, opts: ExpandOptions = {}): ExpandedCell[] {
   // with `problems`, missing weights and data are listed there (dry runs) instead of thrown
   const problems = opts.problems ?? null;
   const s = suite.suite;
@@ -116,10 +126,10 @@ export function expandSuite(suite: LoadedSuite, reg: Registry, opts: { problems?
   s.tasks.forEach((t, ti) => {
     const here = ['tasks', ti];
     const task = at(suite, [...here, 'task'], () => reg.task(t.task));
-    const preset = t.preset ?? s.preset ?? 'quick';
+    const preset = opts.preset ?? t.preset ?? s.preset ?? 'quick';
     const overrides = t.overrides ?? {};
     const taskConfig = atConfig(suite, here, t, () => resolveTaskConfig(task, preset, overrides));
-    const data = t.data ? path.resolve(path.dirname(suite.file), t.data) : null;
+    const data = t.data && !opts.synthetic ? path.resolve(path.dirname(suite.file), t.data) : null;
     if (data && !fs.existsSync(data)) {
       const msg = `${suite.where([...here, 'data'])}: the data root ${data} does not exist`;
       if (!problems)

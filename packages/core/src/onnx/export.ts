@@ -12,6 +12,7 @@ import type { BatchNormOp, ConvOp, Graph, GraphNode, LinearOp, PoolOp } from '..
 import { ancestors, describeNode } from '../graph/shapes';
 import type { StateDict, TensorRecord } from '../weights/state-dict';
 import { floatTensor, int64Tensor, model, node, valueInfo, type AttrValue, type onnx } from './proto';
+import { emitTransformerNode } from './export-attention';
 import { emitChannelOp } from './export-channel';
 
 /** Bumped whenever the exported graph for the same inputs changes (part of the cache key). */
@@ -285,6 +286,7 @@ function emitNode(
     case 'patchMerge':
       return emitChannelOp(e, n, x, out, sd, rec);
     default: {
+      if (emitTransformerNode(e, n, ins, out, sd)) return;
       const kind = (op as { kind: string }).kind;
       throw unsupportedOp(n, `op '${kind}' has no ONNX form`);
     }
