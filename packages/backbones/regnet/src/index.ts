@@ -1,2 +1,1 @@
-// placeholder: the regnet family is being written (issue 22)
-export {};
+export { regnetBackbones, regnetStages, REGNET_IDS, type RegNetStage } from './regnet';
