@@ -11,6 +11,7 @@ import { reportCommand } from './commands/report';
 import { workerCommand } from './commands/worker';
 import { queueCommand } from './commands/queue';
 import { newCommand } from './commands/new';
+import { webCommand } from './commands/web';
 import { type CliIO, processIO } from './io';
 import { choiceOption, intOption, isUsageError, usageError } from './options';
 
@@ -151,6 +152,7 @@ export async function runCli(argv: string[], io: CliIO = processIO()): Promise<n
     workerCommand(ctx),
     queueCommand(ctx),
     newCommand(ctx),
+    webCommand(ctx),
   ] as CommandModule[])
     parser.command(strictly(m));
   for (const c of contributed) {
