@@ -7,12 +7,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '../../src/gradients';
 import { GraphBuilder } from '../../src/graph/builder';
 import { runGraph } from '../../src/graph/executor';
 import { buildLayers, disposeLayers } from '../../src/graph/layers';
 import { checkStateDict, expectedParams } from '../../src/graph/params';
+import { randomStateDict } from '../../src/graph/random-init';
 import { spatialShapes } from '../../src/graph/shapes';
 import { relativePositionIndex } from '../../src/ops/attention';
 import { resizePosEmbedding } from '../../src/ops/pos-embed';
@@ -29,6 +31,9 @@ interface Arr {
 interface RefCase {
   x: Arr;
   y: Arr;
+  /** dL/dy and dL/dx (global and windowed attention) */
+  dy?: Arr;
+  dx?: Arr;
   sd: Record<string, Arr>;
 }
 
@@ -49,9 +54,13 @@ for c in req['mha']:
     m.eval()
     x = f32(c['n'], c['h'], c['w'], C)
     md = m.double()
-    xt = x.double().reshape(c['n'], c['h'] * c['w'], C)
+    xd = x.double().requires_grad_(True)
+    xt = xd.reshape(c['n'], c['h'] * c['w'], C)
     y, _ = md(xt, xt, xt, need_weights=False)
-    out['mha'].append({'x': arr(x), 'y': arr(y.reshape(c['n'], c['h'], c['w'], C)),
+    y = y.reshape(c['n'], c['h'], c['w'], C)
+    dy = f32(*y.shape)
+    y.backward(dy.double())
+    out['mha'].append({'x': arr(x), 'y': arr(y), 'dy': arr(dy), 'dx': arr(xd.grad),
                        'sd': {'attn.' + k: arr(v) for k, v in m.state_dict().items()}})
 for c in req['swin']:
     C, heads = c['channels'], c['heads']
@@ -60,8 +69,12 @@ for c in req['swin']:
         for name, p in m.named_parameters(): p.copy_(f32(*p.shape, scale=0.3 if 'table' not in name else 1.0))
     m.eval()
     x = f32(c['n'], c['h'], c['w'], C)
-    y = m.double()(x.double())
-    out['swin'].append({'x': arr(x), 'y': arr(y), 'sd': {'attn.' + k: arr(v) for k, v in m.state_dict().items()}})
+    xd = x.double().requires_grad_(True)
+    y = m.double()(xd)
+    dy = f32(*y.shape)
+    y.backward(dy.double())
+    out['swin'].append({'x': arr(x), 'y': arr(y), 'dy': arr(dy), 'dx': arr(xd.grad),
+                        'sd': {'attn.' + k: arr(v) for k, v in m.state_dict().items()}})
 for c in req['interp']:
     pe = f32(1, 1 + c['grid'] ** 2, c['channels'])
     st = interpolate_embeddings(c['to'] * 16, 16, {'encoder.pos_embedding': pe.double().clone()})
@@ -155,6 +168,7 @@ maybe('global attention equals nn.MultiheadAttention (eval) on token rows and ma
     expect(r.shape).toEqual(c.y.shape);
     expect(r.inferred).toEqual([o.h, o.w]);
     expect(r.err).toBeLessThan(1e-5);
+    console.log(`mha ${o.h}x${o.w}: max rel err ${r.err.toExponential(1)}`);
   });
 });
 
@@ -176,6 +190,7 @@ maybe("windowed attention equals torchvision's ShiftedWindowAttention (pad, shif
     );
     expect(r.shape).toEqual(c.y.shape);
     expect(r.err).toBeLessThan(1e-5);
+    console.log(`swin ${o.h}x${o.w} window ${o.window} shift ${o.shift}: max rel err ${r.err.toExponential(1)}`);
   });
 });
 
@@ -248,4 +263,88 @@ it('expected params name the torchvision keys and shapes; a misshaped index buff
   expect(checkStateDict(g, sd).misshaped).toEqual([{ key: 'f.attn.relative_position_index', expected: [81], actual: [80] }]);
   // a token row whose grid does not match the patch map is a clear error
   expect(() => spatialShapes(g, 4, 4)).not.toThrow();
+});
+
+/** dL/dx of sum(y * dy) through a one-attention graph on the current backend. */
+function inputGrad(
+  o: { channels: number; heads: number } & Partial<Swin>,
+  c: RefCase,
+  params: 'mha' | 'qkv',
+): { grad: Float32Array; tensors: number[] } {
+  const b = new GraphBuilder();
+  const x0 = b.input(o.channels);
+  if (params === 'mha') b.attention(x0, 'attn', { heads: o.heads, params });
+  else b.attention(x0, 'attn', { heads: o.heads, params, window: o.window, shift: o.shift, relativePositionBias: true });
+  const g = b.build();
+  const layers = buildLayers(g, toSd(c.sd));
+  const x = tf.tensor4d(Float32Array.from(c.x.data), c.x.shape as [number, number, number, number]);
+  const dy = tf.tensor(Float32Array.from((c.dy as Arr).data), (c.dy as Arr).shape);
+  const f = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(runGraph(g, layers, xi as tf.Tensor4D, [g.output])[0], dy)));
+  const tensors: number[] = [];
+  let grad = new Float32Array(0);
+  for (let i = 0; i < 3; i++) {
+    const gx = f(x);
+    grad = gx.dataSync() as Float32Array;
+    gx.dispose();
+    tensors.push(tf.memory().numTensors);
+  }
+  tf.dispose([x, dy]);
+  disposeLayers(layers);
+  return { grad, tensors };
+}
+
+describe.each(['wasm', 'cpu'])('input gradients through attention on %s', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+  });
+  afterAll(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  maybe('global attention: dL/dx equals autograd through nn.MultiheadAttention', () => {
+    reference().mha.forEach((c, i) => {
+      const r = inputGrad(MHA[i], c, 'mha');
+      const err = relErr(r.grad, (c.dx as Arr).data);
+      console.log(`${backend} mha dL/dx ${MHA[i].h}x${MHA[i].w}: ${err.toExponential(1)}`);
+      expect(err).toBeLessThan(1e-5);
+      expect(new Set(r.tensors).size).toBe(1); // no tensor kept per call
+    });
+  });
+
+  maybe('windowed attention: dL/dx equals autograd through ShiftedWindowAttention', () => {
+    reference().swin.forEach((c, i) => {
+      const r = inputGrad(SWIN[i], c, 'qkv');
+      const err = relErr(r.grad, (c.dx as Arr).data);
+      console.log(`${backend} swin dL/dx case ${i}: ${err.toExponential(1)}`);
+      expect({ i, err: err < 1e-5 }).toEqual({ i, err: true });
+      expect(new Set(r.tensors).size).toBe(1);
+    });
+  });
+});
+
+it('classToken / posEmbed / tokensToMap pass gradients to the patch map only, with a flat tensor count', async () => {
+  await tf.setBackend('wasm');
+  const b = new GraphBuilder();
+  const p = b.input(4);
+  const row = b.posEmbed(b.classToken(p, 'cls'), p, 'pos', 2);
+  const m = b.tokensToMap(row, p);
+  const g = b.build(m);
+  const sd = randomStateDict(g, 1);
+  const layers = buildLayers(g, sd);
+  const x = tf.randomNormal([2, 3, 5, 4], 0, 1, 'float32', 1) as tf.Tensor4D; // a 3x5 grid: the embedding is resized
+  const w = tf.randomNormal([2, 3, 5, 4], 0, 1, 'float32', 2);
+  const f = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(runGraph(g, layers, xi as tf.Tensor4D, [m.id])[0], w)));
+  const counts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const gx = f(x);
+    // y = x + embedding, so dL/dx = w exactly
+    expect(Array.from(gx.dataSync())).toEqual(Array.from(w.dataSync()));
+    gx.dispose();
+    counts.push(tf.memory().numTensors);
+  }
+  expect(new Set(counts).size).toBe(1);
+  const before = tf.memory().numTensors;
+  disposeLayers(layers); // the cached resized embedding goes with the layers
+  expect(tf.memory().numTensors).toBe(before - 2);
+  tf.dispose([x, w]);
 });
