@@ -31,6 +31,8 @@ export { spatialShapes, minInputSize, poolOut, type SpatialShape } from './graph
 export { expectedParams, checkStateDict, type ParamSpec, type BindingReport } from './graph/params';
 export { runGraph, type BatchNormMode, type DropPathRandom } from './graph/executor';
 export type { Layer, ConvLayer, BatchNormLayer, LinearLayer, LayerNormLayer } from './graph/layers';
+export type { AttentionLayer } from './ops/attention';
+export type { PosEmbedLayer } from './ops/pos-embed';
 export { randomStateDict } from './graph/random-init';
 
 export { defineBackbone, GraphBackbone, type BackboneSpec } from './backbone/define';

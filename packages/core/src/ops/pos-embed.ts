@@ -93,6 +93,8 @@ export function resizePosEmbedding(pe: Float32Array, channels: number, from: Pai
  */
 export class PosEmbedLayer {
   private readonly cache = new Map<string, tf.Tensor4D>();
+  /** Grids kept at once (each a [1 + gh*gw, C] constant). */
+  static readonly MAX_GRIDS = 8;
 
   constructor(
     private readonly pe: Float32Array,
@@ -108,6 +110,12 @@ export class PosEmbedLayer {
       const same = grid[0] === this.grid[0] && grid[1] === this.grid[1];
       const data = same ? this.pe : resizePosEmbedding(this.pe, this.channels, this.grid, grid);
       t = tf.keep(tf.tensor4d(data, [1, 1, 1 + grid[0] * grid[1], this.channels]));
+      // bounded: a run over many input sizes keeps the most recent grids only
+      if (this.cache.size >= PosEmbedLayer.MAX_GRIDS) {
+        const [oldest, old] = this.cache.entries().next().value as [string, tf.Tensor4D];
+        old.dispose();
+        this.cache.delete(oldest);
+      }
       this.cache.set(key, t);
     }
     return t;

@@ -17,7 +17,7 @@ import { checkStateDict, expectedParams } from '../../src/graph/params';
 import { randomStateDict } from '../../src/graph/random-init';
 import { spatialShapes } from '../../src/graph/shapes';
 import { relativePositionIndex } from '../../src/ops/attention';
-import { resizePosEmbedding } from '../../src/ops/pos-embed';
+import { PosEmbedLayer, resizePosEmbedding } from '../../src/ops/pos-embed';
 import { pythonLacks, referencePython } from '../../src/testkit/python';
 import type { StateDict } from '../../src/weights/state-dict';
 
@@ -347,4 +347,20 @@ it('classToken / posEmbed / tokensToMap pass gradients to the patch map only, wi
   disposeLayers(layers); // the cached resized embedding goes with the layers
   expect(tf.memory().numTensors).toBe(before - 2);
   tf.dispose([x, w]);
+});
+
+it('the resized positional embeddings are cached per grid, at most MAX_GRIDS at once', () => {
+  const before = tf.memory().numTensors;
+  const pe = new PosEmbedLayer(
+    Float32Array.from({ length: 5 * 2 }, (_, i) => i),
+    2,
+    [2, 2],
+  );
+  const first = pe.forGrid([3, 3]);
+  expect(pe.forGrid([3, 3])).toBe(first); // computed once
+  for (let g = 1; g <= 10; g++) pe.forGrid([g, 1]);
+  expect(tf.memory().numTensors - before).toBe(PosEmbedLayer.MAX_GRIDS);
+  expect(first.isDisposed).toBe(true); // the oldest went first
+  pe.dispose();
+  expect(tf.memory().numTensors).toBe(before);
 });
