@@ -1,9 +1,10 @@
-import { totalParams, type AttentionOp, type Graph, type StateDict } from '@dpl/core';
+import { totalParams, type Graph, type Op, type StateDict } from '@dpl/core';
 import { middleBlock, SWIN_IDS, swinBackbones } from '../src/swin';
 
 const byId = new Map(swinBackbones().map((b) => [b.id, b]));
 const get = (id: string) => byId.get(id)!;
-const ops = <K extends string>(g: Graph, kind: K) => g.nodes.flatMap((n) => (n.op.kind === kind ? [n.op] : []));
+const ops = <K extends Op['kind']>(g: Graph, kind: K) =>
+  g.nodes.flatMap((n) => (n.op.kind === kind ? [n.op as Extract<Op, { kind: K }>] : []));
 
 describe('Swin graphs', () => {
   it.each([
@@ -102,7 +103,7 @@ describe('Swin graphs', () => {
   });
 
   it('attention: window 7, shift 0 in even blocks and 3 in odd ones, heads per stage, relative position bias', () => {
-    const att = ops(get('swin_b').graph(), 'attention') as AttentionOp[];
+    const att = ops(get('swin_b').graph(), 'attention');
     const stage3 = att.filter((a) => a.key.startsWith('features.5.'));
     expect(stage3).toHaveLength(18);
     stage3.forEach((a, b) => {
