@@ -22,7 +22,8 @@ worker.onmessage = (e: MessageEvent<WorkerReply>) => {
   waiting.delete(r.id);
 };
 worker.onerror = (e) => {
-  for (const w of waiting.values()) w.resolve({ id: 0, type: 'error', code: 'E_INTERNAL', message: `the worker stopped: ${e.message}`, hint: 'reload the page' });
+  for (const w of waiting.values())
+    w.resolve({ id: 0, type: 'error', code: 'E_INTERNAL', message: `the worker stopped: ${e.message}`, hint: 'reload the page' });
   waiting.clear();
 };
 function ask(req: Omit<CompareRequest, 'id'> | { type: 'catalog' }, transfer: Transferable[] = []): Promise<WorkerReply> {
@@ -101,8 +102,14 @@ async function loadCache(): Promise<void> {
   const fill = (sel: HTMLSelectElement, files: CachedFile[]) => {
     sel.replaceChildren(...files.map((f) => new Option(`${f.path} (${(f.bytes / 1e6).toFixed(1)} MB)`, f.path)));
   };
-  fill(select('weights-cache'), cache.filter((f) => !f.lpips));
-  fill(select('lin-cache'), cache.filter((f) => f.lpips));
+  fill(
+    select('weights-cache'),
+    cache.filter((f) => !f.lpips),
+  );
+  fill(
+    select('lin-cache'),
+    cache.filter((f) => f.lpips),
+  );
   $('wsource-cache-label').hidden = !cache.some((f) => !f.lpips);
   $('weights-cache-wrap').hidden = !cache.some((f) => !f.lpips);
   $('lin-cache-wrap').hidden = !cache.some((f) => f.lpips);
@@ -121,7 +128,11 @@ function pickCached(): void {
 
 async function fetchCached(path: string): Promise<NamedBytes> {
   const r = await fetch(`./weights/${path.split('/').map(encodeURIComponent).join('/')}`);
-  if (!r.ok) throw new PageError(`cached weights ${path}: the server answered ${r.status}`, 'check the file in the weight cache (dpl weights verify)');
+  if (!r.ok)
+    throw new PageError(
+      `cached weights ${path}: the server answered ${r.status}`,
+      'check the file in the weight cache (dpl weights verify)',
+    );
   return { name: path, bytes: await r.arrayBuffer() };
 }
 
@@ -155,7 +166,8 @@ function showPoints(): void {
   if (!b) return;
   $('point-names').replaceChildren(...['paper', 'all', ...b.points.map((p) => p.name)].map((n) => new Option(n, n)));
   const paper = b.points.filter((p) => p.paper).map((p) => p.name);
-  $('point-list').textContent = `${b.points.length} points; paper: ${paper.join(', ') || '(none)'}. Give names separated by commas, 'paper' or 'all'.`;
+  $('point-list').textContent =
+    `${b.points.length} points; paper: ${paper.join(', ') || '(none)'}. Give names separated by commas, 'paper' or 'all'.`;
 }
 
 function syncMode(): void {
@@ -166,7 +178,8 @@ function syncMode(): void {
   $('lin-row').hidden = !linNeeded;
   pickCached();
 }
-for (const el of document.querySelectorAll('input[name="mode"], #net, #version, #lin, #variant, #backbone')) el.addEventListener('change', syncMode);
+for (const el of document.querySelectorAll('input[name="mode"], #net, #version, #lin, #variant, #backbone'))
+  el.addEventListener('change', syncMode);
 select('backbone').addEventListener('change', showPoints);
 
 async function loadCatalog(): Promise<void> {
@@ -187,7 +200,8 @@ async function request(): Promise<{ req: Omit<CompareRequest, 'id'>; transfer: T
   const dirB = [...(input('dir-b').files ?? [])];
   let pairs: CompareRequest['pairs'];
   if (dirA.length || dirB.length) {
-    if (!dirA.length || !dirB.length) throw new PageError('one folder chosen', 'choose folder A and folder B, or clear them to compare two images');
+    if (!dirA.length || !dirB.length)
+      throw new PageError('one folder chosen', 'choose folder A and folder B, or clear them to compare two images');
     pairs = [];
     for (const p of pairFolders(dirA, dirB)) pairs.push({ name: p.name, a: await decodeImage(p.a), b: await decodeImage(p.b) });
   } else {
@@ -198,13 +212,17 @@ async function request(): Promise<{ req: Omit<CompareRequest, 'id'>; transfer: T
   let weights: CompareRequest['weights'];
   if (source === 'random') {
     const seed = Number(input('seed').value);
-    if (!Number.isInteger(seed) || seed < 0) throw new PageError(`seed ${input('seed').value}: must be a whole number >= 0`, 'enter e.g. 0');
+    if (!Number.isInteger(seed) || seed < 0)
+      throw new PageError(`seed ${input('seed').value}: must be a whole number >= 0`, 'enter e.g. 0');
     weights = { kind: 'random', seed };
   } else if (source === 'cache') {
     weights = { kind: 'file', file: await fetchCached(select('weights-cache').value) };
   } else {
     if (!chosen.weights)
-      throw new PageError(`no weights file for ${currentBackboneId()}`, `drop its torchvision .pth or .safetensors file, or choose seeded random weights`);
+      throw new PageError(
+        `no weights file for ${currentBackboneId()}`,
+        `drop its torchvision .pth or .safetensors file, or choose seeded random weights`,
+      );
     weights = { kind: 'file', file: await bytesOf(chosen.weights) };
   }
   const linNeeded = mode.kind === 'lpips' ? mode.lin : mode.variant === 'lin';
@@ -278,19 +296,24 @@ function showResult(res: CompareResult, under: ImageData | null): void {
   note.hidden = weights.kind !== 'random';
   note.textContent = `RANDOM weights (seed ${weights.seed}): the network is untrained, so these are not perceptual distances.`;
   const lp = rec.lpips as { net: string; version: string; lin: boolean } | null;
-  $('described').textContent = `${lp ? `LPIPS ${lp.net} v${lp.version}${lp.lin ? '' : ' no-lin'}: ` : ''}${String(rec.backbone)} @ ${(rec.points as string[]).join(', ')}, ${String(rec.variant)}, weights ${weights.kind === 'random' ? `random (seed ${weights.seed})` : `${weights.kind} ${weights.file}`}, tfjs-${res.backend.name}`;
+  $('described').textContent =
+    `${lp ? `LPIPS ${lp.net} v${lp.version}${lp.lin ? '' : ' no-lin'}: ` : ''}${String(rec.backbone)} @ ${(rec.points as string[]).join(', ')}, ${String(rec.variant)}, weights ${weights.kind === 'random' ? `random (seed ${weights.seed})` : `${weights.kind} ${weights.file}`}, tfjs-${res.backend.name}`;
   $('single').hidden = !res.single;
   $('pairs').hidden = !res.pairs;
   if (res.pairs) {
     $('distance').textContent = `${fmt(rec.mean as number)} (mean of ${res.pairs.length} pairs, std ${fmt(rec.std as number)})`;
-    $('pairs').querySelector('tbody')!.replaceChildren(...res.pairs.map((p) => row([p.name, String(p.distance)])));
+    $('pairs')
+      .querySelector('tbody')!
+      .replaceChildren(...res.pairs.map((p) => row([p.name, String(p.distance)])));
     return;
   }
   const s = res.single!;
   $('distance').textContent = String(s.distance);
-  $('layers').querySelector('tbody')!.replaceChildren(
-    ...s.layers.map((l) => row([l.point, fmt(l.distance), `${s.distance > 0 ? ((100 * l.distance) / s.distance).toFixed(1) : '0.0'} %`])),
-  );
+  $('layers')
+    .querySelector('tbody')!
+    .replaceChildren(
+      ...s.layers.map((l) => row([l.point, fmt(l.distance), `${s.distance > 0 ? ((100 * l.distance) / s.distance).toFixed(1) : '0.0'} %`])),
+    );
   const { width: w, height: h } = s.map;
   for (const id of ['under', 'map']) {
     const c = $<HTMLCanvasElement>(id);
@@ -298,13 +321,16 @@ function showResult(res: CompareResult, under: ImageData | null): void {
     c.height = h;
   }
   if (under) $<HTMLCanvasElement>('under').getContext('2d')!.putImageData(under, 0, 0);
-  $<HTMLCanvasElement>('map').getContext('2d')!.putImageData(rgbToImageData(heatmapRgb(s.map.data, s.map.max), w, h), 0, 0);
+  $<HTMLCanvasElement>('map')
+    .getContext('2d')!
+    .putImageData(rgbToImageData(heatmapRgb(s.map.data, s.map.max), w, h), 0, 0);
   const scale = $<HTMLCanvasElement>('scale');
   // the colour bar, 0 on the left
   const bar = colourBarRgb(1, scale.width);
   const img = new ImageData(scale.width, scale.height);
   for (let x = 0; x < scale.width; x++)
-    for (let y = 0; y < scale.height; y++) img.data.set([...bar.subarray(3 * (scale.width - 1 - x), 3 * (scale.width - x)), 255], 4 * (y * scale.width + x));
+    for (let y = 0; y < scale.height; y++)
+      img.data.set([...bar.subarray(3 * (scale.width - 1 - x), 3 * (scale.width - x)), 255], 4 * (y * scale.width + x));
   scale.getContext('2d')!.putImageData(img, 0, 0);
   $('scale-max').textContent = fmt(s.map.max);
 }
@@ -329,7 +355,10 @@ function download(name: string, data: BlobPart, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-$('dl-json').addEventListener('click', () => last && download('similarity.json', `${JSON.stringify(last.result.record, null, 2)}\n`, 'application/json'));
+$('dl-json').addEventListener(
+  'click',
+  () => last && download('similarity.json', `${JSON.stringify(last.result.record, null, 2)}\n`, 'application/json'),
+);
 $('dl-npy').addEventListener('click', () => {
   const m = last?.result.single?.map;
   if (m) download('distance-map.npy', npyBytes([1, 1, m.height, m.width], m.data) as Uint8Array<ArrayBuffer>, 'application/octet-stream');

@@ -20,7 +20,13 @@ export interface NamedBytes {
 
 export type Mode =
   | { kind: 'lpips'; net: 'alex' | 'vgg' | 'squeeze'; version: '0.1' | '0.0'; lin: boolean }
-  | { kind: 'backbone'; backbone: string; points: string; variant: 'baseline' | 'lin'; normalize: 'imagenet' | 'lpips' | 'signed' | 'none' };
+  | {
+      kind: 'backbone';
+      backbone: string;
+      points: string;
+      variant: 'baseline' | 'lin';
+      normalize: 'imagenet' | 'lpips' | 'signed' | 'none';
+    };
 
 export type WeightsChoice = { kind: 'file'; file: NamedBytes } | { kind: 'random'; seed: number };
 

@@ -89,7 +89,8 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
       const where = `--port ${port} on ${host}`;
       if (e.code === 'EADDRINUSE') reject(configError(where, 'is in use', 'pass another --port, or --port 0 for a free one'));
       else if (e.code === 'EACCES') reject(configError(where, 'is not allowed for this user', 'pass a port above 1023, or --port 0'));
-      else if (e.code === 'EADDRNOTAVAIL') reject(configError(`--host ${host}`, 'is not an address of this machine', 'use --host 127.0.0.1'));
+      else if (e.code === 'EADDRNOTAVAIL')
+        reject(configError(`--host ${host}`, 'is not an address of this machine', 'use --host 127.0.0.1'));
       else reject(new DplError('E_SERVER', `cannot listen on ${where}: ${e.message}`, 'pass another --port'));
     };
     server.once('error', onError);

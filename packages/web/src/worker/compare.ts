@@ -58,16 +58,28 @@ async function plan(req: CompareRequest): Promise<Plan> {
     let lin: Plan['lin'] = null;
     if (m.lin) {
       if (!req.lin)
-        throw configError(`LPIPS ${m.net} v${m.version}`, 'needs its lin file', `drop LPIPS' weights/v${m.version}/${m.net}.pth here, or untick "lin"`);
+        throw configError(
+          `LPIPS ${m.net} v${m.version}`,
+          'needs its lin file',
+          `drop LPIPS' weights/v${m.version}/${m.net}.pth here, or untick "lin"`,
+        );
       lin = await readLin(req.lin, id);
     }
-    return { backbone, points, normalize: m.version === '0.1' ? 'lpips' : 'signed', lpips: { net: m.net, version: m.version, lin: m.lin }, lin };
+    return {
+      backbone,
+      points,
+      normalize: m.version === '0.1' ? 'lpips' : 'signed',
+      lpips: { net: m.net, version: m.version, lin: m.lin },
+      lin,
+    };
   }
   const backbone = all.get(m.backbone);
-  if (!backbone) throw configError(`backbone '${m.backbone}'`, 'is not offered by the page', `choose one of: ${[...all.keys()].join(', ')}`);
+  if (!backbone)
+    throw configError(`backbone '${m.backbone}'`, 'is not offered by the page', `choose one of: ${[...all.keys()].join(', ')}`);
   let lin: Plan['lin'] = null;
   if (m.variant === 'lin') {
-    if (!req.lin) throw configError('variant lin', 'needs a lin file', "drop LPIPS' weights/v0.1/<net>.pth, or choose the baseline variant");
+    if (!req.lin)
+      throw configError('variant lin', 'needs a lin file', "drop LPIPS' weights/v0.1/<net>.pth, or choose the baseline variant");
     lin = await readLin(req.lin, backbone.id);
   }
   const spec = m.points.trim() || (lin ? [...LPIPS_POINTS[lpipsBackbone(backbone.id)].points] : 'paper');
