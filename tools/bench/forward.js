@@ -14,8 +14,12 @@
  *
  * usage: node tools/bench/forward.js [--nets vgg16,resnet50] [--sizes 64,224] [--batches 1,8]
  *          [--runs 5] [--warmup 2] [--engines torch,onnx,tfjs-wasm,tfjs-cpu] [--cpu-net squeezenet1_1]
- *          [--threads N] [--out FILE (default dpl-out/bench-forward-<time>.json)] [--quick]
+ *          [--threads N] [--out FILE (default dpl-out/bench-forward-<time>.json)] [--quick] [--modern]
  *   --quick: vgg16 and squeezenet1_1, batch 8 only (the issue's done-when cells plus the tfjs-cpu net)
+ *   --modern: the six later networks of suites/modern.yaml (docs/MODERN.md), one 224x224 image, their
+ *     four default points, on torch, onnx and tfjs-wasm. A network outside the study has no module
+ *     indices: PyTorch runs the whole model under forward hooks on the points' torchModule and stops
+ *     after the deepest one.
  * needs a build first (npm run build); DPL_PYTHON picks the reference Python (else the python3 that has torch).
  */
 const { spawn } = require('node:child_process');
@@ -27,6 +31,9 @@ const tf = require('@tensorflow/tfjs-core');
 const core = require('../../packages/core/dist');
 
 const PYTHON = require('../../packages/core/dist/testkit/python').referencePython().python; // $DPL_PYTHON or the python3 with torch
+
+/** One network per family added after the study (suites/modern.yaml). */
+const MODERN = ['convnext_tiny', 'mobilenet_v3_large', 'regnet_y_400mf', 'efficientnet_v2_s', 'vit_b_16', 'swin_t'];
 
 function parseArgs(argv) {
   const o = {
@@ -60,7 +67,12 @@ function parseArgs(argv) {
     else if (a === '--cpu-net') o.cpuNet = next();
     else if (a === '--threads') o.threads = Number(next());
     else if (a === '--out') o.out = next();
-    else if (a === '--quick') {
+    else if (a === '--modern') {
+      o.nets = o.nets ?? MODERN;
+      o.sizes = [224];
+      o.batches = [1];
+      o.engines = ['torch', 'onnx', 'tfjs-wasm'];
+    } else if (a === '--quick') {
       o.nets = o.nets ?? ['vgg16', 'squeezenet1_1'];
       o.batches = [8];
     } else if (a === '--help' || a === '-h') {
@@ -203,7 +215,10 @@ async function main() {
     const pts = b.resolvePoints('paper');
     const names = pts.map((p) => p.name);
     const deepest = pts.reduce((a, p) => (p.node > a.node ? p : a));
-    const indices = pts.map((p) => p.studyIndex);
+    // the study's networks by module index, the others by the points' torchvision modules
+    const where = pts.every((p) => p.studyIndex !== undefined)
+      ? { indices: pts.map((p) => p.studyIndex) }
+      : { modules: pts.map((p) => p.torchModule) };
     await core.initBackend('wasm');
     const extractor = b.build({ seed: 0 });
     let onnx = null;
@@ -231,7 +246,7 @@ async function main() {
           runners.push({
             name: 'torch',
             async once() {
-              const r = await torch.run({ net: b.id, indices, size, batch, runs: 1, warmup: 0 });
+              const r = await torch.run({ net: b.id, ...where, size, batch, runs: 1, warmup: 0 });
               if (r.error) throw new Error(`torch ${b.id} @${size} x${batch}: ${r.error}`);
               return r.times_ms[0];
             },
