@@ -1,6 +1,7 @@
-import { defineFamily, type FamilyVariant, type GraphBackbone, type GraphBuilder, type Ref } from '@dpl/core';
+import { defineFamily, type FamilyVariant, type GraphBackbone, type GraphBuilder } from '@dpl/core';
+import { fusedMbconv, makeDivisible, mbconv } from './mbconv';
 
-/** One stage of EfficientNet-B0 (Tan & Le 2019, table 1), before width/depth scaling. */
+/** One stage of EfficientNet-B0 (Tan & Le 2019, table 1) before width/depth scaling, or of EfficientNetV2 (Tan & Le 2021, table 4). */
 interface StageCfg {
   expand: number;
   k: number;
@@ -8,6 +9,8 @@ interface StageCfg {
   in: number;
   out: number;
   layers: number;
+  /** FusedMBConv (V2's early stages) instead of MBConv. */
+  fused?: boolean;
 }
 
 /** torchvision's base stages (features.1 .. features.7). */
@@ -24,8 +27,10 @@ const STAGES: StageCfg[] = [
 interface Variant extends FamilyVariant {
   width: number;
   depth: number;
-  /** BatchNorm eps: b5..b7 (weights ported from lukemelas' TF port) use TF's 1e-3. */
+  /** BatchNorm eps: b5..b7 (weights ported from lukemelas' TF port) and V2 use TF's 1e-3. */
   eps: number;
+  /** V2: its own stage table and a 1280-channel head conv; V1 scales STAGES and has 4x the last width. */
+  v2?: { stages: StageCfg[]; head: number };
 }
 
 /** The variants table row: torchvision V1 weights, ImageNet top-1, params (M) of the whole model. */
@@ -39,6 +44,57 @@ const variant = (b: number, width: number, depth: number, eps: number, weights: 
   description: `EfficientNet-B${b} (Tan & Le 2019; width x${width}, depth x${depth})`,
 });
 
+/** One EfficientNetV2 stage table row: expand ratio, kernel, stride, in, out, layers, fused. */
+const v2Stage = (expand: number, k: number, stride: number, inC: number, out: number, layers: number, fused = false): StageCfg => ({
+  expand,
+  k,
+  stride,
+  in: inC,
+  out,
+  layers,
+  fused,
+});
+
+/** torchvision 0.14 _efficientnet_conf('efficientnet_v2_s' / '_m' / '_l'): features.1 .. features.6 or .7. */
+const V2_S = [
+  v2Stage(1, 3, 1, 24, 24, 2, true),
+  v2Stage(4, 3, 2, 24, 48, 4, true),
+  v2Stage(4, 3, 2, 48, 64, 4, true),
+  v2Stage(4, 3, 2, 64, 128, 6),
+  v2Stage(6, 3, 1, 128, 160, 9),
+  v2Stage(6, 3, 2, 160, 256, 15),
+];
+const V2_M = [
+  v2Stage(1, 3, 1, 24, 24, 3, true),
+  v2Stage(4, 3, 2, 24, 48, 5, true),
+  v2Stage(4, 3, 2, 48, 80, 5, true),
+  v2Stage(4, 3, 2, 80, 160, 7),
+  v2Stage(6, 3, 1, 160, 176, 14),
+  v2Stage(6, 3, 2, 176, 304, 18),
+  v2Stage(6, 3, 1, 304, 512, 5),
+];
+const V2_L = [
+  v2Stage(1, 3, 1, 32, 32, 4, true),
+  v2Stage(4, 3, 2, 32, 64, 7, true),
+  v2Stage(4, 3, 2, 64, 96, 7, true),
+  v2Stage(4, 3, 2, 96, 192, 10),
+  v2Stage(6, 3, 1, 192, 224, 19),
+  v2Stage(6, 3, 2, 224, 384, 25),
+  v2Stage(6, 3, 1, 384, 640, 7),
+];
+
+/** A V2 row: torchvision's IMAGENET1K_V1 (its only and DEFAULT) weights, ImageNet top-1, params of the whole model; BN eps 1e-3. */
+const variantV2 = (size: string, stages: StageCfg[], weights: string, top1: number, numParams: number, trained: string): Variant => ({
+  width: 1,
+  depth: 1,
+  eps: 1e-3,
+  v2: { stages, head: 1280 },
+  weights,
+  top1,
+  params: numParams / 1e6,
+  description: `EfficientNetV2-${size} (Tan & Le 2021; weights trained at ${trained})`,
+});
+
 /** torchvision 0.14 efficientnet_b0..b7 (multipliers, norm layer and IMAGENET1K_V1 meta). */
 const VARIANTS: Record<string, Variant> = {
   efficientnet_b0: variant(0, 1.0, 1.0, 1e-5, 'efficientnet_b0_rwightman-3dd342df.pth', 77.692, 5.29),
@@ -49,29 +105,35 @@ const VARIANTS: Record<string, Variant> = {
   efficientnet_b5: variant(5, 1.6, 2.2, 1e-3, 'efficientnet_b5_lukemelas-b6417697.pth', 83.444, 30.39),
   efficientnet_b6: variant(6, 1.8, 2.6, 1e-3, 'efficientnet_b6_lukemelas-c76e70fd.pth', 84.008, 43.04),
   efficientnet_b7: variant(7, 2.0, 3.1, 1e-3, 'efficientnet_b7_lukemelas-dcc49843.pth', 84.122, 66.35),
+  efficientnet_v2_s: variantV2('S', V2_S, 'efficientnet_v2_s-dd5fe13b.pth', 84.228, 21458488, '384x384'),
+  efficientnet_v2_m: variantV2('M', V2_M, 'efficientnet_v2_m-dc08266a.pth', 85.112, 54139356, '480x480'),
+  // torchvision's V2-L weights (ported from TF) expect inputs normalised with mean = std = 0.5
+  efficientnet_v2_l: variantV2(
+    'L',
+    V2_L,
+    'efficientnet_v2_l-59c71312.pth',
+    85.808,
+    118515272,
+    '480x480, inputs normalised with mean = std = 0.5',
+  ),
 };
 
-/** torchvision's EfficientNet default for every variant (only active in train mode). */
+/** torchvision's EfficientNet default for every variant, V2 included (only active in train mode). */
 export const STOCHASTIC_DEPTH_PROB = 0.2;
 
-/** torchvision's _make_divisible(v, 8): nearest multiple of 8, at least 8, never 10% below v. */
-export function makeDivisible(v: number, divisor = 8): number {
-  let n = Math.max(divisor, Math.floor(Math.floor(v + divisor / 2) / divisor) * divisor);
-  if (n < 0.9 * v) n += divisor;
-  return n;
-}
+export { makeDivisible };
 
 /** The scaled architecture of one variant: channels per stage and blocks per stage. */
 export interface EfficientNetShape {
   stem: number;
-  stages: { in: number; out: number; blocks: number; k: number; stride: number; expand: number }[];
+  stages: { in: number; out: number; blocks: number; k: number; stride: number; expand: number; fused: boolean }[];
   head: number;
 }
 
 export function efficientnetShape(id: string): EfficientNetShape {
   const v = VARIANTS[id];
   const ch = (c: number) => makeDivisible(c * v.width);
-  const stages = STAGES.map((s) => ({
+  const stages = (v.v2?.stages ?? STAGES).map((s) => ({
     in: ch(s.in),
     out: ch(s.out),
     // the same double product as Python's math.ceil(n * depth_mult)
@@ -79,93 +141,76 @@ export function efficientnetShape(id: string): EfficientNetShape {
     k: s.k,
     stride: s.stride,
     expand: s.expand,
+    fused: s.fused ?? false,
   }));
   const last = stages[stages.length - 1].out;
-  return { stem: stages[0].in, stages, head: 4 * last };
-}
-
-interface BlockCfg {
-  in: number;
-  out: number;
-  k: number;
-  stride: number;
-  expand: number;
+  return { stem: stages[0].in, stages, head: v.v2?.head ?? 4 * last };
 }
 
 /**
- * torchvision's MBConv at `key` (features.S.B): [1x1 expand + BN + SiLU] (absent when the
- * expanded width equals the input), depthwise kxk + BN + SiLU, squeeze-excitation (global mean ->
- * fc1 -> SiLU -> fc2 -> sigmoid -> scale), 1x1 project + BN; identity shortcut when stride 1 and
- * in == out, whose branch carries the block's stochastic-depth probability (the identity in eval
- * mode; dropped per sample when the executor runs in train mode). Sub-modules of `block` are numbered
- * in order, so the depthwise conv is block.0 without expansion and block.1 with it.
+ * Builds `model.features` as torchvision does: stem (features.0), the MBConv stages (V1:
+ * features.1..7; V2: FusedMBConv then MBConv stages, features.1..6 or 1..7) and the 1x1 head conv
+ * (features.8, or features.7 for V2-S). Taps: `stem`, `stage1`..`stageN`, `head` and every block
+ * boundary `stageS.B`; the last block of a stage is the stage's output, so its name is an alias of
+ * `stageS`. Every tap names the torchvision module it equals; V1's also carry the study's module
+ * index (children of model.features).
  */
-function mbconv(g: GraphBuilder, x: Ref, key: string, c: BlockCfg, eps: number, dropPath: number): Ref {
-  const input = x;
-  const expanded = makeDivisible(c.in * c.expand);
-  let j = 0;
-  if (expanded !== c.in) {
-    x = g.conv(x, `${key}.block.${j}.0`, { out: expanded, k: 1, bias: false });
-    x = g.act(g.batchNorm(x, `${key}.block.${j}.1`, eps), 'silu');
-    j++;
-  }
-  x = g.conv(x, `${key}.block.${j}.0`, { out: expanded, k: c.k, stride: c.stride, pad: (c.k - 1) >> 1, groups: expanded, bias: false });
-  x = g.act(g.batchNorm(x, `${key}.block.${j}.1`, eps), 'silu');
-  j++;
-  // squeeze width comes from the block's input width, not the expanded one
-  const squeeze = Math.max(1, Math.floor(c.in / 4));
-  let s = g.adaptiveAvgPool(x, 1);
-  s = g.act(g.conv(s, `${key}.block.${j}.fc1`, { out: squeeze, k: 1 }), 'silu');
-  s = g.act(g.conv(s, `${key}.block.${j}.fc2`, { out: expanded, k: 1 }), 'sigmoid');
-  x = g.mul(x, s);
-  j++;
-  x = g.conv(x, `${key}.block.${j}.0`, { out: c.out, k: 1, bias: false });
-  x = g.batchNorm(x, `${key}.block.${j}.1`, eps);
-  return c.stride === 1 && c.in === c.out ? g.add2(x, input, dropPath) : x;
-}
-
-/**
- * Builds `model.features` as torchvision does: stem (features.0), seven MBConv stages
- * (features.1..7) and the 1x1 head conv (features.8). Taps: `stem`, `stage1`..`stage7`, `head`
- * (the study's module indices 0..8) and every block boundary `stageS.B`; the last block of a
- * stage is the stage's output, so its name is an alias of `stageS`.
- */
-function efficientnetGraph(g: GraphBuilder, { eps }: Variant, id: string): void {
+function efficientnetGraph(g: GraphBuilder, { eps, v2 }: Variant, id: string): void {
   const shape = efficientnetShape(id);
+  const study = (i: number) => (v2 ? {} : { studyIndex: i });
 
   let x = g.input(3);
   x = g.conv(x, 'features.0.0', { out: shape.stem, k: 3, stride: 2, pad: 1, bias: false });
   x = g.act(g.batchNorm(x, 'features.0.1', eps), 'silu');
-  g.tap('stem', x, { studyIndex: 0, description: `features.0: stem conv 3x3 stride 2 + BN + SiLU, ${shape.stem} channels` });
+  g.tap('stem', x, {
+    ...study(0),
+    torchModule: 'features.0',
+    description: `features.0: stem conv 3x3 stride 2 + BN + SiLU, ${shape.stem} channels`,
+  });
 
   // torchvision: block j of all n blocks gets stochastic_depth_prob 0.2 * j / n
   const totalBlocks = shape.stages.reduce((n, st) => n + st.blocks, 0);
   let blockId = 0;
   shape.stages.forEach((st, i) => {
     const s = i + 1;
+    const kind = `${st.fused ? 'FusedMBConv' : 'MBConv'}${st.expand} ${st.k}x${st.k}`;
     for (let b = 0; b < st.blocks; b++) {
       const dropPath = (STOCHASTIC_DEPTH_PROB * blockId++) / totalBlocks;
-      x = mbconv(
-        g,
-        x,
-        `features.${s}.${b}`,
-        { in: b ? st.out : st.in, out: st.out, k: st.k, stride: b ? 1 : st.stride, expand: st.expand },
-        eps,
-        dropPath,
-      );
+      const cfg = { in: b ? st.out : st.in, out: st.out, k: st.k, stride: b ? 1 : st.stride, expand: st.expand };
+      x = (st.fused ? fusedMbconv : mbconv)(g, x, `features.${s}.${b}`, cfg, eps, dropPath);
       if (b < st.blocks - 1)
-        g.tap(`stage${s}.${b}`, x, { description: `features.${s}.${b}: MBConv${st.expand} ${st.k}x${st.k}, ${st.out} channels` });
+        g.tap(`stage${s}.${b}`, x, { torchModule: `features.${s}.${b}`, description: `features.${s}.${b}: ${kind}, ${st.out} channels` });
     }
     g.tap(`stage${s}`, x, {
-      studyIndex: s,
+      ...study(s),
+      torchModule: `features.${s}`,
       aliases: [`stage${s}.${st.blocks - 1}`],
-      description: `features.${s}: stage ${s} (${st.blocks} x MBConv${st.expand} ${st.k}x${st.k}), ${st.out} channels`,
+      description: `features.${s}: stage ${s} (${st.blocks} x ${kind}), ${st.out} channels`,
     });
   });
 
-  x = g.conv(x, 'features.8.0', { out: shape.head, k: 1, bias: false });
-  x = g.act(g.batchNorm(x, 'features.8.1', eps), 'silu');
-  g.tap('head', x, { studyIndex: 8, description: `features.8: head conv 1x1 + BN + SiLU, ${shape.head} channels` });
+  const h = shape.stages.length + 1;
+  x = g.conv(x, `features.${h}.0`, { out: shape.head, k: 1, bias: false });
+  x = g.act(g.batchNorm(x, `features.${h}.1`, eps), 'silu');
+  g.tap('head', x, {
+    ...study(h),
+    torchModule: `features.${h}`,
+    description: `features.${h}: head conv 1x1 + BN + SiLU, ${shape.head} channels`,
+  });
+}
+
+/**
+ * V2's default points (outside the study; README.md): E1 the stem, E2 the end of stage 1, E3 the
+ * block boundary whose blocks-done fraction is nearest 1/2 (ties to the earlier), E4 the last stage
+ * (before the head conv).
+ */
+function defaultPoints(id: string): string[] {
+  const stages = efficientnetShape(id).stages;
+  let left = Math.floor(stages.reduce((n, s) => n + s.blocks, 0) / 2);
+  let i = 0;
+  while (left > stages[i].blocks) left -= stages[i++].blocks;
+  const mid = left === stages[i].blocks ? `stage${i + 1}` : `stage${i + 1}.${left - 1}`;
+  return ['stem', 'stage1', mid, `stage${stages.length}`];
 }
 
 /** The study's four points (docs/PROTOCOL.md section 2): stem, stage 1, stage 4, stage 7 (before the head). */
@@ -176,6 +221,7 @@ export const efficientnetFamily = defineFamily({
   variants: VARIANTS,
   build: efficientnetGraph,
   studyPoints: { efficientnet_b0: PAPER_POINTS, efficientnet_b7: PAPER_POINTS },
+  defaultPoints: Object.fromEntries(['efficientnet_v2_s', 'efficientnet_v2_m', 'efficientnet_v2_l'].map((id) => [id, defaultPoints(id)])),
   batchNorm: true,
   ignorePrefixes: ['classifier.'],
 });

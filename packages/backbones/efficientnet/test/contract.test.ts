@@ -5,10 +5,14 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-// The study's two members; B1..B6 share the code (their graphs are checked in efficientnet.test.ts
-// and against torchvision in parity.test.ts). B7 (64M parameters) probes one 32x32 image (and 96x96 for
-// the stride) to stay cheap.
-const OPTS: Record<string, ContractOptions> = { efficientnet_b0: {}, efficientnet_b7: { batch: 1, size: 32 } };
+// The study's two members and V2-S (FusedMBConv); B1..B6 and V2-M/L share the code (their graphs are
+// checked in efficientnet.test.ts / efficientnet-v2.test.ts and against torchvision in parity.test.ts).
+// B7 (64M parameters) probes one 32x32 image (and 96x96 for the stride) to stay cheap.
+const OPTS: Record<string, ContractOptions> = {
+  efficientnet_b0: {},
+  efficientnet_b7: { batch: 1, size: 32 },
+  efficientnet_v2_s: { batch: 1 },
+};
 
 for (const b of efficientnetBackbones().filter((x) => x.id in OPTS)) {
   describe(`${b.id} contract`, () => {

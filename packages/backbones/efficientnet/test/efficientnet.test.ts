@@ -81,14 +81,15 @@ describe('EfficientNet graphs', () => {
     for (const [v, want] of cases) expect(makeDivisible(v)).toBe(want);
   });
 
-  it('BatchNorm eps: 1e-5 for b0..b4, 1e-3 for b5..b7 (torchvision norm_layer)', () => {
+  it('BatchNorm eps: 1e-5 for b0..b4, 1e-3 for b5..b7 and V2 (torchvision norm_layer)', () => {
     for (const id of EFFICIENTNET_IDS) {
       const eps = new Set(
         get(id)
           .graph()
           .nodes.flatMap((n) => (n.op.kind === 'batchNorm' ? [n.op.eps] : [])),
       );
-      expect([...eps]).toEqual([['efficientnet_b5', 'efficientnet_b6', 'efficientnet_b7'].includes(id) ? 1e-3 : 1e-5]);
+      const tf = ['efficientnet_b5', 'efficientnet_b6', 'efficientnet_b7'].includes(id) || id.startsWith('efficientnet_v2_');
+      expect([...eps]).toEqual([tf ? 1e-3 : 1e-5]);
     }
   });
 
