@@ -127,7 +127,14 @@ function emitWindowAttention(b: Builder, op: AttentionOp, sd: StateDict, xNchw: 
   const window = op.window as [number, number];
   const [wh, ww] = window;
   const shift = op.shift ?? [0, 0];
-  if (shift[0] >= wh || shift[1] >= ww) throw new Error('internal: a shift of a window or more has no ONNX form here');
+  if (shift[0] >= wh || shift[1] >= ww) {
+    // the in-model mask assumes torchvision's three regions per axis (a shift below the window, as Swin's)
+    throw new DplError(
+      'E_ONNX_UNSUPPORTED',
+      `graph op attention ${op.key} cannot be exported to ONNX: shift ${shift.join('x')} is not below window ${wh}x${ww}`,
+      'use the tfjs engine (--engine tfjs) for this network',
+    );
+  }
   const c = op.channels;
   const t = wh * ww;
   const x = b.transpose(xNchw, [0, 2, 3, 1]); // NHWC, as torchvision

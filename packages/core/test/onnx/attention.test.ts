@@ -127,3 +127,43 @@ withOrt('Swin ops export: one model at exact, odd and smaller-than-window sizes 
   ]);
   console.log(`swin-like onnx vs tfjs: ${r.join(', ')}`);
 });
+
+it('a shift of a whole window or more is refused with E_ONNX_UNSUPPORTED (the tfjs engine runs it)', () => {
+  const b = new GraphBuilder();
+  b.attention(b.input(4), 'odd', { heads: 2, params: 'qkv', window: 2, shift: 2, relativePositionBias: true });
+  const g = b.build();
+  expect(() => exportGraphOnnx(g, randomWeights(g, 1), [{ name: 'y', node: g.output }])).toThrow(
+    expect.objectContaining({
+      code: 'E_ONNX_UNSUPPORTED',
+      message: expect.stringMatching(/attention odd .*shift 2x2 is not below window 2x2/),
+    }),
+  );
+});
+
+withOrt("the 'nhwc' layout gives a token row as [N, 1, 1 + h*w, C], as the tfjs executor", async () => {
+  const net = vitLike();
+  const sd = randomWeights(net.g, 2);
+  const m = exportGraphOnnx(net.g, sd, net.outs, { layout: 'nhwc' });
+  const o = ort();
+  const s = await o.InferenceSession.create(m.bytes, sessionOptions(1));
+  try {
+    const nchw = randomInput([1, 3, 16, 20], 4);
+    const ref = runTfjs(
+      net.g,
+      sd,
+      net.outs.map((q) => q.node),
+      nchw,
+      [1, 3, 16, 20],
+    );
+    const nhwc = tf.tidy(() => tf.transpose(tf.tensor4d(nchw, [1, 3, 16, 20]), [0, 2, 3, 1]).dataSync() as Float32Array);
+    const res = await s.run({ [m.inputName]: new o.Tensor('float32', nhwc, [1, 16, 20, 3]) });
+    expect([...res.row.dims]).toEqual([1, 1, 21, 8]);
+    const want = tf.tidy(
+      () =>
+        tf.transpose(tf.tensor4d(ref[0].data, ref[0].shape as [number, number, number, number]), [0, 2, 3, 1]).dataSync() as Float32Array,
+    );
+    expect(relErr(res.row.data as Float32Array, want).rel).toBeLessThan(1e-5);
+  } finally {
+    await s.release();
+  }
+});
