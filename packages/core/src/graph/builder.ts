@@ -140,6 +140,8 @@ export class GraphBuilder {
 
   /** x * param per channel (ConvNeXt's layer_scale; `shape` as stored, default [C, 1, 1]). */
   channelScale(x: Ref, param: string, shape: number[] = [x.channels, 1, 1]): Ref {
+    if (shape.reduce((a, b) => a * b, 1) !== x.channels)
+      throw configError(param, `shape [${shape.join(', ')}] does not hold ${x.channels} factors`);
     return this.add({ kind: 'channelScale', param: this.claim(param), channels: x.channels, shape }, [x], x.channels);
   }
 
@@ -169,7 +171,11 @@ export class GraphBuilder {
 
   /** ViT: tokens + positional embedding trained on `grid` patches, resized for other grids (see PosEmbedOp). */
   posEmbed(tokens: Ref, patches: Ref, param: string, grid: number | Pair): Ref {
-    return this.add({ kind: 'posEmbed', param: this.claim(param), channels: tokens.channels, grid: pair(grid) }, [tokens, patches], tokens.channels);
+    return this.add(
+      { kind: 'posEmbed', param: this.claim(param), channels: tokens.channels, grid: pair(grid) },
+      [tokens, patches],
+      tokens.channels,
+    );
   }
 
   /** A token row as a map of the patch grid, class token dropped (see TokensToMapOp). */

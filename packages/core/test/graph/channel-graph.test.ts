@@ -152,6 +152,13 @@ describe('analyser, shapes and random init of the per-position ops', () => {
     expect(a2.get(x2.id)).toMatchObject({ stride: 4, receptiveField: 4, channels: 48 });
   });
 
+  it('a layer scale whose stored shape does not hold one factor per channel is refused when the graph is built', () => {
+    const g = new GraphBuilder();
+    const x = g.input(6);
+    expect(() => g.channelScale(x, 'gamma', [3, 1, 1])).toThrow(/gamma.*shape \[3, 1, 1\] does not hold 6 factors/);
+    expect(g.channelScale(x, 'gamma2', [6]).channels).toBe(6);
+  });
+
   it('a seeded random state_dict binds, is identity for LayerNorm and layer scale, and runs', () => {
     const { graph, out } = buildGraph();
     const sd = randomStateDict(graph, 5);
