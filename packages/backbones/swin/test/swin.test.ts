@@ -165,6 +165,15 @@ describe('Swin graphs', () => {
     expect(() => b.point('stage5')).toThrow(/no extraction point 'stage5'/);
   });
 
+  it('any input of at least 4x4 pixels (one patch) reaches every point, as in torchvision; smaller is a clear error', () => {
+    const b = get('swin_t');
+    expect(new Set(b.points().map((p) => p.minInputSize))).toEqual(new Set([4]));
+    expect(() => b.checkInputSize(3, 9, b.resolvePoints('paper'))).toThrow(
+      /input 3x9 is smaller than swin_t needs for point 'stem' \(4x4\)/,
+    );
+    expect(() => b.checkInputSize(4, 5, b.resolvePoints('paper'))).not.toThrow();
+  });
+
   it('metadata: torchvision IMAGENET1K_V1 files, SHA-256 prefixes, top-1 and params; LayerNorm only', () => {
     const m = get('swin_t').metadata;
     expect(m.weights).toEqual({
