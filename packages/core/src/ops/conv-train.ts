@@ -83,8 +83,30 @@ export function filterGradPads(xShape: readonly number[], dyShape: readonly numb
 /** 180-degree rotation with in/out channels swapped: HWIO [kh,kw,in,out] -> [kh,kw,out,in]. */
 export const rotateSwap = (w: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]));
 
-/** dL/dx of a conv: forward convs of dy (see input-grad.ts). */
+/**
+ * dL/dx of a patch conv (kernel = stride, no padding, dilation 1: ViT's patch embedding): the
+ * patches do not overlap, so dx is one matrix product dy [N*OH*OW, O] x w^T [O, kh*kw*C] laid back
+ * out patch by patch (rows and columns the conv never read get zero). The phase form would run
+ * kh*kw 1x1 convs (1024 for a 32x32 patch).
+ */
+function patchConvInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[]): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw, c, o] = w.shape;
+    const [n, oh, ow] = dy.shape;
+    const cols = tf.matMul(tf.reshape(dy, [n * oh * ow, o]), tf.reshape(w, [kh * kw * c, o]), false, true);
+    // [(n, i), j, a, (b, c)] -> [(n, i), a, j, (b, c)]: pixel (i*kh + a, j*kw + b)
+    const patches = tf.transpose(tf.reshape(cols, [n * oh, ow, kh, kw * c]), [0, 2, 1, 3]);
+    const dx = tf.reshape(patches, [n, oh * kh, ow * kw, c]) as tf.Tensor4D;
+    return padOrCrop(dx, 0, xShape[1] - oh * kh, 0, xShape[2] - ow * kw);
+  });
+}
+
+/** dL/dx of a conv: forward convs of dy (see input-grad.ts), or one matrix product for a patch conv. */
 export function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: readonly number[], spec: Conv2DSpec): tf.Tensor4D {
+  const [kh, kw] = w.shape;
+  const patchConv =
+    spec.stride[0] === kh && spec.stride[1] === kw && kh * kw > 1 && spec.pad.every((p) => p === 0) && spec.dilation.every((d) => d === 1);
+  if (patchConv) return patchConvInputGrad(dy, w, xShape);
   return transposedConv(dy, w, xShape[1], xShape[2], w.shape[2], spec, (inp, wf, pads) =>
     convRaw(inp, rotateSwap(wf), [1, 1], pads, spec.dilation),
   );

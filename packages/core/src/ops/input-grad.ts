@@ -23,25 +23,34 @@ export type RotatedConv = (inp: tf.Tensor4D, w: tf.Tensor4D, pads: Pads4) => tf.
 /** Taps of sub-kernel r along an axis of k taps at stride s: ceil((k - r) / s) (0 when r >= k). */
 const subTaps = (k: number, s: number, r: number) => (r >= k ? 0 : Math.ceil((k - r) / s));
 
+/** w zero-padded to multiples of the stride on both spatial axes (once per gradient, not per phase). */
+function padKernel(w: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+  const [kh, kw] = w.shape;
+  const [eh, ew] = [Math.ceil(kh / sh) * sh - kh, Math.ceil(kw / sw) * sw - kw];
+  return eh === 0 && ew === 0
+    ? w
+    : tf.pad(w, [
+        [0, eh],
+        [0, ew],
+        [0, 0],
+        [0, 0],
+      ]);
+}
+
 /**
- * w[rh::sh, rw::sw] over the two spatial axes, built with pad / reshape / slice (slices of rank
- * <= 4: wasm copies those row by row, higher ranks go through a slow generic loop).
+ * Rows rh::sh (th of them) of the padded kernel `wp`, as [th, mw, sw, a*b], and from those the
+ * sub-kernel w[rh::sh, rw::sw] (tw taps), built with reshape / slice (slices of rank <= 4: wasm
+ * copies those row by row, higher ranks go through a slow generic loop).
  */
-function subKernel(w: tf.Tensor4D, sh: number, sw: number, rh: number, rw: number): tf.Tensor4D {
-  const [kh, kw, a, b] = w.shape;
-  const mh = Math.ceil(kh / sh),
-    mw = Math.ceil(kw / sw);
-  const th = subTaps(kh, sh, rh),
-    tw = subTaps(kw, sw, rw);
-  const wp = tf.pad(w, [
-    [0, mh * sh - kh],
-    [0, mw * sw - kw],
-    [0, 0],
-    [0, 0],
-  ]);
-  const rows = tf.slice(tf.reshape(wp, [mh, sh, mw * sw * a * b]), [0, rh, 0], [th, 1, mw * sw * a * b]);
-  const cols = tf.slice(tf.reshape(rows, [th, mw, sw, a * b]), [0, 0, rw, 0], [th, tw, 1, a * b]);
-  return tf.reshape(cols, [th, tw, a, b]) as tf.Tensor4D;
+function kernelRows(wp: tf.Tensor4D, sh: number, sw: number, rh: number, th: number): tf.Tensor4D {
+  const [hp, wpw, a, b] = wp.shape;
+  const rest = wpw * a * b;
+  const rows = tf.slice(tf.reshape(wp, [hp / sh, sh, rest]), [0, rh, 0], [th, 1, rest]);
+  return tf.reshape(rows, [th, wpw / sw, sw, a * b]) as tf.Tensor4D;
+}
+function subKernel(rows: tf.Tensor4D, rw: number, tw: number, a: number, b: number): tf.Tensor4D {
+  const th = rows.shape[0];
+  return tf.reshape(tf.slice(rows, [0, 0, rw, 0], [th, tw, 1, a * b]), [th, tw, a, b]) as tf.Tensor4D;
 }
 
 /**
@@ -82,16 +91,21 @@ export function transposedConv(
       qw = Math.ceil((pw + outW) / sw);
     // phase (rh, rw) gives pixel (q*sh + rh, q'*sw + rw) of the padded dx, q < qh, q' < qw;
     // interleaved by stack + reshape (on wasm a stack copies rows and a 6-D transpose is slow)
+    // each phase in its own tidy: with many phases (a 32x32 patch conv has 1024) the sub-kernels
+    // and the conv callback's temporaries would otherwise all live until the end (wasm ran out of memory)
+    const wp = padKernel(w, sh, sw);
+    const [a, b] = [w.shape[2], w.shape[3]];
     const rows: tf.Tensor4D[] = [];
     for (let rh = 0; rh < sh; rh++) {
       const cols: tf.Tensor4D[] = [];
+      const th = subTaps(kh, sh, rh);
+      const kRows = th === 0 ? null : kernelRows(wp, sh, sw, rh, th);
       for (let rw = 0; rw < sw; rw++) {
-        const th = subTaps(kh, sh, rh),
-          tw = subTaps(kw, sw, rw);
+        const tw = subTaps(kw, sw, rw);
         cols.push(
-          th === 0 || tw === 0
+          kRows === null || tw === 0
             ? tf.zeros([n, qh, qw, outChannels])
-            : conv(dy, subKernel(w, sh, sw, rh, rw), [th - 1, qh - oh, tw - 1, qw - ow]),
+            : tf.tidy(() => conv(dy, subKernel(kRows, rw, tw, a, b), [th - 1, qh - oh, tw - 1, qw - ow])),
         );
       }
       rows.push(sw === 1 ? cols[0] : (tf.reshape(tf.stack(cols, 3), [n, qh, qw * sw, outChannels]) as tf.Tensor4D));

@@ -60,6 +60,8 @@ const CASES: Case[] = [
   c(1, 9, 10, 3, 2, [3, 5], [2, 1], [1, 2], 1),
   c(1, 11, 9, 2, 2, [3, 2], 1, [2, 0], [2, 1]),
   c(1, 15, 16, 2, 2, 4, 3, 0, 1),
+  c(2, 13, 11, 3, 4, 4, 4, 0, 1), // a patch conv (kernel = stride: ViT), rows and columns left over
+  c(1, 8, 12, 2, 3, [2, 4], [2, 4], 0, 1, false),
 ];
 
 const label = (k: Case) =>
