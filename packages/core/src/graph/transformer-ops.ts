@@ -6,9 +6,15 @@
 import { inputError } from '../errors';
 import { attentionKeys } from '../ops/attention';
 import type { GraphNode, Op } from './ir';
-import type { ParamSpec } from './params';
 
 type SpatialShape = [number, number];
+
+/** A state_dict entry of a transformer op: a ParamSpec (params.ts, which imports this file). */
+interface ParamSpec {
+  key: string;
+  shape: number[];
+  role: 'weight' | 'bias' | 'embedding' | 'buffer';
+}
 
 /**
  * Output [H, W] of a token op, or undefined for other ops. A token row is a map of height 1:
