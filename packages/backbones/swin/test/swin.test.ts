@@ -169,7 +169,7 @@ describe('Swin graphs', () => {
     const b = get('swin_t');
     expect(new Set(b.points().map((p) => p.minInputSize))).toEqual(new Set([4]));
     expect(() => b.checkInputSize(3, 9, b.resolvePoints('paper'))).toThrow(
-      /input 3x9 is smaller than swin_t needs for point 'stem' \(4x4\)/,
+      /input 3x9: is smaller than swin_t needs for point 'stem' \(4x4\)/,
     );
     expect(() => b.checkInputSize(4, 5, b.resolvePoints('paper'))).not.toThrow();
   });
