@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, mulberry32, PerceptualLoss, type FeatureExtractor } from '@dpl/core';
+import { initBackend, mulberry32, type FeatureExtractor } from '@dpl/core';
+import { perceptualTrainingSteps } from '@dpl/core/testkit';
 import { convnextBackbones } from '../src/convnext';
 
 // A training step through the family: a per-channel gain on the prediction learns to match the
@@ -15,48 +16,23 @@ beforeAll(async () => {
 });
 afterAll(() => net.dispose());
 
-const steps = (train: boolean) => {
-  const loss = new PerceptualLoss({
-    extractor: net,
-    points: ['E2', 'E3'],
-    criterion: 'mse',
-    reduction: 'mean',
-    input: { range: '[0,1]', normalize: 'imagenet' },
-    ...(train ? { batchNorm: 'train' as const, dropPathRandom: mulberry32(9) } : {}),
-  });
-  const target = tf.randomUniform([2, 40, 44, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const init = tf.fill([1, 1, 1, 3], 0.3);
-  const gain = tf.variable(init);
-  const opt = tf.train.adam(0.05);
-  const losses: number[] = [];
-  const counts: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const cost = opt.minimize(() => loss.compute(tf.mul(target, gain) as tf.Tensor4D, target) as tf.Scalar, true, [gain])!;
-    losses.push(cost.dataSync()[0]);
-    cost.dispose();
-    counts.push(tf.memory().numTensors);
-  }
-  tf.dispose([target, init, gain]);
-  opt.dispose();
-  loss.dispose();
-  return { losses, counts };
-};
-
 it('convnext_tiny: perceptual-loss steps lower the loss with a flat tf.memory().numTensors', () => {
-  const before = tf.memory().numTensors;
-  const { losses, counts } = steps(false);
-  expect(tf.memory().numTensors).toBe(before);
+  const { losses, counts, leaked } = perceptualTrainingSteps(net, { points: ['E2', 'E3'] });
   expect(new Set(counts.slice(1)).size).toBe(1);
+  expect(leaked).toBe(0);
   expect(losses.every(Number.isFinite)).toBe(true);
   expect(losses[4]).toBeLessThan(losses[0]);
 });
 
 it('convnext_tiny: the same with train-mode stochastic depth (seeded drops), tensor count flat', () => {
-  const before = tf.memory().numTensors;
-  const { losses, counts } = steps(true);
+  const { losses, counts, leaked } = perceptualTrainingSteps(net, {
+    points: ['E2', 'E3'],
+    batchNorm: 'train',
+    dropPathRandom: mulberry32(9),
+  });
   expect(new Set(counts.slice(1)).size).toBe(1);
+  expect(leaked).toBe(0);
   expect(losses.every(Number.isFinite)).toBe(true);
-  expect(tf.memory().numTensors).toBe(before);
 });
 
 it('convnext_tiny: stochastic depth is the identity in eval mode and drops branches in train mode', async () => {

@@ -4,3 +4,4 @@ export { dplErrorMessage, recordingProgress, taskTestContext, type RecordedProgr
 export { pythonLacks, referencePython, type ReferencePython } from './python';
 export { backboneParity, npyRef, type ParityCase, type ParityContext, type ParityOptions, type RefArray, type Size } from './parity';
 export { fixtureFormats, relativeMaxError, torchAvailable, torchFixture, type Fixture, type FixtureRequest } from './torch-reference';
+export { perceptualTrainingSteps, type TrainingStepsOptions, type TrainingStepsResult } from './training-steps';
