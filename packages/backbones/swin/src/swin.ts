@@ -12,8 +12,9 @@ interface Variant extends FamilyVariant {
   stochasticDepth: number;
 }
 
-/** Every variant's attention window (torchvision window_size=[7, 7]) and patch size. */
+/** Every variant's attention window (torchvision window_size=[7, 7]). */
 export const WINDOW = 7;
+/** Every variant's patch size: features.0 is a 4x4 conv of stride 4. */
 const PATCH = 4;
 
 /** A stage's module index in `model.features`: stages are 1, 3, 5, 7; patch mergings 2, 4, 6 sit between. */
