@@ -38,12 +38,6 @@ const variant = (
   top1,
   params,
   description: `${name} (Liu et al. 2021; ${embed} channels, blocks ${depths.join('-')}, heads ${heads.join('-')}, window ${WINDOW})`,
-  // the classifier, and each attention's relative_position_index: a buffer torchvision saves in the
-  // state_dict, which the attention op derives from the window instead
-  ignorePrefixes: [
-    'head.',
-    ...depths.flatMap((d, i) => Array.from({ length: d }, (_, b) => `${stageModule(i + 1)}.${b}.attn.relative_position_index`)),
-  ],
 });
 
 /** torchvision 0.14 swin_t / swin_s / swin_b: builder arguments and IMAGENET1K_V1 meta (url, acc@1, num_params). */
@@ -153,6 +147,9 @@ export const swinFamily = defineFamily({
   build: (g, v) => swinGraph(g, v),
   defaultPoints: DEFAULT_POINTS,
   batchNorm: false,
+  // the classifier; each attention's relative_position_index buffer the attention op derives from
+  // the window (the binding accepts it when present and checks its shape)
+  ignorePrefixes: ['head.'],
 });
 
 export const SWIN_IDS = swinFamily.ids;

@@ -96,9 +96,10 @@ describe('Swin graphs', () => {
     put('head.bias', [1000]);
     expect(() => b.prepareWeights(sd, 'swin_t.pth')).not.toThrow();
     sd.delete('features.5.3.attn.proj.weight');
+    put('features.3.1.attn.relative_position_index', [169], 'int64');
     put('features.9.0.attn.relative_position_index', [2401], 'int64');
     expect(() => b.prepareWeights(sd, 'swin_t.pth')).toThrow(
-      /features\.5\.3\.attn\.proj\.weight[\s\S]*features\.9\.0\.attn\.relative_position_index/,
+      /features\.5\.3\.attn\.proj\.weight[\s\S]*features\.3\.1\.attn\.relative_position_index: file has \[169\], swin_t needs \[2401\][\s\S]*features\.9\.0\.attn\.relative_position_index/,
     );
   });
 
