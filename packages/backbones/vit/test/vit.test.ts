@@ -198,6 +198,8 @@ describe('ViT legacy checkpoint keys (MLPBlock before torchvision 0.14)', () => 
     const b = get('vit_b_16');
     const rec = (shape: number[]) => ({ dtype: 'float32' as const, shape, data: new Float32Array(1) });
     const sd: StateDict = new Map(b.expectedParams().map((p) => [p.key, rec(p.key === 'encoder.pos_embedding' ? [1, 577, 768] : p.shape)]));
-    expect(() => b.prepareWeights(sd, 'vit_b_16_swag-9ac1b537.pth')).toThrow(/encoder\.pos_embedding[\s\S]*577/);
+    expect(() => b.prepareWeights(sd, 'vit_b_16_swag-9ac1b537.pth')).toThrow(
+      /encoder\.pos_embedding: file has \[1, 577, 768\], vit_b_16 needs \[1, 197, 768\]/,
+    );
   });
 });
