@@ -152,8 +152,9 @@ const nhwcOf = (nchw, [n, c, h, w]) => {
   return out;
 };
 
-function fmt(v, digits = 1) {
-  return v === undefined || v === null ? '-' : v.toFixed(digits);
+function fmt(v) {
+  // batch-1 rates of the big networks are below 1 img/s: keep two significant digits there
+  return v === undefined || v === null ? '-' : v.toFixed(v < 1 ? 2 : 1);
 }
 
 function table(rows, engines) {
