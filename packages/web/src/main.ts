@@ -241,6 +241,9 @@ let last: { result: CompareResult; under: ImageData | null } | null = null;
 
 async function runCompare(): Promise<void> {
   $('error').hidden = true;
+  // a result stays on screen only while it belongs to the current inputs
+  $('result').hidden = true;
+  last = null;
   setBusy(true);
   setStatus('reading the files');
   try {

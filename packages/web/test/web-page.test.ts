@@ -230,6 +230,8 @@ torch.save(lin, '${f('lin.pth')}')
     expect(await page.isVisible('#error')).toBe(true);
     expect(text).toMatch(/evil\.pth/);
     expect(text).toMatch(/refusing to load: the pickle references the global 'posix\.system'/);
+    // the previous result does not stay on screen as if it were this one's
+    expect(await page.isHidden('#result')).toBe(true);
     expect(await page.isEnabled('#compare')).toBe(true);
   }, 300_000);
 
