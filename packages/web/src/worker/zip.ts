@@ -4,7 +4,10 @@
  * checked by core's pth-read.ts, the same code the CLI runs.
  */
 import { unzipSync, type UnzipFileInfo } from 'fflate';
-import { weightsError, type OpenZip, type WeightsBytes, type ZipEntryInfo } from '@dpl/core';
+// core's modules by path (not its index): the node tests of this reader (packages/web/test) type-check the same imports
+import { weightsError } from '../../../core/src/errors';
+import type { WeightsBytes } from '../../../core/src/weights/byte-source';
+import type { OpenZip, ZipEntryInfo } from '../../../core/src/weights/pth-read';
 
 /** The page holds the whole file anyway: its bytes, read once. */
 async function allBytes(file: WeightsBytes): Promise<Uint8Array> {
