@@ -71,6 +71,7 @@ maybe('the page served by dpl web', () => {
   let browser: Browser;
   let page: Page;
   const foreign: string[] = [];
+  let firstDistance = NaN;
   const f = (n: string) => path.join(dir, n);
 
   beforeAll(async () => {
@@ -110,6 +111,9 @@ torch.save(lin, '${f('lin.pth')}')
     ihdr[17] = 2;
     fs.writeFileSync(f('huge.png'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ihdr]));
 
+    // the lin file also in the weight cache, where `dpl weights pull lpips` puts LPIPS' own
+    fs.mkdirSync(path.join(home, 'weights', 'lpips', 'v0.1'), { recursive: true });
+    fs.copyFileSync(f('lin.pth'), path.join(home, 'weights', 'lpips', 'v0.1', 'alex.pth'));
     server = spawn(process.execPath, [MAIN, 'web', '--port', '0'], {
       env: { ...process.env, DPL_HOME: home },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -168,6 +172,7 @@ torch.save(lin, '${f('lin.pth')}')
     expect(Object.keys(record).sort()).toEqual(Object.keys(ref).sort());
     expect(Math.abs(record.distance - ref.distance) / ref.distance).toBeLessThan(REL_TOL);
     expect(Number(await page.textContent('#distance'))).toBe(record.distance);
+    firstDistance = record.distance;
     expect(record.points).toEqual(ref.points);
     expect(record.lpips).toEqual(ref.lpips);
     expect(record.input).toEqual(ref.input);
@@ -207,6 +212,16 @@ torch.save(lin, '${f('lin.pth')}')
         }
     expect(colours.size).toBeGreaterThan(10);
     expect(maxDiff).toBeLessThanOrEqual(1);
+  }, 300_000);
+
+  test('the lin file from the weight cache (listed by dpl web) gives the same distance as the dropped copy', async () => {
+    await page.setInputFiles('#lin-file', []);
+    expect(await page.inputValue('#lin-cache')).toBe('lpips/v0.1/alex.pth');
+    await compare();
+    expect(await page.isHidden('#error')).toBe(true);
+    const record = JSON.parse(String(await downloaded('#dl-json'))) as Record<string, any>;
+    expect(record.linWeights.file).toBe('lpips/v0.1/alex.pth');
+    expect(record.distance).toBe(firstDistance);
   }, 300_000);
 
   test('seeded random weights are labelled, and equal the CLI with --seed', async () => {
