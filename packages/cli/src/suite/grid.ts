@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DplError, isDplError, resolveTaskConfig, withContext, type Registry } from '@dpl/core';
+import { configError, DplError, isDplError, resolveTaskConfig, withContext, type Registry } from '@dpl/core';
 import { cachedFile, officialPath, weightsDir } from '../weights/cache';
 import type { StoredCellSpec } from '../store/results-store';
 import type { LoadedSuite, SuiteTaskEntry, WeightsMode } from './suite-file';
@@ -127,6 +127,12 @@ export function expandSuite(suite: LoadedSuite, reg: Registry, opts: ExpandOptio
     const here = ['tasks', ti];
     const task = at(suite, [...here, 'task'], () => reg.task(t.task));
     const preset = opts.preset ?? t.preset ?? s.preset ?? 'quick';
+    if (opts.preset && !task.presets.some((p) => p.name === opts.preset))
+      throw configError(
+        `--preset ${opts.preset}`,
+        `is not a preset of ${task.id} (${suite.where([...here, 'task'])})`,
+        `use one of: ${task.presets.map((p) => p.name).join(', ')}`,
+      );
     const overrides = t.overrides ?? {};
     const taskConfig = atConfig(suite, here, t, () => resolveTaskConfig(task, preset, overrides));
     const data = t.data && !opts.synthetic ? path.resolve(path.dirname(suite.file), t.data) : null;

@@ -82,9 +82,12 @@ describe('suites/modern.yaml', () => {
     expect(doc.missing).toEqual([]);
   });
 
-  it('without --synthetic a preset override keeps the data roots; --synthetic is for suite runs only', async () => {
+  it('without --synthetic a preset override keeps the data roots; an unknown --preset is named; --synthetic is for suite runs only', async () => {
     const cells = expandSuite(suite('modern'), reg, { preset: 'quick', problems: [] });
     expect(cells.every((c) => typeof c.config.data === 'string')).toBe(true);
+    expect(() => expandSuite(suite('modern'), reg, { preset: 'huge', problems: [] })).toThrow(
+      /--preset huge: is not a preset of similarity \(.*modern\.yaml:\d+:\d+ \(tasks\[0\]\.task\)\)/,
+    );
     const r = await dpl(['run', '--task', 'similarity', '--backbone', 'vgg16', '--synthetic']);
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/--synthetic applies to a suite run/);
