@@ -8,7 +8,7 @@
  * registry for third-party dependencies (CI has it); without it the test is skipped, saying why,
  * except where CI or DPL_REQUIRE_REGISTRY=1 is set, where it fails. Takes a few minutes.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -123,6 +123,34 @@ suite('packed and installed outside the repository', () => {
     expect(r.err).not.toMatch(DUPLICATES);
     const tasks = JSON.parse(ok(sh(dpl, ['list', 'tasks', '--json'], work), 'dpl list tasks').out) as { id: string }[];
     expect(tasks.map((t) => t.id).sort()).toEqual(['autoencoder', 'segmentation', 'similarity', 'super-resolution']);
+  });
+
+  it("dpl web serves the installed page (@dpl/web's built dist, its worker and wasm) on a free loopback port", async () => {
+    const server = spawn(dpl, ['web', '--port', '0'], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        const seen = (d: Buffer) => {
+          text += String(d);
+          const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(text);
+          if (m) resolve(m[0]);
+        };
+        server.stdout.on('data', seen);
+        server.stderr.on('data', seen);
+        server.on('exit', (code) => reject(new Error(`dpl web exited (${code}): ${text}`)));
+      });
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      const script = /src="\.\/(assets\/index-[^"]+\.js)"/.exec(html)![1];
+      const js = await (await fetch(url + script)).text();
+      const worker = /(worker-[\w-]+\.js)/.exec(js)![1];
+      expect((await fetch(`${url}assets/${worker}`)).status).toBe(200);
+      const wasm = fs.readdirSync(path.join(app, 'node_modules', '@dpl', 'web', 'dist', 'assets')).find((f) => f.endsWith('.wasm'))!;
+      expect((await fetch(`${url}assets/${wasm}`)).headers.get('content-type')).toBe('application/wasm');
+    } finally {
+      server.kill('SIGTERM');
+    }
   });
 
   it(
