@@ -26,7 +26,10 @@ worker.onerror = (e) => {
     w.resolve({ id: 0, type: 'error', code: 'E_INTERNAL', message: `the worker stopped: ${e.message}`, hint: 'reload the page' });
   waiting.clear();
 };
-function ask(req: Omit<CompareRequest, 'id'> | { type: 'catalog' }, transfer: Transferable[] = []): Promise<WorkerReply> {
+function ask(
+  req: Omit<CompareRequest, 'id'> | { type: 'catalog'; backend: BackendWish },
+  transfer: Transferable[] = [],
+): Promise<WorkerReply> {
   const id = nextId++;
   return new Promise((resolve) => {
     waiting.set(id, { resolve });
@@ -183,8 +186,9 @@ for (const el of document.querySelectorAll('input[name="mode"], #net, #version, 
 select('backbone').addEventListener('change', showPoints);
 
 async function loadCatalog(): Promise<void> {
-  const r = await ask({ type: 'catalog' });
+  const r = await ask({ type: 'catalog', backend: select('backend').value as BackendWish });
   if (r.type !== 'catalog') return showError(r.type === 'error' ? r.message : 'the backbone list did not load', null);
+  showBackend(r.backend);
   catalog = r.backbones;
   select('backbone').replaceChildren(...catalog.map((b) => new Option(`${b.id} (${b.family})`, b.id)));
   select('backbone').value = 'vgg16';
@@ -292,8 +296,8 @@ const fmt = (v: number) => (v === 0 ? '0' : v.toPrecision(6));
 function showResult(res: CompareResult, under: ImageData | null): void {
   const rec = res.record;
   $('result').hidden = false;
-  $('backend-name').textContent = res.backend.name;
-  $('backend-notes').textContent = res.backend.notes.length ? `(not used: ${res.backend.notes.join('; ')})` : '';
+  showBackend(res.backend);
+  $('result').dataset.tensors = String(res.tensors);
   const weights = rec.weights as { kind: string; seed?: number; file?: string };
   const note = $('random-note');
   note.hidden = weights.kind !== 'random';
@@ -336,6 +340,11 @@ function showResult(res: CompareResult, under: ImageData | null): void {
       img.data.set([...bar.subarray(3 * (scale.width - 1 - x), 3 * (scale.width - x)), 255], 4 * (y * scale.width + x));
   scale.getContext('2d')!.putImageData(img, 0, 0);
   $('scale-max').textContent = fmt(s.map.max);
+}
+
+function showBackend(b: { name: string; notes: string[] }): void {
+  $('backend-name').textContent = b.name;
+  $('backend-notes').textContent = b.notes.length ? `(not used: ${b.notes.join('; ')})` : '';
 }
 
 function row(cells: string[]): HTMLTableRowElement {

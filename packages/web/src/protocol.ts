@@ -44,6 +44,8 @@ export interface CompareRequest {
 export interface CatalogRequest {
   type: 'catalog';
   id: number;
+  /** Starts this backend too, so the page can show the one in use before any comparison. */
+  backend: BackendWish;
 }
 
 export type WorkerRequest = CompareRequest | CatalogRequest;
@@ -70,6 +72,8 @@ export interface CompareResult {
   /** Folders: a distance per pair. */
   pairs: { name: string; distance: number }[] | null;
   backend: { name: string; notes: string[] };
+  /** tfjs tensors alive in the worker after the comparison (it must not grow from one comparison to the next). */
+  tensors: number;
 }
 
 export interface BackboneInfo {
@@ -81,5 +85,5 @@ export interface BackboneInfo {
 export type WorkerReply =
   | { id: number; type: 'progress'; text: string }
   | { id: number; type: 'done'; result: CompareResult }
-  | { id: number; type: 'catalog'; backbones: BackboneInfo[] }
+  | { id: number; type: 'catalog'; backbones: BackboneInfo[]; backend: { name: string; notes: string[] } }
   | { id: number; type: 'error'; message: string; hint: string | null; code: string };

@@ -72,6 +72,7 @@ maybe('the page served by dpl web', () => {
   let page: Page;
   const foreign: string[] = [];
   let firstDistance = NaN;
+  let tensorsAfterFirst = NaN;
   const f = (n: string) => path.join(dir, n);
 
   beforeAll(async () => {
@@ -135,6 +136,8 @@ torch.save(lin, '${f('lin.pth')}')
       if (!u.startsWith(url) && !u.startsWith('blob:') && !u.startsWith('data:')) foreign.push(u);
     });
     await page.goto(`${url}?backend=wasm`);
+    // the backend in use shows before any comparison
+    await page.locator('#backend-name', { hasText: 'wasm' }).waitFor({ timeout: 120_000 });
   }, 300_000);
 
   afterAll(async () => {
@@ -173,6 +176,9 @@ torch.save(lin, '${f('lin.pth')}')
     expect(Math.abs(record.distance - ref.distance) / ref.distance).toBeLessThan(REL_TOL);
     expect(Number(await page.textContent('#distance'))).toBe(record.distance);
     firstDistance = record.distance;
+    const tensors = await page.getAttribute('#result', 'data-tensors');
+    expect(tensors).toMatch(/^\d+$/);
+    tensorsAfterFirst = Number(tensors);
     expect(record.points).toEqual(ref.points);
     expect(record.lpips).toEqual(ref.lpips);
     expect(record.input).toEqual(ref.input);
@@ -222,6 +228,8 @@ torch.save(lin, '${f('lin.pth')}')
     const record = JSON.parse(String(await downloaded('#dl-json'))) as Record<string, any>;
     expect(record.linWeights.file).toBe('lpips/v0.1/alex.pth');
     expect(record.distance).toBe(firstDistance);
+    // the same comparison again leaves no more tensors behind in the worker than the first did
+    expect(await page.getAttribute('#result', 'data-tensors')).toBe(String(tensorsAfterFirst));
   }, 300_000);
 
   test('seeded random weights are labelled, and equal the CLI with --seed', async () => {

@@ -223,7 +223,7 @@ export async function compare(req: CompareRequest, progress: (text: string) => v
     const std = Math.sqrt(ds.reduce((s, d) => s + (d - mean) ** 2, 0) / ds.length);
     out = { pairs, mean, std, out: null, ...common };
   }
-  return { record: out, single, pairs: single ? null : pairs, backend };
+  return { record: out, single, pairs: single ? null : pairs, backend, tensors: tf.memory().numTensors };
 }
 
 function finite(d: number, name: string): number {

@@ -1,6 +1,7 @@
 /** The page's worker: every comparison runs here, so the page stays responsive while networks run. */
 import type { WorkerReply, WorkerRequest } from '../protocol';
 import { compare } from './compare';
+import { useBackend } from './backend';
 import { backbones } from './families';
 
 const scope = self as unknown as {
@@ -25,16 +26,16 @@ function fail(id: number, e: unknown): void {
 scope.onmessage = (e) => {
   const req = e.data;
   if (req.type === 'catalog') {
-    try {
-      const list = [...backbones().values()].map((b) => ({
-        id: b.id,
-        family: b.family,
-        points: b.points().map((p) => ({ name: p.name, paper: p.paper, channels: p.channels })),
-      }));
-      scope.postMessage({ id: req.id, type: 'catalog', backbones: list });
-    } catch (err) {
-      fail(req.id, err);
-    }
+    useBackend(req.backend)
+      .then((backend) => {
+        const list = [...backbones().values()].map((b) => ({
+          id: b.id,
+          family: b.family,
+          points: b.points().map((p) => ({ name: p.name, paper: p.paper, channels: p.channels })),
+        }));
+        scope.postMessage({ id: req.id, type: 'catalog', backbones: list, backend });
+      })
+      .catch((err: unknown) => fail(req.id, err));
     return;
   }
   compare(req, (text) => scope.postMessage({ id: req.id, type: 'progress', text })).then(
