@@ -13,7 +13,6 @@ describe('ViT graphs', () => {
     ['vit_b_32', [32, 12, 12, 768, 3072], 150, 87455232],
     ['vit_l_16', [16, 24, 16, 1024, 4096], 294, 303301632],
     ['vit_l_32', [32, 24, 16, 1024, 4096], 294, 305510400],
-    ['vit_h_14', [14, 32, 16, 1280, 5120], 390, 630764800],
   ])('%s: architecture %j, %d state_dict tensors and %d parameters outside the head, as torchvision', (id, arch, keys, params) => {
     const s = vitShape(id);
     expect([s.patch, s.layers, s.heads, s.hidden, s.mlp]).toEqual(arch);
@@ -42,7 +41,6 @@ describe('ViT graphs', () => {
     ['vit_b_32', ['stem', 'block3', 'block6', 'block12'], 768, 32],
     ['vit_l_16', ['stem', 'block6', 'block12', 'block24'], 1024, 16],
     ['vit_l_32', ['stem', 'block6', 'block12', 'block24'], 1024, 32],
-    ['vit_h_14', ['stem', 'block8', 'block16', 'block32'], 1280, 14],
   ])(
     '%s default points %j: the patch map, blocks at relative depth 1/4 and 1/2, the last block; %d channels, stride %d',
     (id, names, channels, patch) => {
@@ -126,18 +124,18 @@ describe('ViT graphs', () => {
     expect(ps.get(`${l}.mlp.3.weight`)).toEqual([768, 3072]);
     expect(ps.get('encoder.ln.weight')).toEqual([768]);
     expect([...ps.keys()].some((k) => k.startsWith('heads'))).toBe(false);
-    const h = new Map(
-      get('vit_h_14')
+    const large = new Map(
+      get('vit_l_32')
         .expectedParams()
         .map((p) => [p.key, p.shape]),
     );
-    expect(h.get('encoder.pos_embedding')).toEqual([1, 257, 1280]);
-    expect(h.get('conv_proj.weight')).toEqual([1280, 3, 14, 14]);
+    expect(large.get('encoder.pos_embedding')).toEqual([1, 50, 1024]);
+    expect(large.get('conv_proj.weight')).toEqual([1024, 3, 32, 32]);
   });
 
   it('an unknown point names the valid ones; an unknown network names the family', () => {
     expect(() => get('vit_b_16').point('block13')).toThrow(/no extraction point 'block13'[\s\S]*stem, embed, block1/);
-    expect(() => vitShape('vit_s_16')).toThrow(/vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_h_14/);
+    expect(() => vitShape('vit_h_14')).toThrow(/use one of: vit_b_16, vit_b_32, vit_l_16, vit_l_32/);
   });
 
   it('metadata: weight files with their SHA-256 prefixes, torchvision top-1 and params, ImageNet normalization, no BatchNorm', () => {
@@ -146,7 +144,6 @@ describe('ViT graphs', () => {
       vit_b_32: ['vit_b_32-d86f8d99.pth', 75.912, 88.22],
       vit_l_16: ['vit_l_16-852ce7e3.pth', 79.662, 304.33],
       vit_l_32: ['vit_l_32-c7638314.pth', 76.972, 306.54],
-      vit_h_14: ['vit_h_14_lc_swag-c1eb923e.pth', 85.708, 632.05],
     };
     expect(VIT_IDS).toEqual(Object.keys(want));
     for (const [id, [file, top1, params]] of Object.entries(want)) {
