@@ -218,6 +218,10 @@ torch.save(lin, '${f('lin.pth')}')
         }
     expect(colours.size).toBeGreaterThan(10);
     expect(maxDiff).toBeLessThanOrEqual(1);
+
+    // the PNG download: the map, a colour bar and its labels, laid out as the CLI's (width + 80, at least 64 high)
+    const shot = await sharp(await downloaded('#dl-png')).metadata();
+    expect([shot.format, shot.width, shot.height]).toEqual(['png', 64 + 80, 64]);
   }, 300_000);
 
   test('the lin file from the weight cache (listed by dpl web) gives the same distance as the dropped copy', async () => {
@@ -243,6 +247,33 @@ torch.save(lin, '${f('lin.pth')}')
     const shown = Number(await page.textContent('#distance'));
     expect(Math.abs(shown - ref.distance) / ref.distance).toBeLessThan(REL_TOL);
     await page.check('#lin');
+    await page.check('input[name="wsource"][value="file"]');
+  }, 300_000);
+
+  test('two folders of same-named images: a distance per pair, equal to dpl similarity --dir0/--dir1', async () => {
+    for (const [d, x, y] of [
+      ['d0', 'a.png', 'b.png'],
+      ['d1', 'b.png', 'a.png'],
+    ]) {
+      fs.mkdirSync(f(d));
+      fs.copyFileSync(f(x), path.join(f(d), 'p.png'));
+      fs.copyFileSync(f(y), path.join(f(d), 'q.png'));
+    }
+    await page.check('input[name="wsource"][value="random"]');
+    await page.fill('#seed', '1');
+    await page.setInputFiles('#dir-a', f('d0'));
+    await page.setInputFiles('#dir-b', f('d1'));
+    await compare();
+    expect(await page.isHidden('#error')).toBe(true);
+    const record = JSON.parse(String(await downloaded('#dl-json'))) as Record<string, any>;
+    const ref = cli(['--dir0', f('d0'), '--dir1', f('d1'), '--lpips', '--lin-weights', f('lin.pth'), '--seed', '1'], home);
+    expect(Object.keys(record).sort()).toEqual(Object.keys(ref).sort());
+    expect(record.pairs.map((p: { name: string }) => p.name)).toEqual(['p.png', 'q.png']);
+    record.pairs.forEach((p: { distance: number }, i: number) =>
+      expect(Math.abs(p.distance - ref.pairs[i].distance) / ref.pairs[i].distance).toBeLessThan(REL_TOL),
+    );
+    // back to two images: clear the folder inputs (a folder input takes no empty list)
+    await page.evaluate("for (const id of ['dir-a', 'dir-b']) document.getElementById(id).value = ''");
     await page.check('input[name="wsource"][value="file"]');
   }, 300_000);
 
