@@ -12,6 +12,19 @@ const scope = self as unknown as {
 function fail(id: number, e: unknown): void {
   const err = e as { code?: string; message?: string; hint?: string };
   const known = typeof err.code === 'string' && err.code.startsWith('E_');
+  if (
+    !known &&
+    /out of memory|\bOOM\b|Aborted\(|allocation failed|Array buffer allocation|RangeError: .*(length|size)/i.test(String(err.message ?? e))
+  ) {
+    scope.postMessage({
+      id,
+      type: 'error',
+      code: 'E_MEMORY',
+      message: `the browser ran out of memory for this comparison (${String(err.message ?? e).split('\n')[0]})`,
+      hint: 'use smaller images or a smaller network (LPIPS alex or squeeze), or compare them with `dpl similarity` on the command line',
+    });
+    return;
+  }
   // a DplError's message carries its fix on a second line; the page shows them apart
   const message = (err.message ?? String(e)).split('\n  fix: ')[0];
   scope.postMessage({
