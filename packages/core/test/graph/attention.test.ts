@@ -281,7 +281,7 @@ function inputGrad(
   const dy = tf.tensor(Float32Array.from((c.dy as Arr).data), (c.dy as Arr).shape);
   const f = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(runGraph(g, layers, xi as tf.Tensor4D, [g.output])[0], dy)));
   const tensors: number[] = [];
-  let grad = new Float32Array(0);
+  let grad: Float32Array = new Float32Array(0);
   for (let i = 0; i < 3; i++) {
     const gx = f(x);
     grad = gx.dataSync() as Float32Array;
