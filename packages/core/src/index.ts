@@ -26,7 +26,7 @@ export { defineTask, type TaskDefinition } from './config/define-task';
 
 export * from './graph/ir';
 export { GraphBuilder, type Ref, type ConvOptions, type PoolOptions } from './graph/builder';
-export { analyse, totalConvs, totalParams, type NodeAttributes } from './graph/analyse';
+export { analyse, totalConvs, totalLayers, totalParams, weightLayers, type NodeAttributes } from './graph/analyse';
 export { spatialShapes, minInputSize, poolOut, type SpatialShape } from './graph/shapes';
 export { expectedParams, checkStateDict, type ParamSpec, type BindingReport } from './graph/params';
 export { runGraph, type BatchNormMode, type DropPathRandom } from './graph/executor';

@@ -67,6 +67,19 @@ describe('ViT graphs', () => {
     expect(vitDefaultPoints(32)).toEqual(['stem', 'block8', 'block16', 'block32']);
   });
 
+  it('relative depth counts learned linear maps (patch conv, attention projections, MLP layers), not convolutions alone', () => {
+    // vit_b_16: 1 patch conv + 12 blocks x (2 attention projections + 2 MLP layers) = 49
+    const pts = new Map(
+      get('vit_b_16')
+        .points()
+        .map((p) => [p.name, p]),
+    );
+    expect(pts.get('stem')!.relativeDepth).toBeCloseTo(1 / 49, 12);
+    expect(pts.get('block6')!.relativeDepth).toBeCloseTo(25 / 49, 12);
+    expect(pts.get('block12')!.relativeDepth).toBeCloseTo(1, 12);
+    expect(pts.get('block6')!.convsBefore).toBe(1);
+  });
+
   it('every tap names the torchvision module whose output it equals', () => {
     const b = get('vit_b_16');
     const mods = Object.fromEntries(b.points().map((p) => [p.name, p.torchModule]));

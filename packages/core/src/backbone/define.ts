@@ -1,6 +1,6 @@
 import type { Backbone, BackboneMetadata, BuildOptions, ExtractionPoint, FeatureExtractor } from '../contracts/backbone';
 import { configError, inputError, unknownPoint } from '../errors';
-import { analyse, totalConvs } from '../graph/analyse';
+import { analyse, totalLayers } from '../graph/analyse';
 import { GraphBuilder, type Ref } from '../graph/builder';
 import type { Graph } from '../graph/ir';
 import { assertBindable, checkStateDict, expectedParams, type ParamSpec } from '../graph/params';
@@ -62,7 +62,7 @@ export class GraphBackbone implements Backbone {
     if (this.cachedPoints) return this.cachedPoints;
     const graph = this.graph();
     const attrs = analyse(graph);
-    const total = totalConvs(graph);
+    const total = totalLayers(graph);
     this.cachedPoints = graph.taps.map((t) => {
       const a = attrs.get(t.node)!;
       const aliases = [...(t.aliases ?? [])];
@@ -79,7 +79,7 @@ export class GraphBackbone implements Backbone {
         stride: a.stride,
         receptiveField: a.receptiveField,
         convsBefore: a.convsBefore,
-        relativeDepth: total ? a.convsBefore / total : 0,
+        relativeDepth: total ? a.layersBefore / total : 0,
         paramsUpTo: a.paramsUpTo,
         minInputSize: minInputSize(graph, [t.node]),
         node: t.node,

@@ -56,7 +56,10 @@ export interface ExtractionPoint {
   stride: number;
   receptiveField: number;
   convsBefore: number;
-  /** convsBefore / convolutions in the whole network. */
+  /**
+   * Learned linear maps (convolutions, linear layers, attention projections) up to the point over
+   * those of the whole network: convsBefore / all convolutions for convolutional networks.
+   */
   relativeDepth: number;
   paramsUpTo: number;
   /** Smallest square input for which this point has a non-empty output. */

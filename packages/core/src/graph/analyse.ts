@@ -11,6 +11,8 @@ export interface NodeAttributes {
   receptiveField: number;
   /** Convolutions on any path into this node, this node included. */
   convsBefore: number;
+  /** Learned linear maps on any path into this node (see weightLayers), this node included. */
+  layersBefore: number;
   /** Learnable parameters of all layers this node depends on (BN running statistics excluded). */
   paramsUpTo: number;
 }
@@ -102,10 +104,12 @@ export function analyse(graph: Graph, nodeIds: number[] = graph.taps.map((t) => 
   const out = new Map<number, NodeAttributes>();
   for (const id of nodeIds) {
     let convs = 0;
+    let layers = 0;
     let params = 0;
     for (const a of ancestors(graph, [id])) {
       const n = graph.nodes[a];
       if (n.op.kind === 'conv') convs++;
+      layers += weightLayers(n);
       params += paramCount(n);
     }
     out.set(id, {
@@ -113,14 +117,30 @@ export function analyse(graph: Graph, nodeIds: number[] = graph.taps.map((t) => 
       stride: f[id].jump,
       receptiveField: f[id].rf,
       convsBefore: convs,
+      layersBefore: layers,
       paramsUpTo: params,
     });
   }
   return out;
 }
 
-/** Number of convolutions in the whole graph (the denominator of relative depth). */
+/** Number of convolutions in the whole graph. */
 export const totalConvs = (graph: Graph) => graph.nodes.filter((n) => n.op.kind === 'conv').length;
+
+/**
+ * The learned linear maps a node applies, the unit of relative depth: a convolution, a linear or
+ * channel-linear layer counts one, an attention two (its input and output projections). For the
+ * study's convolutional networks this is the convolution count; for transformers, whose blocks are
+ * mostly channel-linear layers, counting convolutions alone would put every point at depth 1.
+ */
+export function weightLayers(n: GraphNode): number {
+  const k = n.op.kind;
+  if (k === 'conv' || k === 'linear' || k === 'channelLinear') return 1;
+  return k === 'attention' ? 2 : 0;
+}
+
+/** Learned linear maps in the whole graph (the denominator of relative depth). */
+export const totalLayers = (graph: Graph) => graph.nodes.reduce((s, n) => s + weightLayers(n), 0);
 
 /** Parameters of the whole graph (weights, biases and BatchNorm statistics). */
 export const totalParams = (graph: Graph) => graph.nodes.reduce((s, n) => s + paramCount(n), 0);

@@ -94,6 +94,18 @@ export function npyRef(file: string): RefArray {
   return { data: Float32Array.from(a.data as ArrayLike<number>), shape: a.shape };
 }
 
+/** The first n bytes of a file (checkpoints may exceed what readFileSync can hold). */
+function firstBytes(file: string, n: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    fs.readSync(fd, b, 0, n, 0);
+    return b;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The first `c` channels of an NCHW array. */
 function leadingChannels(ref: RefArray, c: number): RefArray {
   const [n, full, h, w] = ref.shape;
@@ -235,7 +247,7 @@ export function backboneParity(o: ParityOptions): ParityCase[] {
       const [h, w] = sizesOf(b)[0];
       const report: string[] = [];
       // a pre-1.6 file is a bare pickle, not a zip: the other reader really runs
-      if (fs.readFileSync(files.legacy).subarray(0, 2).toString('hex') !== '8002') throw new Error(`${files.legacy} is not a legacy .pth`);
+      if (firstBytes(files.legacy, 2).toString('hex') !== '8002') throw new Error(`${files.legacy} is not a legacy .pth`);
       for (const [format, file] of Object.entries(files)) {
         const extractor = b.build({ weights: await readWeights(file), weightsSource: { file } });
         const x = await readInputTensor(fx.input(h, w));
