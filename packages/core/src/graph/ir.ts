@@ -246,4 +246,14 @@ export interface Graph {
 }
 
 /** The ops that read parameters from a state_dict. */
-export const PARAM_OPS = new Set(['conv', 'batchNorm', 'linear', 'layerNorm', 'channelLinear', 'channelScale', 'attention', 'classToken', 'posEmbed']);
+export const PARAM_OPS = new Set([
+  'conv',
+  'batchNorm',
+  'linear',
+  'layerNorm',
+  'channelLinear',
+  'channelScale',
+  'attention',
+  'classToken',
+  'posEmbed',
+]);
