@@ -231,12 +231,15 @@ function plan(source: string, tensors: Map<string, TorchTensorRef>, opts: ReadWe
     const fail = (problem: string) =>
       weightsError(source, `tensor '${name}' ${problem}`, 'use a checkpoint written by torch.save from an ordinary model');
     if (ref.numel > MAX_ELEMENTS) throw fail(`lives in a storage of ${ref.numel} elements, more than one array can hold`);
-    storages.set(ref.key, ref);
     const size = ref.view ? ref.view.size : ref.numel;
-    total += 4 * checkView(t.offset, t.shape, t.stride, size, fail);
+    const n = checkView(t.offset, t.shape, t.stride, size, fail);
+    // the same rule as materialize(): the first contiguous view covering half its storage or more
+    // aliases the decoded storage and costs nothing more; every other view is a copy
+    if (storages.has(ref.key) || !isContiguous(t.shape, t.stride) || 2 * n < ref.numel) total += 4 * n;
+    storages.set(ref.key, ref);
     header.set(name, { dtype: ref.dtype, shape: [...t.shape] });
   }
-  // Storages are decoded to float32 too: both count.
+  // Storages are decoded to float32 too.
   for (const ref of storages.values()) total += 4 * ref.numel;
   checkTotalBytes(source, total, maxWeightsBytes());
   opts.expect?.(header);
