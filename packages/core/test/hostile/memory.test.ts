@@ -1,7 +1,7 @@
 /**
  * Bounded peak memory: each hostile file is read by a fresh child process (the built
  * packages/core/dist, so `npm run build` first, as `npm test` does) that reports its own peak RSS
- * (process.resourceUsage().maxRSS). The file claims gigabytes; the child must stay under
+ * (VmHWM from /proc/self/status). The file claims gigabytes; the child must stay under
  * PEAK_BOUND while giving the expected error. Before these checks the same files took 1.7-6.9 GB.
  */
 import { spawnSync } from 'child_process';
@@ -34,7 +34,16 @@ function inChild(file: string, call: string): ChildReport {
   const script = `
     const core = require(${JSON.stringify(DIST)});
     const file = ${JSON.stringify(file)};
-    const report = (r) => { process.stdout.write(JSON.stringify({ ...r, maxRssBytes: process.resourceUsage().maxRSS * 1024 })); };
+    // VmHWM is this process's own peak; getrusage's maxRSS also keeps the peak of the image it was
+    // exec'd from (the jest worker that forked it), so it says nothing about the child on Linux.
+    const peak = () => {
+      try {
+        const m = /VmHWM:\\s+(\\d+) kB/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'));
+        if (m) return Number(m[1]) * 1024;
+      } catch {}
+      return process.resourceUsage().maxRSS * 1024;
+    };
+    const report = (r) => { process.stdout.write(JSON.stringify({ ...r, maxRssBytes: peak() })); };
     if (typeof core.expectBackbone !== 'function') { report({ ok: false, message: 'stale dist: rebuild packages/core' }); process.exit(0); }
     Promise.resolve().then(() => ${call}).then(
       () => report({ ok: true }),
